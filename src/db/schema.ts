@@ -1,0 +1,61 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** The account directory: what the operator lists. Enforcement config lives in the ledger. */
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  tier: text("tier", { enum: ["starter", "professional", "enterprise"] }).notNull(),
+  billingAnchorDay: integer("billing_anchor_day").notNull(),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/**
+ * One row per settled or denied call, copied from the ledger's outbox. The primary key is the
+ * event id the ledger assigned, so a repeated flush inserts nothing twice.
+ */
+export const usageEvents = sqliteTable(
+  "usage_events",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    seq: integer("seq").notNull(),
+    occurredAt: text("occurred_at").notNull(),
+    periodStart: text("period_start").notNull(),
+    requestId: text("request_id").notNull(),
+    teamId: text("team_id"),
+    memberId: text("member_id"),
+    keyId: text("key_id"),
+    action: text("action").notNull(),
+    category: text("category").notNull(),
+    outcome: text("outcome", { enum: ["captured", "voided", "denied"] }).notNull(),
+    reason: text("reason"),
+    units: integer("units").notNull(),
+    credits: integer("credits").notNull(),
+    heldCredits: integer("held_credits").notNull(),
+    grants: text("grants").notNull(),
+    purpose: text("purpose"),
+    idempotencyKey: text("idempotency_key"),
+    upstreamStatus: integer("upstream_status"),
+    durationMs: integer("duration_ms"),
+  },
+  (t) => [
+    index("usage_events_account_time").on(t.accountId, t.occurredAt, t.id),
+    index("usage_events_account_period").on(t.accountId, t.periodStart),
+  ],
+);
+
+/** Who changed what in an account's configuration, and when. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    actor: text("actor").notNull(),
+    operation: text("operation").notNull(),
+    target: text("target"),
+    detail: text("detail").notNull(),
+    at: text("at").notNull(),
+  },
+  (t) => [index("audit_log_account_time").on(t.accountId, t.at)],
+);

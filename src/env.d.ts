@@ -1,0 +1,10 @@
+// Secrets are not in wrangler.toml, so `wrangler types` cannot see them: declare them here.
+// Locally they come from .dev.vars; in production from `wrangler secret put`.
+declare namespace Cloudflare {
+  interface Env {
+    /** Bearer token of the platform operator for /admin/v1. */
+    OPERATOR_TOKEN: string;
+    /** Credential the gateway injects when it forwards to the demo upstream. */
+    DEMO_UPSTREAM_TOKEN: string;
+  }
+}
