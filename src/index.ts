@@ -1,9 +1,10 @@
-import { DurableObject } from "cloudflare:workers";
+import { createApp } from "./app";
+import { demoCatalog } from "./catalog";
 
-export class AccountLedger extends DurableObject<Env> {}
+export { AccountLedger } from "./ledger/object";
+
+const app = createApp({ catalog: demoCatalog });
 
 export default {
-  async fetch(): Promise<Response> {
-    return new Response("creditgate");
-  },
+  fetch: app.fetch,
 } satisfies ExportedHandler<Env>;

@@ -1,0 +1,145 @@
+/** Operator: create, list, read and change accounts. D1 holds the directory; the ledger enforces. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { eq, gt } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { accounts } from "../../db/schema";
+import type { AppEnv } from "../../lib/env";
+import { ledgerOf } from "../../lib/env";
+import { randomToken } from "../../lib/ids";
+import { Problem } from "../../lib/problem";
+import { validationHook } from "../../lib/validation";
+import { Account, CreateAccount, IdParam, json, jsonBody, ListQuery, listOf, PatchAccount, problemResponses } from "../schemas";
+
+const AccountDetail = Account.extend({
+  outbox: z.object({
+    pending: z.number().int(),
+    flushedEvents: z.number().int(),
+    flushWrites: z.number().int(),
+    failures: z.number().int(),
+    lastError: z.string().nullable(),
+    oldestPendingAt: z.string().nullable(),
+  }),
+}).openapi("AccountDetail");
+
+const create = createRoute({
+  method: "post",
+  path: "/accounts",
+  tags: ["operator"],
+  summary: "Create an account",
+  request: { body: jsonBody(CreateAccount) },
+  responses: { 201: json(Account, "The new account"), 409: problemResponses[400], ...problemResponses },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/accounts",
+  tags: ["operator"],
+  summary: "List accounts",
+  request: { query: ListQuery },
+  responses: { 200: json(listOf(Account, "AccountList"), "A page of accounts"), ...problemResponses },
+});
+
+const read = createRoute({
+  method: "get",
+  path: "/accounts/{id}",
+  tags: ["operator"],
+  summary: "Read an account, with its outbox state",
+  request: { params: IdParam },
+  responses: { 200: json(AccountDetail, "The account"), ...problemResponses },
+});
+
+const patch = createRoute({
+  method: "patch",
+  path: "/accounts/{id}",
+  tags: ["operator"],
+  summary: "Change an account's name or tier (effective on the next request)",
+  request: { params: IdParam, body: jsonBody(PatchAccount) },
+  responses: { 200: json(Account, "The account"), ...problemResponses },
+});
+
+/** Throws 404 unless the directory lists the account. */
+export async function requireAccount(env: Env, id: string) {
+  const row = await drizzle(env.DB).select().from(accounts).where(eq(accounts.id, id)).get();
+  if (!row) throw new Problem("not_found", `Account ${id} does not exist.`);
+  return row;
+}
+
+export function accountAdminRoutes() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.openapi(create, async (c) => {
+    const input = c.req.valid("json");
+    const id = input.id ?? `acct-${randomToken(12)}`;
+    const db = drizzle(c.env.DB);
+    if (await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, id)).get()) {
+      throw new Problem("conflict", `Account ${id} already exists.`);
+    }
+    const anchor = input.billingAnchorDay ?? new Date().getUTCDate();
+    // The ledger first: if D1 fails after it, retrying the same creation is harmless.
+    const account = await ledgerOf(c.env, id).createAccount({ id, name: input.name, tier: input.tier, billingAnchorDay: anchor });
+    if (account.name !== input.name || account.tier !== input.tier || account.billingAnchorDay !== anchor) {
+      throw new Problem("conflict", `Account ${id} already exists with other settings.`);
+    }
+    await db.insert(accounts).values({
+      id,
+      name: account.name,
+      tier: account.tier,
+      billingAnchorDay: account.billingAnchorDay,
+      createdAt: account.createdAt,
+      updatedAt: account.updatedAt,
+    });
+    c.get("log").account = id;
+    return c.json(account, 201);
+  });
+
+  app.openapi(list, async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const db = drizzle(c.env.DB);
+    const rows = await db
+      .select()
+      .from(accounts)
+      .where(cursor ? gt(accounts.id, cursor) : undefined)
+      .orderBy(accounts.id)
+      .limit(limit + 1)
+      .all();
+    const page = rows.slice(0, limit).map((r) => ({ ...r, overagePolicy: "block" as const }));
+    return c.json({ data: page, nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null }, 200);
+  });
+
+  app.openapi(read, async (c) => {
+    const { id } = c.req.valid("param");
+    await requireAccount(c.env, id);
+    const ledger = ledgerOf(c.env, id);
+    const [account, stats] = await Promise.all([ledger.getAccount(), ledger.outboxStats()]);
+    if (!account) throw new Problem("not_found", `Account ${id} has no ledger.`);
+    return c.json(
+      {
+        ...account,
+        outbox: {
+          pending: stats.pending,
+          flushedEvents: stats.flushedEvents,
+          flushWrites: stats.flushWrites,
+          failures: stats.failures,
+          lastError: stats.lastError,
+          oldestPendingAt: stats.oldestPendingAt === null ? null : new Date(stats.oldestPendingAt).toISOString(),
+        },
+      },
+      200,
+    );
+  });
+
+  app.openapi(patch, async (c) => {
+    const { id } = c.req.valid("param");
+    const input = c.req.valid("json");
+    await requireAccount(c.env, id);
+    const account = await ledgerOf(c.env, id).updateAccount(input);
+    if (!account) throw new Problem("not_found", `Account ${id} has no ledger.`);
+    await drizzle(c.env.DB)
+      .update(accounts)
+      .set({ name: account.name, tier: account.tier, updatedAt: account.updatedAt })
+      .where(eq(accounts.id, id));
+    return c.json(account, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,75 @@
+/** The operator API under /admin/v1. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { type Catalog, describeAction } from "../../catalog";
+import type { AppEnv } from "../../lib/env";
+import { ledgerOf } from "../../lib/env";
+import { Problem } from "../../lib/problem";
+import { validationHook } from "../../lib/validation";
+import { managementBodyLimit, operatorAuth } from "../auth";
+import { issueKey } from "../keys-service";
+import { CreatedKey, CreateGrant, CreateKey, Grant, IdParam, json, jsonBody, problemResponses } from "../schemas";
+import { accountAdminRoutes, requireAccount } from "./accounts";
+
+const grant = createRoute({
+  method: "post",
+  path: "/accounts/{id}/grants",
+  tags: ["operator"],
+  summary: "Issue a grant (pack, promo or adjustment)",
+  request: { params: IdParam, body: jsonBody(CreateGrant) },
+  responses: { 201: json(Grant, "The new grant"), ...problemResponses },
+});
+
+const bootstrapKey = createRoute({
+  method: "post",
+  path: "/accounts/{id}/keys",
+  tags: ["operator"],
+  summary: "Create an account key (bootstrap the first admin key)",
+  request: { params: IdParam, body: jsonBody(CreateKey) },
+  responses: { 201: json(CreatedKey, "The key; its secret is shown only here"), ...problemResponses },
+});
+
+const catalogRoute = createRoute({
+  method: "get",
+  path: "/catalog",
+  tags: ["operator"],
+  summary: "The priced actions",
+  responses: { 200: json(z.object({ actions: z.array(z.record(z.string(), z.unknown())) }), "The catalog"), ...problemResponses },
+});
+
+export function adminRoutes(catalog: Catalog) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.use("*", operatorAuth, managementBodyLimit);
+
+  app.openapi(grant, async (c) => {
+    const { id } = c.req.valid("param");
+    const input = c.req.valid("json");
+    const effectiveAt = input.effectiveAt ? Date.parse(input.effectiveAt) : Date.now();
+    const expiresAt = input.expiresAt ? Date.parse(input.expiresAt) : null;
+    if (expiresAt !== null && (expiresAt <= effectiveAt || expiresAt <= Date.now())) {
+      throw new Problem("validation_failed", "expiresAt must be in the future and after effectiveAt.", {
+        field: "expiresAt",
+      });
+    }
+    await requireAccount(c.env, id);
+    const view = await ledgerOf(c.env, id).issueGrant({
+      amount: input.amount,
+      source: input.source,
+      priority: input.priority,
+      effectiveAt,
+      expiresAt,
+      note: input.note,
+    });
+    return c.json(view, 201);
+  });
+
+  app.openapi(bootstrapKey, async (c) => {
+    const { id } = c.req.valid("param");
+    await requireAccount(c.env, id);
+    return c.json(await issueKey(c.env, id, c.req.valid("json")), 201);
+  });
+
+  app.openapi(catalogRoute, (c) => c.json({ actions: catalog.actions.map(describeAction) }, 200));
+
+  app.route("/", accountAdminRoutes());
+  return app;
+}

@@ -1,0 +1,165 @@
+/**
+ * The zod schemas of the management API: they validate every request and response and generate
+ * the OpenAPI document. Unknown fields are rejected (strict objects); credits are integers.
+ */
+import { z } from "@hono/zod-openapi";
+import { GRANT_SOURCES, ROLES, SEATS, TIERS } from "../ledger/types";
+import { ACCOUNT_ID_PATTERN } from "../lib/keys";
+
+export const MAX_CREDITS = 1_000_000_000_000;
+const name = z.string().trim().min(1).max(120);
+const note = z.string().max(500);
+const isoTime = z.iso.datetime({ offset: true });
+export const credits = z.number().int().min(0).max(MAX_CREDITS);
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string(),
+    detail: z.string(),
+    requestId: z.string(),
+  })
+  .openapi("Problem");
+
+export const Tier = z.enum(TIERS);
+
+export const CreateAccount = z
+  .strictObject({
+    name,
+    tier: Tier,
+    billingAnchorDay: z.number().int().min(1).max(31).optional(),
+    id: z.string().regex(ACCOUNT_ID_PATTERN, "3-40 chars: lowercase letters, digits, '-'").optional(),
+  })
+  .openapi("CreateAccount");
+
+export const PatchAccount = z.strictObject({ name: name.optional(), tier: Tier.optional() }).openapi("PatchAccount");
+
+export const Account = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    tier: Tier,
+    billingAnchorDay: z.number().int(),
+    overagePolicy: z.literal("block"),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Account");
+
+export const CreateGrant = z
+  .strictObject({
+    amount: credits.min(1),
+    source: z.enum(GRANT_SOURCES).exclude(["included"]),
+    priority: z.number().int().min(0).max(1000).optional(),
+    effectiveAt: isoTime.optional(),
+    expiresAt: isoTime.optional(),
+    note: note.optional(),
+  })
+  .openapi("CreateGrant");
+
+export const Grant = z
+  .object({
+    id: z.string(),
+    amount: z.number().int(),
+    remaining: z.number().int(),
+    held: z.number().int(),
+    captured: z.number().int(),
+    expired: z.number().int(),
+    source: z.enum(GRANT_SOURCES),
+    priority: z.number().int(),
+    effectiveAt: z.string(),
+    expiresAt: z.string().nullable(),
+    note: z.string().nullable(),
+  })
+  .openapi("Grant");
+
+export const CreateKey = z
+  .strictObject({
+    role: z.enum(ROLES),
+    memberId: z.string().min(1).max(64).optional(),
+    name: name.optional(),
+  })
+  .openapi("CreateKey");
+
+export const CreatedKey = z
+  .object({
+    id: z.string(),
+    key: z.string().openapi({ description: "The secret; shown only in this response." }),
+    role: z.enum(ROLES),
+    memberId: z.string().nullable(),
+    name: z.string().nullable(),
+  })
+  .openapi("CreatedKey");
+
+export const Key = z
+  .object({
+    id: z.string(),
+    role: z.enum(ROLES),
+    memberId: z.string().nullable(),
+    name: z.string().nullable(),
+    prefix: z.string(),
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi("Key");
+
+export const CreateTeam = z.strictObject({ name }).openapi("CreateTeam");
+export const Team = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi("Team");
+
+export const CreateMember = z
+  .strictObject({ name, teamId: z.string().min(1).max(64), seat: z.enum(SEATS) })
+  .openapi("CreateMember");
+export const Member = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    teamId: z.string(),
+    seat: z.enum(SEATS),
+    active: z.boolean(),
+    createdAt: z.string(),
+  })
+  .openapi("Member");
+
+export const Balance = z
+  .object({
+    available: z.number().int(),
+    held: z.number().int(),
+    capturedThisPeriod: z.number().int(),
+    period: z.object({ start: z.string(), end: z.string() }),
+    grants: z.array(Grant),
+    holds: z.object({ count: z.number().int(), oldestExpiresAt: z.string().nullable() }),
+  })
+  .openapi("Balance");
+
+export const ListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(128).optional(),
+});
+
+export const IdParam = z.strictObject({ id: z.string().min(1).max(64) });
+
+/** `{ data, nextCursor }` around a list of items. */
+export function listOf<T extends z.ZodType>(item: T, name: string) {
+  return z.object({ data: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
+}
+
+/** The error responses every management route can give. */
+export const problemResponses = {
+  400: { description: "Invalid input", content: { "application/problem+json": { schema: Problem } } },
+  401: { description: "Missing or invalid credentials", content: { "application/problem+json": { schema: Problem } } },
+  403: { description: "Role not allowed", content: { "application/problem+json": { schema: Problem } } },
+  404: { description: "Not found", content: { "application/problem+json": { schema: Problem } } },
+  413: { description: "Body over 1 MiB", content: { "application/problem+json": { schema: Problem } } },
+} as const;
+
+/** A required JSON request body. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { "application/json": { schema } } } as const;
+}
+
+/** A JSON response. */
+export function json<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } } as const;
+}

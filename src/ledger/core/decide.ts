@@ -1,0 +1,69 @@
+/**
+ * The admission rules of SPEC §4 as pure functions: given the caller, the account and the
+ * action, the first rule that fails decides. The ledger object feeds them its stored state.
+ */
+import type { ProblemInit } from "../../lib/problem";
+import type { ActionTerms, Seat, Tier } from "../types";
+import { TIERS } from "../types";
+
+export interface CallerState {
+  role: "admin" | "member" | "finance";
+  keyRevoked: boolean;
+  member: { active: boolean; seat: Seat } | null;
+}
+
+/** Whether an account on `tier` may use an action whose lowest tier is `minTier`. */
+export function tierIncludes(tier: Tier, minTier: Tier): boolean {
+  return TIERS.indexOf(tier) >= TIERS.indexOf(minTier);
+}
+
+function priceExtras(action: ActionTerms) {
+  return { action: action.id, credits: action.holdCredits, units: action.units };
+}
+
+/** Checks who is calling: key, role and member. Null when the caller may spend. */
+export function checkCaller(caller: CallerState, action: ActionTerms): ProblemInit | null {
+  if (caller.keyRevoked) {
+    return { code: "invalid_key", detail: "This API key has been revoked.", extras: { ...priceExtras(action), rule: "key" } };
+  }
+  if (caller.role !== "member" || caller.member === null) {
+    return {
+      code: "forbidden",
+      detail: `A ${caller.role} key cannot call credit features; use a member key.`,
+      extras: { ...priceExtras(action), rule: "role" },
+    };
+  }
+  if (!caller.member.active) {
+    return { code: "invalid_key", detail: "The member of this key is deactivated.", extras: { ...priceExtras(action), rule: "member" } };
+  }
+  return null;
+}
+
+/** Checks what the account's plan and the member's seat allow. */
+export function checkEntitlement(tier: Tier, seat: Seat, action: ActionTerms): ProblemInit | null {
+  if (!tierIncludes(tier, action.minTier)) {
+    return {
+      code: "plan_excludes_action",
+      detail: `${action.id} needs the ${action.minTier} tier or above; this account is on ${tier}.`,
+      extras: { ...priceExtras(action), rule: "tier", tier, requiredTier: action.minTier },
+    };
+  }
+  if (action.seat !== null && action.seat !== "none" && seat !== action.seat) {
+    return {
+      code: "seat_required",
+      detail: `${action.id} needs a ${action.seat} seat; this member holds ${seat}.`,
+      extras: { ...priceExtras(action), rule: "seat", seat, requiredSeat: action.seat },
+    };
+  }
+  return null;
+}
+
+/** Checks the balance (overage policy `block`: the grants must cover the hold). */
+export function checkBalance(available: number, action: ActionTerms): ProblemInit | null {
+  if (available >= action.holdCredits) return null;
+  return {
+    code: "insufficient_credits",
+    detail: `${action.id} needs ${action.holdCredits} credits; ${available} are available.`,
+    extras: { ...priceExtras(action), rule: "balance", available },
+  };
+}

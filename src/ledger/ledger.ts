@@ -1,0 +1,381 @@
+/**
+ * The account's ledger operations over its SQLite storage. Each public method is one decision
+ * and runs synchronously: the AccountLedger object wraps every call in `transactionSync`, so a
+ * decision either happens whole or not at all, and no other request interleaves with it.
+ */
+import { newId } from "../lib/ids";
+import type { ProblemInit } from "../lib/problem";
+import { iso } from "../lib/time";
+import { allocate, splitCapture, sumAllocations, type Allocation } from "./core/allocate";
+import { checkBalance, checkCaller, checkEntitlement } from "./core/decide";
+import { type Period, periodAt } from "./core/period";
+import { accountRow, getMember, keyByHash } from "./store/config";
+import {
+  availableCredits,
+  captureFromHeld,
+  expireGrants,
+  holdFromGrants,
+  issueGrant,
+  releaseHeld,
+  spendableGrants,
+} from "./store/grants";
+import { deleteHold, dueHolds, getHold, holdAllocations, type HoldRow, insertHold } from "./store/holds";
+import * as idempotency from "./store/idempotency";
+import { appendEvent } from "./store/outbox";
+import {
+  type AdmitRequest,
+  type AdmitResult,
+  type Caller,
+  INCLUDED_CREDITS,
+  type SettleRequest,
+  type SettleResult,
+  type StoredOutcome,
+  type UsageEvent,
+} from "./types";
+
+export interface LedgerSettings {
+  holdTtlMs: number;
+}
+
+type EventFields = Omit<UsageEvent, "id" | "seq" | "accountId" | "occurredAt" | "periodStart">;
+
+export class Ledger {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly settings: LedgerSettings,
+  ) {}
+
+  /**
+   * Brings the account into the period that contains `now`: expires what has lapsed and issues
+   * the period's included grant once. Returns null for an object with no account.
+   */
+  currentPeriod(now: number): Period | null {
+    const account = accountRow(this.sql);
+    if (!account) return null;
+    expireGrants(this.sql, now);
+    if (account.period_start !== null && account.period_end !== null) {
+      if (now >= account.period_start && now < account.period_end) {
+        return { start: account.period_start, end: account.period_end };
+      }
+    }
+    const period = periodAt(account.billing_anchor_day, now);
+    const issued = this.sql
+      .exec("SELECT id FROM grants WHERE source = 'included' AND period_start = ?", period.start)
+      .toArray();
+    if (issued.length === 0) {
+      issueGrant(
+        this.sql,
+        {
+          amount: INCLUDED_CREDITS[account.tier],
+          source: "included",
+          priority: 0,
+          effectiveAt: period.start,
+          expiresAt: period.end,
+          periodStart: period.start,
+          note: `included credits, ${account.tier} tier`,
+        },
+        now,
+      );
+    }
+    this.sql.exec("UPDATE account SET period_start = ?, period_end = ?", period.start, period.end);
+    return period;
+  }
+
+  /** Decides a call: checks the caller, the rules and the balance, and on admission holds. */
+  admit(req: AdmitRequest, now: number): AdmitResult {
+    const period = this.currentPeriod(now);
+    const account = accountRow(this.sql);
+    if (!period || !account) return invalidKey(null);
+    this.expireHolds(now);
+
+    const key = keyByHash(this.sql, req.keyHash);
+    if (!key) return invalidKey(null);
+    const member = key.member_id ? getMember(this.sql, key.member_id) : null;
+    const caller: Caller | null = member
+      ? { keyId: key.id, memberId: member.id, teamId: member.teamId }
+      : null;
+    const denyWith = (problem: ProblemInit): AdmitResult => {
+      if (!req.dryRun) this.recordDenial(req, key.id, member, problem, period, now);
+      return { kind: "denied", problem, caller };
+    };
+
+    const callerProblem = checkCaller(
+      { role: key.role, keyRevoked: key.revoked_at !== null, member },
+      req.action,
+    );
+    if (callerProblem || !member || !caller) {
+      return denyWith(callerProblem ?? { code: "invalid_key", detail: "The key has no member." });
+    }
+
+    if (req.idempotency && !req.dryRun) {
+      const record = idempotency.findRecord(this.sql, req.idempotency.key, now);
+      if (record && record.fingerprint !== req.idempotency.fingerprint) {
+        return {
+          kind: "denied",
+          caller,
+          problem: {
+            code: "idempotency_mismatch",
+            detail: "This Idempotency-Key was used with a different action or body.",
+            extras: { action: req.action.id, rule: "idempotency" },
+          },
+        };
+      }
+      if (record?.state === "in_flight") {
+        return {
+          kind: "denied",
+          caller,
+          problem: {
+            code: "idempotency_in_progress",
+            detail: "A request with this Idempotency-Key is still in flight; retry when it ends.",
+            extras: { action: req.action.id, rule: "idempotency" },
+          },
+          retryAfterSeconds: 1,
+        };
+      }
+      if (record?.state === "settled") return { kind: "replay", outcome: record.outcome };
+    }
+
+    const entitlement = checkEntitlement(account.tier, member.seat, req.action);
+    if (entitlement) return denyWith(entitlement);
+    const available = availableCredits(this.sql, now);
+    const balance = checkBalance(available, req.action);
+    if (balance) return denyWith(balance);
+
+    if (req.dryRun) return { kind: "quote", caller, credits: req.action.holdCredits, available };
+
+    const allocations = allocate(spendableGrants(this.sql, now), req.action.holdCredits);
+    if (!allocations) throw new Error("balance check passed but allocation failed");
+    const holdId = newId("hold");
+    const hold: HoldRow = {
+      id: holdId,
+      request_id: req.requestId,
+      action: req.action.id,
+      category: req.action.category,
+      settlement: req.action.settlement,
+      units: req.action.units,
+      amount: req.action.holdCredits,
+      allocations: JSON.stringify(allocations),
+      key_id: caller.keyId,
+      member_id: caller.memberId,
+      team_id: caller.teamId,
+      purpose: req.purpose,
+      idempotency_key: req.idempotency?.key ?? null,
+      period_start: period.start,
+      created_at: now,
+      expires_at: now + this.settings.holdTtlMs,
+    };
+    holdFromGrants(this.sql, allocations, { at: now, holdId, requestId: req.requestId });
+    insertHold(this.sql, hold);
+    if (req.idempotency) {
+      idempotency.recordInFlight(this.sql, req.idempotency.key, req.idempotency.fingerprint, holdId, now);
+    }
+
+    if (req.action.settlement === "on_request") {
+      // Spent at once: capture now, so a crash after admission cannot make it free.
+      const charged = this.capture(hold, allocations, hold.amount, null, null, now);
+      return { kind: "admitted", holdId, caller, held: 0, charged, available: availableCredits(this.sql, now) };
+    }
+    return { kind: "admitted", holdId, caller, held: hold.amount, charged: 0, available: available - hold.amount };
+  }
+
+  /** Captures or voids a hold after the upstream answered (or failed). */
+  settle(req: SettleRequest, now: number): SettleResult {
+    const hold = getHold(this.sql, req.holdId);
+    if (!hold) {
+      this.recordOnRequestStatus(req, now);
+      return { settled: false, charged: 0, available: availableCredits(this.sql, now) };
+    }
+    const allocations = holdAllocations(hold);
+    if (req.decision === "void") {
+      this.void(hold, allocations, req.failure ?? "upstream_status", req.upstreamStatus, req.durationMs, now);
+      return { settled: true, charged: 0, available: availableCredits(this.sql, now) };
+    }
+    const charged = this.capture(
+      { ...hold, units: req.units },
+      allocations,
+      req.credits,
+      req.upstreamStatus,
+      req.durationMs,
+      now,
+    );
+    return { settled: true, charged, available: availableCredits(this.sql, now) };
+  }
+
+  /** Voids every hold whose time-to-live has passed. Returns how many. */
+  expireHolds(now: number): number {
+    const due = dueHolds(this.sql, now);
+    for (const hold of due) this.void(hold, holdAllocations(hold), "hold_expired", null, null, now);
+    return due.length;
+  }
+
+  private capture(
+    hold: HoldRow,
+    allocations: Allocation[],
+    credits: number,
+    upstreamStatus: number | null,
+    durationMs: number | null,
+    now: number,
+  ): number {
+    const ctx = { at: now, holdId: hold.id, requestId: hold.request_id };
+    const fromHold = Math.min(credits, hold.amount);
+    const { captured, released } = splitCapture(allocations, fromHold);
+    captureFromHeld(this.sql, captured, ctx);
+    releaseHeld(this.sql, released, ctx);
+    // A metered call may report more than its estimate: charge the rest only as far as the
+    // balance allows, never below zero (I1).
+    const extraWanted = credits - fromHold;
+    let extra: Allocation[] = [];
+    if (extraWanted > 0) {
+      const available = availableCredits(this.sql, now);
+      extra = allocate(spendableGrants(this.sql, now), Math.min(extraWanted, available)) ?? [];
+      holdFromGrants(this.sql, extra, { ...ctx, reason: "metered_overrun" });
+      captureFromHeld(this.sql, extra, { ...ctx, reason: "metered_overrun" });
+    }
+    const charged = fromHold + sumAllocations(extra);
+    const period = this.currentPeriod(now);
+    const periodStart = period?.start ?? hold.period_start;
+    this.sql.exec(
+      `INSERT INTO period_totals (period_start, captured) VALUES (?, ?)
+       ON CONFLICT(period_start) DO UPDATE SET captured = captured + excluded.captured`,
+      periodStart,
+      charged,
+    );
+    deleteHold(this.sql, hold.id);
+    const grants = mergeAllocations([...captured, ...extra]);
+    this.writeEvent(
+      {
+        requestId: hold.request_id,
+        teamId: hold.team_id,
+        memberId: hold.member_id,
+        keyId: hold.key_id,
+        action: hold.action,
+        category: hold.category,
+        outcome: "captured",
+        reason: charged < credits ? "capped_at_balance" : null,
+        units: hold.units,
+        credits: charged,
+        heldCredits: hold.amount,
+        grants: JSON.stringify(grants),
+        purpose: hold.purpose,
+        idempotencyKey: hold.idempotency_key,
+        upstreamStatus,
+        durationMs,
+      },
+      periodStart,
+      now,
+    );
+    if (hold.idempotency_key) {
+      const outcome: StoredOutcome = {
+        requestId: hold.request_id,
+        holdId: hold.id,
+        action: hold.action,
+        status: upstreamStatus ?? 0,
+        charged,
+        remaining: availableCredits(this.sql, now),
+      };
+      idempotency.recordSettled(this.sql, hold.idempotency_key, outcome);
+    }
+    return charged;
+  }
+
+  private void(
+    hold: HoldRow,
+    allocations: Allocation[],
+    reason: string,
+    upstreamStatus: number | null,
+    durationMs: number | null,
+    now: number,
+  ) {
+    releaseHeld(this.sql, allocations, { at: now, holdId: hold.id, requestId: hold.request_id, reason });
+    deleteHold(this.sql, hold.id);
+    const period = this.currentPeriod(now);
+    this.writeEvent(
+      {
+        requestId: hold.request_id,
+        teamId: hold.team_id,
+        memberId: hold.member_id,
+        keyId: hold.key_id,
+        action: hold.action,
+        category: hold.category,
+        outcome: "voided",
+        reason,
+        units: hold.units,
+        credits: 0,
+        heldCredits: hold.amount,
+        grants: "[]",
+        purpose: hold.purpose,
+        idempotencyKey: hold.idempotency_key,
+        upstreamStatus,
+        durationMs,
+      },
+      period?.start ?? hold.period_start,
+      now,
+    );
+    // Nothing was charged, so a retry with the same key is a new attempt.
+    if (hold.idempotency_key) idempotency.forget(this.sql, hold.idempotency_key);
+  }
+
+  /** An on_request call was captured at admission; its settle call only records the status. */
+  private recordOnRequestStatus(req: SettleRequest, now: number) {
+    if (!req.idempotencyKey || req.upstreamStatus === null) return;
+    const record = idempotency.findRecord(this.sql, req.idempotencyKey, now);
+    if (record?.state !== "settled" || record.outcome.holdId !== req.holdId) return;
+    idempotency.recordSettled(this.sql, req.idempotencyKey, { ...record.outcome, status: req.upstreamStatus });
+  }
+
+  private recordDenial(
+    req: AdmitRequest,
+    keyId: string,
+    member: { id: string; teamId: string } | null,
+    problem: ProblemInit,
+    period: Period,
+    now: number,
+  ) {
+    this.writeEvent(
+      {
+        requestId: req.requestId,
+        teamId: member?.teamId ?? null,
+        memberId: member?.id ?? null,
+        keyId,
+        action: req.action.id,
+        category: req.action.category,
+        outcome: "denied",
+        reason: problem.code,
+        units: req.action.units,
+        credits: 0,
+        heldCredits: 0,
+        grants: "[]",
+        purpose: req.purpose,
+        idempotencyKey: req.idempotency?.key ?? null,
+        upstreamStatus: null,
+        durationMs: null,
+      },
+      period.start,
+      now,
+    );
+  }
+
+  private writeEvent(fields: EventFields, periodStart: number, now: number) {
+    const account = accountRow(this.sql);
+    appendEvent(
+      this.sql,
+      { ...fields, id: newId("evt"), accountId: account?.id ?? "", occurredAt: iso(now), periodStart: iso(periodStart) },
+      now,
+    );
+  }
+}
+
+function invalidKey(caller: Caller | null): AdmitResult {
+  return {
+    kind: "denied",
+    caller,
+    problem: { code: "invalid_key", detail: "The API key is unknown or revoked.", extras: { rule: "key" } },
+  };
+}
+
+/** Sums allocations per grant, for an event's provenance. */
+function mergeAllocations(allocations: readonly Allocation[]): Allocation[] {
+  const byGrant = new Map<string, number>();
+  for (const a of allocations) byGrant.set(a.grantId, (byGrant.get(a.grantId) ?? 0) + a.amount);
+  return [...byGrant].map(([grantId, amount]) => ({ grantId, amount }));
+}

@@ -1,0 +1,334 @@
+/**
+ * AccountLedger: one Durable Object per account, the only place its balance changes. Every RPC
+ * method that decides runs its work in one `transactionSync`, with no `await` inside, so a
+ * decision is atomic and strongly consistent however many requests race.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { ProblemInit } from "../lib/problem";
+import { iso } from "../lib/time";
+import { insertUsageEvents, EVENTS_PER_FLUSH } from "../usage/flush";
+import { Ledger } from "./ledger";
+import * as config from "./store/config";
+import { availableCredits, issueGrant, listGrants } from "./store/grants";
+import { heldTotal } from "./store/holds";
+import * as idempotency from "./store/idempotency";
+import { acknowledge, type FlushStats, flushStats, pendingEvents, recordFlushFailure } from "./store/outbox";
+import { migrate } from "./store/schema";
+import type {
+  AccountConfig,
+  AdmitRequest,
+  AdmitResult,
+  BalanceView,
+  GrantSource,
+  GrantView,
+  KeyView,
+  MemberView,
+  Outcome,
+  Principal,
+  Role,
+  Seat,
+  SettleRequest,
+  SettleResult,
+  TeamView,
+  Tier,
+} from "./types";
+
+const MAX_FLUSH_BACKOFF_MS = 5 * 60 * 1000;
+
+export interface NewAccount {
+  id: string;
+  name: string;
+  tier: Tier;
+  billingAnchorDay: number;
+}
+
+export interface NewGrantInput {
+  amount: number;
+  source: GrantSource;
+  priority?: number | undefined;
+  effectiveAt?: number | undefined;
+  expiresAt?: number | null | undefined;
+  note?: string | null | undefined;
+}
+
+export class AccountLedger extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly ledger: Ledger;
+  /** The clock; tests replace it to cross period boundaries. */
+  clock: () => number = () => Date.now();
+  private alarmAt: number | null = null;
+  private flushing: Promise<number> | null = null;
+  private flushFailures = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.ledger = new Ledger(this.sql, { holdTtlMs: Number(env.HOLD_TTL_MS) || 60_000 });
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql);
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  private tx<T>(work: (now: number) => T): T {
+    const now = this.clock();
+    return this.ctx.storage.transactionSync(() => work(now));
+  }
+
+  // ---- the request path -------------------------------------------------------------------
+
+  /** Admission: one atomic decision that checks everything and, if admitted, holds. */
+  async admit(req: AdmitRequest): Promise<AdmitResult> {
+    const result = this.tx((now) => this.ledger.admit(req, now));
+    await this.schedule();
+    return result;
+  }
+
+  /** Settlement: capture or void the hold, and record the usage event in the same transaction. */
+  async settle(req: SettleRequest): Promise<SettleResult> {
+    const result = this.tx((now) => this.ledger.settle(req, now));
+    await this.schedule();
+    return result;
+  }
+
+  // ---- account management -----------------------------------------------------------------
+
+  /** Creates the account in this object; repeating the same creation is harmless. */
+  async createAccount(input: NewAccount): Promise<AccountConfig> {
+    const account = this.tx((now) => {
+      const existing = config.accountRow(this.sql);
+      if (existing) {
+        if (existing.id !== input.id) throw new Error("ledger already holds another account");
+        return existing;
+      }
+      this.sql.exec(
+        `INSERT INTO account (id, name, tier, billing_anchor_day, overage_policy, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'block', ?, ?)`,
+        input.id,
+        input.name,
+        input.tier,
+        input.billingAnchorDay,
+        now,
+        now,
+      );
+      this.ledger.currentPeriod(now);
+      return config.accountRow(this.sql);
+    });
+    await this.schedule();
+    if (!account) throw new Error("account not created");
+    return config.accountView(account);
+  }
+
+  async getAccount(): Promise<AccountConfig | null> {
+    const row = config.accountRow(this.sql);
+    return row ? config.accountView(row) : null;
+  }
+
+  /** Changes name or tier; takes effect on the next request. */
+  async updateAccount(patch: { name?: string | undefined; tier?: Tier | undefined }): Promise<AccountConfig | null> {
+    const row = this.tx((now) => {
+      if (!config.accountRow(this.sql)) return null;
+      if (patch.name !== undefined) this.sql.exec("UPDATE account SET name = ?, updated_at = ?", patch.name, now);
+      if (patch.tier !== undefined) this.sql.exec("UPDATE account SET tier = ?, updated_at = ?", patch.tier, now);
+      return config.accountRow(this.sql);
+    });
+    return row ? config.accountView(row) : null;
+  }
+
+  async issueGrant(input: NewGrantInput): Promise<GrantView> {
+    const grant = this.tx((now) => {
+      this.requireAccount();
+      return issueGrant(
+        this.sql,
+        {
+          amount: input.amount,
+          source: input.source,
+          priority: input.priority ?? defaultPriority(input.source),
+          effectiveAt: input.effectiveAt ?? now,
+          expiresAt: input.expiresAt ?? null,
+          periodStart: null,
+          note: input.note ?? null,
+        },
+        now,
+      );
+    });
+    await this.schedule();
+    return grant;
+  }
+
+  /** Resolves a key hash to its principal, or null if unknown or revoked. */
+  async authenticate(keyHash: string): Promise<Principal | null> {
+    const key = config.keyByHash(this.sql, keyHash);
+    if (!key || key.revoked_at !== null) return null;
+    if (key.member_id) {
+      const member = config.getMember(this.sql, key.member_id);
+      if (!member?.active) return null;
+    }
+    return { keyId: key.id, role: key.role, memberId: key.member_id };
+  }
+
+  async createTeam(name: string): Promise<TeamView> {
+    return this.tx((now) => {
+      this.requireAccount();
+      return config.createTeam(this.sql, name, now);
+    });
+  }
+
+  async listTeams(limit: number, after: string | null): Promise<config.Page<TeamView>> {
+    return config.listTeams(this.sql, limit, after);
+  }
+
+  async createMember(input: { name: string; teamId: string; seat: Seat }): Promise<Outcome<MemberView>> {
+    return this.tx((now) => {
+      this.requireAccount();
+      if (!config.getTeam(this.sql, input.teamId)) {
+        return refuse(`Team ${input.teamId} does not exist.`, "teamId");
+      }
+      return { ok: true, value: config.createMember(this.sql, input, now) };
+    });
+  }
+
+  async listMembers(limit: number, after: string | null): Promise<config.Page<MemberView>> {
+    return config.listMembers(this.sql, limit, after);
+  }
+
+  async getMember(id: string): Promise<MemberView | null> {
+    return config.getMember(this.sql, id);
+  }
+
+  async createKey(input: {
+    hash: string;
+    prefix: string;
+    role: Role;
+    memberId: string | null;
+    name: string | null;
+  }): Promise<Outcome<KeyView>> {
+    return this.tx((now) => {
+      this.requireAccount();
+      if (input.memberId !== null && !config.getMember(this.sql, input.memberId)) {
+        return refuse(`Member ${input.memberId} does not exist.`, "memberId");
+      }
+      return { ok: true, value: config.createKey(this.sql, input, now) };
+    });
+  }
+
+  async listKeys(limit: number, after: string | null): Promise<config.Page<KeyView>> {
+    return config.listKeys(this.sql, limit, after);
+  }
+
+  async revokeKey(id: string): Promise<KeyView | null> {
+    return this.tx((now) => config.revokeKey(this.sql, id, now));
+  }
+
+  async balance(): Promise<BalanceView | null> {
+    const view = this.tx((now) => {
+      const period = this.ledger.currentPeriod(now);
+      if (!period) return null;
+      this.ledger.expireHolds(now);
+      const holds = heldTotal(this.sql);
+      const captured = this.sql
+        .exec<{ n: number }>("SELECT COALESCE(SUM(captured), 0) AS n FROM period_totals WHERE period_start = ?", period.start)
+        .one().n;
+      return {
+        available: availableCredits(this.sql, now),
+        held: holds.amount,
+        capturedThisPeriod: captured,
+        period: { start: iso(period.start), end: iso(period.end) },
+        grants: listGrants(this.sql, now, true),
+        holds: { count: holds.count, oldestExpiresAt: holds.oldestExpiresAt === null ? null : iso(holds.oldestExpiresAt) },
+      };
+    });
+    await this.schedule();
+    return view;
+  }
+
+  /** Every grant, including spent and expired ones, for audits and conservation checks. */
+  async allGrants(): Promise<GrantView[]> {
+    return listGrants(this.sql, this.clock(), false);
+  }
+
+  async outboxStats(): Promise<FlushStats> {
+    return flushStats(this.sql);
+  }
+
+  // ---- outbox, holds and periods in the background ------------------------------------------
+
+  /** Copies waiting usage events to D1. Returns how many were copied; throws if D1 fails. */
+  async flush(): Promise<number> {
+    if (!this.flushing) {
+      this.flushing = this.flushAll().finally(() => {
+        this.flushing = null;
+      });
+    }
+    return this.flushing;
+  }
+
+  private async flushAll(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = pendingEvents(this.sql, EVENTS_PER_FLUSH);
+      if (batch.length === 0) return total;
+      try {
+        await insertUsageEvents(this.env.DB, batch);
+      } catch (error) {
+        this.flushFailures += 1;
+        recordFlushFailure(this.sql, error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+      this.flushFailures = 0;
+      acknowledge(this.sql, batch.map((e) => e.id), 1, this.clock());
+      total += batch.length;
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    this.tx((now) => {
+      this.ledger.currentPeriod(now);
+      this.ledger.expireHolds(now);
+      idempotency.purgeExpired(this.sql, now);
+    });
+    try {
+      await this.flush();
+    } catch (error) {
+      console.log(JSON.stringify({ msg: "outbox flush failed", failures: this.flushFailures, error: String(error) }));
+    }
+    await this.schedule();
+  }
+
+  /** Sets the alarm for the earliest thing that needs doing, if that is sooner than the one set. */
+  private async schedule(): Promise<void> {
+    const now = this.clock();
+    const due: number[] = [];
+    const holds = heldTotal(this.sql);
+    if (holds.oldestExpiresAt !== null) due.push(holds.oldestExpiresAt);
+    const account = config.accountRow(this.sql);
+    if (account?.period_end) due.push(account.period_end);
+    const idem = idempotency.nextExpiry(this.sql);
+    if (idem !== null) due.push(idem);
+    if (flushStats(this.sql).pending > 0) {
+      const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 1000;
+      const backoff = this.flushFailures > 0 ? Math.min(delay * 2 ** this.flushFailures, MAX_FLUSH_BACKOFF_MS) : delay;
+      due.push(now + backoff);
+    }
+    if (due.length === 0) return;
+    const at = Math.min(...due);
+    if (this.alarmAt === null || at < this.alarmAt) {
+      this.alarmAt = at;
+      await this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  /** The worker checks the account exists before it manages it; this guards against bugs. */
+  private requireAccount() {
+    if (!config.accountRow(this.sql)) throw new Error("ledger has no account");
+  }
+}
+
+function refuse(detail: string, field: string): { ok: false; problem: ProblemInit } {
+  return { ok: false, problem: { code: "validation_failed", detail, extras: { field } } };
+}
+
+function defaultPriority(source: GrantSource): number {
+  return source === "pack" ? 10 : source === "adjustment" ? 5 : 0;
+}

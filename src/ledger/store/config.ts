@@ -1,0 +1,193 @@
+/**
+ * The account's enforcement config (account row, teams, members, key hashes), kept beside the
+ * balance so a decision never has to look anywhere else.
+ */
+import { newId } from "../../lib/ids";
+import { iso, isoOrNull } from "../../lib/time";
+import type {
+  AccountConfig,
+  KeyView,
+  MemberView,
+  OveragePolicy,
+  Role,
+  Seat,
+  TeamView,
+  Tier,
+} from "../types";
+
+export interface AccountRow {
+  id: string;
+  name: string;
+  tier: Tier;
+  billing_anchor_day: number;
+  overage_policy: OveragePolicy;
+  period_start: number | null;
+  period_end: number | null;
+  created_at: number;
+  updated_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+export function accountRow(sql: SqlStorage): AccountRow | null {
+  return sql.exec<AccountRow>("SELECT * FROM account LIMIT 1").toArray()[0] ?? null;
+}
+
+export function accountView(row: AccountRow): AccountConfig {
+  return {
+    id: row.id,
+    name: row.name,
+    tier: row.tier,
+    billingAnchorDay: row.billing_anchor_day,
+    overagePolicy: row.overage_policy,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+interface TeamRow {
+  id: string;
+  name: string;
+  created_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+const teamView = (r: TeamRow): TeamView => ({ id: r.id, name: r.name, createdAt: iso(r.created_at) });
+
+export function createTeam(sql: SqlStorage, name: string, now: number): TeamView {
+  const id = newId("team");
+  sql.exec("INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)", id, name, now);
+  return { id, name, createdAt: iso(now) };
+}
+
+export function getTeam(sql: SqlStorage, id: string): TeamView | null {
+  const row = sql.exec<TeamRow>("SELECT * FROM teams WHERE id = ?", id).toArray()[0];
+  return row ? teamView(row) : null;
+}
+
+/** Keyset page of a table ordered by id. */
+function pageQuery(table: string, limit: number, after: string | null): string {
+  return `SELECT * FROM ${table} ${after === null ? "WHERE ? IS NULL" : "WHERE id > ?"} ORDER BY id LIMIT ${limit + 1}`;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+function paginate<R extends Record<string, SqlStorageValue>, T extends { id: string }>(
+  sql: SqlStorage,
+  table: string,
+  limit: number,
+  after: string | null,
+  view: (row: R) => T,
+): Page<T> {
+  const rows = sql.exec<R>(pageQuery(table, limit, after), after).toArray().map(view);
+  const more = rows.length > limit;
+  const data = more ? rows.slice(0, limit) : rows;
+  return { data, nextCursor: more ? (data[data.length - 1]?.id ?? null) : null };
+}
+
+export function listTeams(sql: SqlStorage, limit: number, after: string | null): Page<TeamView> {
+  return paginate(sql, "teams", limit, after, teamView);
+}
+
+interface MemberRow {
+  id: string;
+  name: string;
+  team_id: string;
+  seat: Seat;
+  active: number;
+  created_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+const memberView = (r: MemberRow): MemberView => ({
+  id: r.id,
+  name: r.name,
+  teamId: r.team_id,
+  seat: r.seat,
+  active: r.active === 1,
+  createdAt: iso(r.created_at),
+});
+
+export function createMember(
+  sql: SqlStorage,
+  input: { name: string; teamId: string; seat: Seat },
+  now: number,
+): MemberView {
+  const id = newId("member");
+  sql.exec(
+    "INSERT INTO members (id, name, team_id, seat, active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
+    id,
+    input.name,
+    input.teamId,
+    input.seat,
+    now,
+  );
+  return { id, name: input.name, teamId: input.teamId, seat: input.seat, active: true, createdAt: iso(now) };
+}
+
+export function getMember(sql: SqlStorage, id: string): MemberView | null {
+  const row = sql.exec<MemberRow>("SELECT * FROM members WHERE id = ?", id).toArray()[0];
+  return row ? memberView(row) : null;
+}
+
+export function listMembers(sql: SqlStorage, limit: number, after: string | null): Page<MemberView> {
+  return paginate(sql, "members", limit, after, memberView);
+}
+
+export interface KeyRow {
+  id: string;
+  hash: string;
+  prefix: string;
+  role: Role;
+  member_id: string | null;
+  name: string | null;
+  created_at: number;
+  revoked_at: number | null;
+  [key: string]: SqlStorageValue;
+}
+
+export const keyView = (r: KeyRow): KeyView => ({
+  id: r.id,
+  role: r.role,
+  memberId: r.member_id,
+  name: r.name,
+  prefix: r.prefix,
+  createdAt: iso(r.created_at),
+  revokedAt: isoOrNull(r.revoked_at),
+});
+
+export function keyByHash(sql: SqlStorage, hash: string): KeyRow | null {
+  return sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", hash).toArray()[0] ?? null;
+}
+
+export function createKey(
+  sql: SqlStorage,
+  input: { hash: string; prefix: string; role: Role; memberId: string | null; name: string | null },
+  now: number,
+): KeyView {
+  const id = newId("key");
+  sql.exec(
+    "INSERT INTO api_keys (id, hash, prefix, role, member_id, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    id,
+    input.hash,
+    input.prefix,
+    input.role,
+    input.memberId,
+    input.name,
+    now,
+  );
+  return keyView(sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).one());
+}
+
+export function listKeys(sql: SqlStorage, limit: number, after: string | null): Page<KeyView> {
+  return paginate(sql, "api_keys", limit, after, keyView);
+}
+
+/** Revokes a key; revoking twice keeps the first revocation time. */
+export function revokeKey(sql: SqlStorage, id: string, now: number): KeyView | null {
+  sql.exec("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", now, id);
+  const row = sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).toArray()[0];
+  return row ? keyView(row) : null;
+}

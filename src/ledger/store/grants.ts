@@ -1,0 +1,202 @@
+/**
+ * Grants and the ledger entries that move their credits. Every function here runs inside the
+ * caller's transaction and writes an entry for each change to a grant (append-only record).
+ */
+import { newId } from "../../lib/ids";
+import { isoOrNull, iso } from "../../lib/time";
+import type { Allocation, SpendableGrant } from "../core/allocate";
+import type { GrantSource, GrantView } from "../types";
+
+export type EntryKind = "issue" | "hold" | "capture" | "void" | "expire" | "adjust";
+
+interface GrantRow {
+  id: string;
+  source: GrantSource;
+  priority: number;
+  amount: number;
+  remaining: number;
+  held: number;
+  captured: number;
+  expired: number;
+  effective_at: number;
+  expires_at: number | null;
+  note: string | null;
+  [key: string]: SqlStorageValue;
+}
+
+export interface NewGrant {
+  amount: number;
+  source: GrantSource;
+  priority: number;
+  effectiveAt: number;
+  expiresAt: number | null;
+  periodStart: number | null;
+  note: string | null;
+}
+
+export interface EntryContext {
+  at: number;
+  holdId?: string | null;
+  reason?: string | null;
+  requestId?: string | null;
+}
+
+function writeEntry(sql: SqlStorage, kind: EntryKind, grantId: string, amount: number, ctx: EntryContext) {
+  sql.exec(
+    "INSERT INTO entries (at, kind, grant_id, hold_id, amount, reason, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ctx.at,
+    kind,
+    grantId,
+    ctx.holdId ?? null,
+    amount,
+    ctx.reason ?? null,
+    ctx.requestId ?? null,
+  );
+}
+
+/** Issues a grant and records the issue entry. */
+export function issueGrant(sql: SqlStorage, grant: NewGrant, at: number): GrantView {
+  const id = newId("grant");
+  const seq = (sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM grants").one()).n;
+  sql.exec(
+    `INSERT INTO grants (id, seq, source, priority, amount, remaining, effective_at, expires_at, period_start, note, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    id,
+    seq,
+    grant.source,
+    grant.priority,
+    grant.amount,
+    grant.amount,
+    grant.effectiveAt,
+    grant.expiresAt,
+    grant.periodStart,
+    grant.note,
+    at,
+  );
+  writeEntry(sql, "issue", id, grant.amount, { at, reason: grant.source });
+  return toView(sql.exec<GrantRow>("SELECT * FROM grants WHERE id = ?", id).one());
+}
+
+/** Grants that can pay for something right now. */
+export function spendableGrants(sql: SqlStorage, now: number): SpendableGrant[] {
+  return sql
+    .exec<{ id: string; remaining: number; priority: number; expires_at: number | null; seq: number }>(
+      `SELECT id, remaining, priority, expires_at, seq FROM grants
+       WHERE remaining > 0 AND effective_at <= ? AND (expires_at IS NULL OR expires_at > ?)`,
+      now,
+      now,
+    )
+    .toArray()
+    .map((g) => ({ id: g.id, remaining: g.remaining, priority: g.priority, expiresAt: g.expires_at, seq: g.seq }));
+}
+
+/** Credits available to spend now: the spendable grants' remaining. */
+export function availableCredits(sql: SqlStorage, now: number): number {
+  return sql
+    .exec<{ n: number }>(
+      `SELECT COALESCE(SUM(remaining), 0) AS n FROM grants
+       WHERE remaining > 0 AND effective_at <= ? AND (expires_at IS NULL OR expires_at > ?)`,
+      now,
+      now,
+    )
+    .one().n;
+}
+
+/** Moves credits from remaining to held, per allocation. */
+export function holdFromGrants(sql: SqlStorage, allocations: readonly Allocation[], ctx: EntryContext) {
+  for (const a of allocations) {
+    const written = sql.exec(
+      "UPDATE grants SET remaining = remaining - ?, held = held + ? WHERE id = ? AND remaining >= ?",
+      a.amount,
+      a.amount,
+      a.grantId,
+      a.amount,
+    ).rowsWritten;
+    if (written === 0) throw new Error(`grant ${a.grantId} cannot cover ${a.amount}`);
+    writeEntry(sql, "hold", a.grantId, a.amount, ctx);
+  }
+}
+
+/** Moves held credits to captured, per allocation. */
+export function captureFromHeld(sql: SqlStorage, allocations: readonly Allocation[], ctx: EntryContext) {
+  for (const a of allocations) {
+    const written = sql.exec(
+      "UPDATE grants SET held = held - ?, captured = captured + ? WHERE id = ? AND held >= ?",
+      a.amount,
+      a.amount,
+      a.grantId,
+      a.amount,
+    ).rowsWritten;
+    if (written === 0) throw new Error(`grant ${a.grantId} holds less than ${a.amount}`);
+    writeEntry(sql, "capture", a.grantId, a.amount, ctx);
+  }
+}
+
+/**
+ * Returns held credits to their grants. A grant that expired while the credits were held takes
+ * them straight to expired (with an expire entry), so they cannot be spent after expiry.
+ */
+export function releaseHeld(sql: SqlStorage, allocations: readonly Allocation[], ctx: EntryContext) {
+  for (const a of allocations) {
+    const grant = sql
+      .exec<{ expires_at: number | null }>("SELECT expires_at FROM grants WHERE id = ?", a.grantId)
+      .one();
+    const lapsed = grant.expires_at !== null && grant.expires_at <= ctx.at;
+    const column = lapsed ? "expired" : "remaining";
+    const written = sql.exec(
+      `UPDATE grants SET held = held - ?, ${column} = ${column} + ? WHERE id = ? AND held >= ?`,
+      a.amount,
+      a.amount,
+      a.grantId,
+      a.amount,
+    ).rowsWritten;
+    if (written === 0) throw new Error(`grant ${a.grantId} holds less than ${a.amount}`);
+    writeEntry(sql, "void", a.grantId, a.amount, ctx);
+    if (lapsed) writeEntry(sql, "expire", a.grantId, a.amount, { ...ctx, reason: "grant_expired" });
+  }
+}
+
+/** Expires the unspent credits of every grant whose expiry has passed. Returns how many moved. */
+export function expireGrants(sql: SqlStorage, now: number): number {
+  const due = sql
+    .exec<{ id: string; remaining: number }>(
+      "SELECT id, remaining FROM grants WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?",
+      now,
+    )
+    .toArray();
+  let total = 0;
+  for (const g of due) {
+    sql.exec("UPDATE grants SET remaining = 0, expired = expired + ? WHERE id = ?", g.remaining, g.id);
+    writeEntry(sql, "expire", g.id, g.remaining, { at: now, reason: "grant_expired" });
+    total += g.remaining;
+  }
+  return total;
+}
+
+function toView(row: GrantRow): GrantView {
+  return {
+    id: row.id,
+    amount: row.amount,
+    remaining: row.remaining,
+    held: row.held,
+    captured: row.captured,
+    expired: row.expired,
+    source: row.source,
+    priority: row.priority,
+    effectiveAt: iso(row.effective_at),
+    expiresAt: isoOrNull(row.expires_at),
+    note: row.note,
+  };
+}
+
+/** Grants in spending order; with `current`, only those not yet expired or spent. */
+export function listGrants(sql: SqlStorage, now: number, current: boolean): GrantView[] {
+  const where = current ? "WHERE (expires_at IS NULL OR expires_at > ?) AND (remaining > 0 OR held > 0)" : "WHERE ? IS NOT NULL";
+  return sql
+    .exec<GrantRow>(
+      `SELECT * FROM grants ${where} ORDER BY priority, expires_at IS NULL, expires_at, seq`,
+      now,
+    )
+    .toArray()
+    .map(toView);
+}

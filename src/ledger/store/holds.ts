@@ -1,0 +1,72 @@
+/** Holds: credits set aside for calls in flight, with the grants they came from. */
+import type { Allocation } from "../core/allocate";
+import type { Settlement } from "../types";
+
+export interface HoldRow {
+  id: string;
+  request_id: string;
+  action: string;
+  category: string;
+  settlement: Settlement;
+  units: number;
+  amount: number;
+  allocations: string;
+  key_id: string;
+  member_id: string;
+  team_id: string;
+  purpose: string | null;
+  idempotency_key: string | null;
+  period_start: number;
+  created_at: number;
+  expires_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+export function insertHold(sql: SqlStorage, hold: HoldRow) {
+  sql.exec(
+    `INSERT INTO holds (id, request_id, action, category, settlement, units, amount, allocations, key_id,
+       member_id, team_id, purpose, idempotency_key, period_start, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    hold.id,
+    hold.request_id,
+    hold.action,
+    hold.category,
+    hold.settlement,
+    hold.units,
+    hold.amount,
+    hold.allocations,
+    hold.key_id,
+    hold.member_id,
+    hold.team_id,
+    hold.purpose,
+    hold.idempotency_key,
+    hold.period_start,
+    hold.created_at,
+    hold.expires_at,
+  );
+}
+
+export function getHold(sql: SqlStorage, id: string): HoldRow | null {
+  return sql.exec<HoldRow>("SELECT * FROM holds WHERE id = ?", id).toArray()[0] ?? null;
+}
+
+export function holdAllocations(hold: HoldRow): Allocation[] {
+  return JSON.parse(hold.allocations) as Allocation[];
+}
+
+export function deleteHold(sql: SqlStorage, id: string) {
+  sql.exec("DELETE FROM holds WHERE id = ?", id);
+}
+
+export function dueHolds(sql: SqlStorage, now: number): HoldRow[] {
+  return sql.exec<HoldRow>("SELECT * FROM holds WHERE expires_at <= ? ORDER BY expires_at", now).toArray();
+}
+
+export function heldTotal(sql: SqlStorage): { amount: number; count: number; oldestExpiresAt: number | null } {
+  const r = sql
+    .exec<{ amount: number; count: number; oldest: number | null }>(
+      "SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count, MIN(expires_at) AS oldest FROM holds",
+    )
+    .one();
+  return { amount: r.amount, count: r.count, oldestExpiresAt: r.oldest };
+}

@@ -1,0 +1,62 @@
+/** Idempotency records (I3): 24 hours per key, scoped to the account. */
+import type { StoredOutcome } from "../types";
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export type IdempotencyRecord =
+  | { state: "in_flight"; fingerprint: string; holdId: string | null }
+  | { state: "settled"; fingerprint: string; outcome: StoredOutcome };
+
+interface Row {
+  fingerprint: string;
+  state: "in_flight" | "settled";
+  hold_id: string | null;
+  outcome: string | null;
+  [key: string]: SqlStorageValue;
+}
+
+export function findRecord(sql: SqlStorage, key: string, now: number): IdempotencyRecord | null {
+  const row = sql
+    .exec<Row>("SELECT fingerprint, state, hold_id, outcome FROM idempotency WHERE key = ? AND expires_at > ?", key, now)
+    .toArray()[0];
+  if (!row) return null;
+  if (row.state === "settled" && row.outcome !== null) {
+    return { state: "settled", fingerprint: row.fingerprint, outcome: JSON.parse(row.outcome) as StoredOutcome };
+  }
+  return { state: "in_flight", fingerprint: row.fingerprint, holdId: row.hold_id };
+}
+
+export function recordInFlight(sql: SqlStorage, key: string, fingerprint: string, holdId: string, now: number) {
+  sql.exec(
+    `INSERT INTO idempotency (key, fingerprint, state, hold_id, outcome, created_at, expires_at)
+     VALUES (?, ?, 'in_flight', ?, NULL, ?, ?)
+     ON CONFLICT(key) DO UPDATE SET fingerprint = excluded.fingerprint, state = 'in_flight',
+       hold_id = excluded.hold_id, outcome = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+    key,
+    fingerprint,
+    holdId,
+    now,
+    now + IDEMPOTENCY_TTL_MS,
+  );
+}
+
+export function recordSettled(sql: SqlStorage, key: string, outcome: StoredOutcome) {
+  sql.exec(
+    "UPDATE idempotency SET state = 'settled', outcome = ?, hold_id = NULL WHERE key = ?",
+    JSON.stringify(outcome),
+    key,
+  );
+}
+
+/** Forgets a key whose request charged nothing, so that a retry is treated as new. */
+export function forget(sql: SqlStorage, key: string) {
+  sql.exec("DELETE FROM idempotency WHERE key = ?", key);
+}
+
+export function purgeExpired(sql: SqlStorage, now: number) {
+  sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+}
+
+export function nextExpiry(sql: SqlStorage): number | null {
+  return sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM idempotency").one().t;
+}

@@ -1,0 +1,141 @@
+/**
+ * The AccountLedger's own SQLite schema. Each entry of MIGRATIONS runs once, in order, inside
+ * the object's start-up; `meta.schema_version` records how far an object has come.
+ *
+ * CHECK constraints restate I1 and I2 so that a bug which would break them aborts the whole
+ * transaction instead of writing a wrong balance.
+ */
+const V1 = `
+CREATE TABLE account (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  billing_anchor_day INTEGER NOT NULL CHECK (billing_anchor_day BETWEEN 1 AND 31),
+  overage_policy TEXT NOT NULL DEFAULT 'block',
+  period_start INTEGER,
+  period_end INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE teams (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE members (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  team_id TEXT NOT NULL REFERENCES teams(id),
+  seat TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  prefix TEXT NOT NULL,
+  role TEXT NOT NULL,
+  member_id TEXT REFERENCES members(id),
+  name TEXT,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL UNIQUE,
+  source TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount >= 0),
+  remaining INTEGER NOT NULL CHECK (remaining >= 0),
+  held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
+  captured INTEGER NOT NULL DEFAULT 0 CHECK (captured >= 0),
+  expired INTEGER NOT NULL DEFAULT 0 CHECK (expired >= 0),
+  effective_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  period_start INTEGER,
+  note TEXT,
+  created_at INTEGER NOT NULL,
+  CHECK (amount = remaining + held + captured + expired)
+);
+CREATE INDEX grants_spendable ON grants (remaining) WHERE remaining > 0;
+CREATE UNIQUE INDEX grants_included_period ON grants (period_start) WHERE source = 'included';
+CREATE TABLE holds (
+  id TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  category TEXT NOT NULL,
+  settlement TEXT NOT NULL,
+  units INTEGER NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount >= 0),
+  allocations TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  member_id TEXT NOT NULL,
+  team_id TEXT NOT NULL,
+  purpose TEXT,
+  idempotency_key TEXT,
+  period_start INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX holds_expiry ON holds (expires_at);
+CREATE TABLE entries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('issue','hold','capture','void','expire','adjust')),
+  grant_id TEXT NOT NULL,
+  hold_id TEXT,
+  amount INTEGER NOT NULL CHECK (amount >= 0),
+  reason TEXT,
+  request_id TEXT
+);
+CREATE INDEX entries_kind_at ON entries (kind, at);
+CREATE TRIGGER entries_append_only_update BEFORE UPDATE ON entries
+  BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TRIGGER entries_append_only_delete BEFORE DELETE ON entries
+  BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TABLE period_totals (
+  period_start INTEGER PRIMARY KEY,
+  captured INTEGER NOT NULL DEFAULT 0 CHECK (captured >= 0)
+);
+CREATE TABLE idempotency (
+  key TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('in_flight','settled')),
+  hold_id TEXT,
+  outcome TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX idempotency_expiry ON idempotency (expires_at);
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  occurred_at INTEGER NOT NULL,
+  payload TEXT NOT NULL
+);
+CREATE TABLE flush_stats (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  events INTEGER NOT NULL DEFAULT 0,
+  writes INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  last_flush_at INTEGER
+);
+INSERT INTO flush_stats (id) VALUES (1);
+`;
+
+const MIGRATIONS: readonly string[] = [V1];
+
+/** Brings the object's tables up to the current schema version. Synchronous; run at start-up. */
+export function migrate(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
+  const version = row ? Number(row.value) : 0;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    sql.exec(MIGRATIONS[v] ?? "");
+    sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      String(v + 1),
+    );
+  }
+}

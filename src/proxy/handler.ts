@@ -1,0 +1,145 @@
+/**
+ * The request path (SPEC §3): resolve -> one ledger call to admit -> forward -> one ledger call
+ * to settle -> stream the answer back with the credit headers. No D1 on this path; if the ledger
+ * cannot decide, the call is refused (fail closed), never proxied for free.
+ */
+import type { Context } from "hono";
+import type { Catalog } from "../catalog";
+import type { AppEnv } from "../lib/env";
+import { ledgerOf } from "../lib/env";
+import { Problem, problemResponse } from "../lib/problem";
+import type { AdmitResult, SettleRequest, SettleResult } from "../ledger/types";
+import { forward } from "./forward";
+import { responseHeaders } from "./headers";
+import { prepareCall } from "./prepare";
+import { settlementFor } from "./settle";
+
+const SETTLE_ATTEMPTS = 3;
+
+export function proxyHandler(catalog: Catalog) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const requestId = c.get("requestId");
+    const log = c.get("log");
+    const call = await prepareCall(catalog, c.req.raw);
+    log.account = call.accountId;
+    log.action = call.action.id;
+    const ledger = ledgerOf(c.env, call.accountId);
+
+    let admission: AdmitResult;
+    try {
+      admission = await ledger.admit({
+        keyHash: call.keyHash,
+        requestId,
+        action: call.terms,
+        purpose: call.purpose,
+        idempotency: call.idempotency,
+        dryRun: call.dryRun,
+      });
+    } catch (error) {
+      log.error = `admit: ${error instanceof Error ? error.message : String(error)}`;
+      throw new Problem("ledger_unavailable", "The ledger could not decide; nothing was charged. Retry.", {
+        action: call.action.id,
+      });
+    }
+
+    const creditHeaders = (charged: number, remaining: number | null): Record<string, string> => ({
+      "x-credits-action": call.action.id,
+      "x-credits-charged": String(charged),
+      ...(remaining === null ? {} : { "x-credits-remaining": String(remaining) }),
+    });
+
+    switch (admission.kind) {
+      case "denied": {
+        log.decision = "denied";
+        log.reason = admission.problem.code;
+        const headers: Record<string, string> = creditHeaders(0, null);
+        if (admission.retryAfterSeconds !== undefined) headers["retry-after"] = String(admission.retryAfterSeconds);
+        return problemResponse(Problem.from(admission.problem), requestId, headers);
+      }
+      case "replay": {
+        const o = admission.outcome;
+        log.decision = "replayed";
+        log.credits = 0;
+        return new Response(JSON.stringify({ replayed: true, ...o, holdId: undefined }), {
+          status: o.status >= 200 && o.status <= 599 ? o.status : 200,
+          headers: {
+            "content-type": "application/json",
+            ...creditHeaders(o.charged, o.remaining),
+            "x-credits-replayed": "true",
+            "x-credits-original-request-id": o.requestId,
+          },
+        });
+      }
+      case "quote": {
+        log.decision = "quoted";
+        return Response.json(
+          { dryRun: true, allowed: true, action: call.action.id, units: call.terms.units, credits: admission.credits, available: admission.available },
+          { headers: { ...creditHeaders(0, admission.available), "x-credits-quote": String(admission.credits) } },
+        );
+      }
+      case "admitted":
+        break;
+    }
+
+    const upstream = await forward(catalog, c.env, call.action, call.params, c.req.raw, call.body, {
+      accountId: call.accountId,
+      caller: admission.caller,
+      requestId,
+    });
+    const settleRequest = settlementFor(
+      call.action,
+      admission.holdId,
+      call.terms.units,
+      call.terms.holdCredits,
+      call.idempotency?.key ?? null,
+      upstream,
+    );
+    const settled = await settleWithRetry(ledger, settleRequest, log);
+    const charged = call.action.settlement === "on_request" ? admission.charged : (settled?.charged ?? 0);
+    const remaining = settled?.available ?? null;
+    const gatewayMs = Date.now() - c.get("startedAt") - upstream.ms;
+    Object.assign(log, {
+      decision: upstream.ok ? "forwarded" : upstream.failure,
+      credits: charged,
+      upstreamStatus: upstream.ok ? upstream.response.status : null,
+      upstreamMs: upstream.ms,
+      gatewayMs,
+      settled: settled !== null,
+    });
+    const timing = `gateway;dur=${gatewayMs}, upstream;dur=${upstream.ms}`;
+
+    if (!upstream.ok) {
+      const problem = new Problem(upstream.failure === "timeout" ? "gateway_timeout" : "bad_gateway", upstream.detail, {
+        action: call.action.id,
+        charged,
+      });
+      return problemResponse(problem, requestId, { ...creditHeaders(charged, remaining), "server-timing": timing });
+    }
+    const headers = responseHeaders(upstream.response.headers, {
+      ...creditHeaders(charged, remaining),
+      "x-request-id": requestId,
+      "server-timing": timing,
+    });
+    return new Response(upstream.response.body, { status: upstream.response.status, headers });
+  };
+}
+
+/**
+ * The upstream has already answered, so a settle that fails is retried a few times; if it
+ * still fails the hold expires after its TTL and is voided: the client is never overcharged.
+ */
+async function settleWithRetry(
+  ledger: { settle(req: SettleRequest): Promise<SettleResult> },
+  request: SettleRequest,
+  log: Record<string, string | number | boolean | null>,
+): Promise<SettleResult | null> {
+  for (let attempt = 1; attempt <= SETTLE_ATTEMPTS; attempt++) {
+    try {
+      return await ledger.settle(request);
+    } catch (error) {
+      log.settleError = `attempt ${attempt}: ${error instanceof Error ? error.message : String(error)}`;
+      if (attempt < SETTLE_ATTEMPTS) await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
+  return null;
+}

@@ -1,0 +1,139 @@
+/**
+ * Step 1-2 of the request path: everything the gateway can check alone before it asks the
+ * ledger: the key's shape, the route on the normalized path, the body, the units, the headers.
+ */
+import { type Action, type Catalog, holdCredits, needsJsonBody, normalizePath, unitsForRequest } from "../catalog";
+import { sha256Hex } from "../lib/hash";
+import { bearerToken, parseAccountKey } from "../lib/keys";
+import { Problem } from "../lib/problem";
+import type { ActionTerms } from "../ledger/types";
+
+export interface PreparedCall {
+  accountId: string;
+  keyHash: string;
+  action: Action;
+  params: Record<string, string>;
+  terms: ActionTerms;
+  /** The request body read into memory, when pricing or idempotency needed it. */
+  body: ArrayBuffer | null;
+  purpose: string | null;
+  idempotency: { key: string; fingerprint: string } | null;
+  dryRun: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const PURPOSE = /^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}$/;
+
+/** Reads at most `limit` bytes of the body; a larger one is refused, never truncated. */
+async function readBody(request: Request, limit: number): Promise<ArrayBuffer> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    throw new Problem("payload_too_large", `The body exceeds ${limit} bytes.`, { limit });
+  }
+  if (!request.body) return new ArrayBuffer(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new Problem("payload_too_large", `The body exceeds ${limit} bytes.`, { limit });
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out.buffer;
+}
+
+/** Resolves the route first (default deny), so unpriced paths never see key handling. */
+export function resolveAction(catalog: Catalog, request: Request): { action: Action; params: Record<string, string>; url: URL } {
+  const url = new URL(request.url);
+  const normalized = normalizePath(url.pathname);
+  if (!normalized.ok) throw new Problem("invalid_path", normalized.detail);
+  const match = catalog.resolve(request.method, normalized.path);
+  if (match.kind === "method_not_allowed") {
+    throw new Problem(
+      "method_not_allowed",
+      `${request.method} is not allowed here.`,
+      { allow: match.allow },
+      { allow: match.allow.join(", ") },
+    );
+  }
+  if (match.kind === "none") throw new Problem("not_found", "No priced action matches this path.");
+  return { action: match.action, params: match.params, url };
+}
+
+export async function prepareCall(catalog: Catalog, request: Request): Promise<PreparedCall> {
+  const { action, params, url } = resolveAction(catalog, request);
+
+  const key = bearerToken(request.headers.get("authorization"));
+  const parsed = key ? parseAccountKey(key) : null;
+  if (!key || !parsed) {
+    throw new Problem("invalid_key", "Send an account key as `Authorization: Bearer cg_...`.", {
+      action: action.id,
+    });
+  }
+
+  const idempotencyKey = request.headers.get("idempotency-key");
+  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new Problem("bad_request", "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+  }
+  const purpose = request.headers.get("x-credit-purpose");
+  if (purpose !== null && !PURPOSE.test(purpose)) {
+    throw new Problem("bad_request", "X-Credit-Purpose must be 1 to 64 letters, digits, spaces or ._:/-.");
+  }
+  const dryRunHeader = request.headers.get("x-credit-dry-run");
+  if (dryRunHeader !== null && dryRunHeader !== "true" && dryRunHeader !== "false") {
+    throw new Problem("bad_request", "X-Credit-Dry-Run must be `true` or `false`.");
+  }
+
+  const mustRead = needsJsonBody(action) || idempotencyKey !== null;
+  const body = mustRead ? await readBody(request, action.maxBodyBytes) : null;
+  let json: unknown = null;
+  if (needsJsonBody(action)) {
+    try {
+      json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body ?? new ArrayBuffer(0)));
+    } catch {
+      throw new Problem("bad_request", "The body must be valid UTF-8 JSON.", { action: action.id });
+    }
+  }
+  const units = unitsForRequest(action, url, json);
+  if (!units.ok) throw new Problem("invalid_units", units.detail, { action: action.id });
+
+  let idempotency: PreparedCall["idempotency"] = null;
+  if (idempotencyKey !== null) {
+    const bodyHash = await sha256Hex(body ?? new ArrayBuffer(0));
+    const fingerprint = await sha256Hex(
+      `${request.method}\n${action.id}\n${JSON.stringify(params)}\n${url.search}\n${bodyHash}`,
+    );
+    idempotency = { key: idempotencyKey, fingerprint };
+  }
+
+  return {
+    accountId: parsed.accountId,
+    keyHash: await sha256Hex(key),
+    action,
+    params,
+    terms: {
+      id: action.id,
+      category: action.category,
+      minTier: action.minTier,
+      seat: action.seat ?? null,
+      settlement: action.settlement,
+      units: units.units,
+      holdCredits: holdCredits(action, units.units),
+    },
+    body,
+    purpose,
+    idempotency,
+    dryRun: dryRunHeader === "true",
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Copies usage events from a ledger's outbox into D1. Each statement inserts up to
+ * EVENTS_PER_STATEMENT events from one JSON parameter (D1 caps bound parameters per statement),
+ * and all statements of a flush go in one `batch`, one round trip. `ON CONFLICT DO NOTHING` on
+ * the event id makes a repeated flush harmless (I5: exactly once in D1).
+ */
+import type { UsageEvent } from "../ledger/types";
+
+export const EVENTS_PER_STATEMENT = 100;
+export const EVENTS_PER_FLUSH = 1000;
+
+const COLUMNS: ReadonlyArray<[column: string, field: keyof UsageEvent]> = [
+  ["id", "id"],
+  ["account_id", "accountId"],
+  ["seq", "seq"],
+  ["occurred_at", "occurredAt"],
+  ["period_start", "periodStart"],
+  ["request_id", "requestId"],
+  ["team_id", "teamId"],
+  ["member_id", "memberId"],
+  ["key_id", "keyId"],
+  ["action", "action"],
+  ["category", "category"],
+  ["outcome", "outcome"],
+  ["reason", "reason"],
+  ["units", "units"],
+  ["credits", "credits"],
+  ["held_credits", "heldCredits"],
+  ["grants", "grants"],
+  ["purpose", "purpose"],
+  ["idempotency_key", "idempotencyKey"],
+  ["upstream_status", "upstreamStatus"],
+  ["duration_ms", "durationMs"],
+];
+
+const INSERT_SQL = `INSERT INTO usage_events (${COLUMNS.map(([c]) => c).join(", ")})
+SELECT ${COLUMNS.map(([, f]) => `json_extract(value, '$.${f}')`).join(", ")}
+FROM json_each(?) WHERE true
+ON CONFLICT(id) DO NOTHING`;
+
+/** Inserts the events into D1 in one round trip. Throws if D1 refuses; then nothing is lost. */
+export async function insertUsageEvents(db: D1Database, events: readonly UsageEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < events.length; i += EVENTS_PER_STATEMENT) {
+    const chunk = events.slice(i, i + EVENTS_PER_STATEMENT);
+    statements.push(db.prepare(INSERT_SQL).bind(JSON.stringify(chunk)));
+  }
+  await db.batch(statements);
+}

@@ -1,0 +1,117 @@
+/** Test helpers that drive the real worker over HTTP, as a client would. */
+import { env, exports } from "cloudflare:workers";
+
+export const OPERATOR = { authorization: "Bearer test-operator-token" };
+
+let counter = 0;
+/** A fresh account id per test, so tests never share a ledger. */
+export function uniqueAccountId(prefix = "t"): string {
+  counter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`https://gateway.test${path}`, init));
+}
+
+export async function jsonCall<T = Record<string, unknown>>(
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined) headers.set("content-type", "application/json");
+  const res = await call(path, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
+}
+
+export interface TestAccount {
+  id: string;
+  adminKey: string;
+  financeKey: string;
+  teamId: string;
+  memberId: string;
+  memberKey: string;
+}
+
+/** Creates an account with a team, a member (seat `core` unless told) and admin/finance/member keys. */
+export async function setupAccount(options: {
+  tier?: "starter" | "professional" | "enterprise";
+  seat?: "core" | "sales" | "service" | "none";
+  id?: string;
+  billingAnchorDay?: number;
+} = {}): Promise<TestAccount> {
+  const id = options.id ?? uniqueAccountId();
+  const created = await jsonCall("/admin/v1/accounts", {
+    method: "POST",
+    headers: OPERATOR,
+    json: { id, name: `Test ${id}`, tier: options.tier ?? "professional", billingAnchorDay: options.billingAnchorDay ?? 1 },
+  });
+  if (created.status !== 201) throw new Error(`account: ${created.status} ${JSON.stringify(created.body)}`);
+  const admin = await jsonCall<{ key: string }>(`/admin/v1/accounts/${id}/keys`, {
+    method: "POST",
+    headers: OPERATOR,
+    json: { role: "admin", name: "admin" },
+  });
+  const auth = { authorization: `Bearer ${admin.body.key}` };
+  const finance = await jsonCall<{ key: string }>("/v1/keys", { method: "POST", headers: auth, json: { role: "finance" } });
+  const team = await jsonCall<{ id: string }>("/v1/teams", { method: "POST", headers: auth, json: { name: "Sales" } });
+  const member = await jsonCall<{ id: string }>("/v1/members", {
+    method: "POST",
+    headers: auth,
+    json: { name: "Ada", teamId: team.body.id, seat: options.seat ?? "core" },
+  });
+  const memberKey = await jsonCall<{ key: string }>("/v1/keys", {
+    method: "POST",
+    headers: auth,
+    json: { role: "member", memberId: member.body.id },
+  });
+  if (memberKey.status !== 201) throw new Error(`member key: ${memberKey.status} ${JSON.stringify(memberKey.body)}`);
+  return {
+    id,
+    adminKey: admin.body.key,
+    financeKey: finance.body.key,
+    teamId: team.body.id,
+    memberId: member.body.id,
+    memberKey: memberKey.body.key,
+  };
+}
+
+export function bearer(key: string) {
+  return { authorization: `Bearer ${key}` };
+}
+
+/** The account's ledger object. */
+export function ledger(accountId: string) {
+  return env.LEDGER.get(env.LEDGER.idFromName(accountId));
+}
+
+/** Issues a grant through the operator API. */
+export async function grant(accountId: string, amount: number, extra: Record<string, unknown> = {}) {
+  const res = await jsonCall(`/admin/v1/accounts/${accountId}/grants`, {
+    method: "POST",
+    headers: OPERATOR,
+    json: { amount, source: "pack", ...extra },
+  });
+  if (res.status !== 201) throw new Error(`grant: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Calls the company enrichment action with `records` records. */
+export function enrich(key: string, records: number, headers: Record<string, string> = {}) {
+  return call("/v1/enrichment/companies", {
+    method: "POST",
+    headers: { ...bearer(key), "content-type": "application/json", ...headers },
+    body: JSON.stringify({ records: Array.from({ length: records }, (_, i) => ({ domain: `c${i}.example` })) }),
+  });
+}
+
+/** Reads the balance with a key. */
+export async function balance(key: string) {
+  const res = await jsonCall<{ available: number; held: number; capturedThisPeriod: number; grants: unknown[] }>(
+    "/v1/balance",
+    { headers: bearer(key) },
+  );
+  return res.body;
+}
