@@ -12,7 +12,9 @@ interface Fetcher {
 }
 
 function isFetcher(value: unknown): value is Fetcher {
-  return typeof value === "object" && value !== null && typeof (value as Fetcher).fetch === "function";
+  return (
+    typeof value === "object" && value !== null && typeof (value as Fetcher).fetch === "function"
+  );
 }
 
 export async function forward(
@@ -35,16 +37,25 @@ export async function forward(
   if (upstream.credential) {
     const secret = (env as unknown as Record<string, unknown>)[upstream.credential.secretEnv];
     if (typeof secret !== "string" || secret === "") {
-      throw new Error(`upstream ${upstream.id} credential ${upstream.credential.secretEnv} is not set`);
+      throw new Error(
+        `upstream ${upstream.id} credential ${upstream.credential.secretEnv} is not set`,
+      );
     }
-    credential = { header: upstream.credential.header, value: `${upstream.credential.prefix ?? ""}${secret}` };
+    credential = {
+      header: upstream.credential.header,
+      value: `${upstream.credential.prefix ?? ""}${secret}`,
+    };
   }
-  const headers = forwardHeaders(request.headers, {
-    "x-creditgate-account": context.accountId,
-    "x-creditgate-team": context.caller.teamId,
-    "x-creditgate-member": context.caller.memberId,
-    "x-creditgate-request-id": context.requestId,
-  }, credential);
+  const headers = forwardHeaders(
+    request.headers,
+    {
+      "x-creditgate-account": context.accountId,
+      "x-creditgate-team": context.caller.teamId,
+      "x-creditgate-member": context.caller.memberId,
+      "x-creditgate-request-id": context.requestId,
+    },
+    credential,
+  );
 
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   const init: RequestInit = {
@@ -66,9 +77,19 @@ export async function forward(
     const ms = Date.now() - started;
     const name = error instanceof Error ? error.name : "";
     if (name === "TimeoutError" || name === "AbortError") {
-      return { ok: false, failure: "timeout", ms, detail: `The upstream did not answer within ${action.timeoutMs} ms.` };
+      return {
+        ok: false,
+        failure: "timeout",
+        ms,
+        detail: `The upstream did not answer within ${action.timeoutMs} ms.`,
+      };
     }
-    return { ok: false, failure: "connection_error", ms, detail: "The upstream could not be reached." };
+    return {
+      ok: false,
+      failure: "connection_error",
+      ms,
+      detail: "The upstream could not be reached.",
+    };
   }
 }
 

@@ -5,10 +5,10 @@
  */
 import type { Context } from "hono";
 import type { Catalog } from "../catalog";
+import type { AdmitResult, SettleRequest, SettleResult } from "../ledger/types";
 import type { AppEnv } from "../lib/env";
 import { ledgerOf } from "../lib/env";
 import { Problem, problemResponse } from "../lib/problem";
-import type { AdmitResult, SettleRequest, SettleResult } from "../ledger/types";
 import { forward } from "./forward";
 import { responseHeaders } from "./headers";
 import { prepareCall } from "./prepare";
@@ -37,9 +37,13 @@ export function proxyHandler(catalog: Catalog) {
       });
     } catch (error) {
       log.error = `admit: ${error instanceof Error ? error.message : String(error)}`;
-      throw new Problem("ledger_unavailable", "The ledger could not decide; nothing was charged. Retry.", {
-        action: call.action.id,
-      });
+      throw new Problem(
+        "ledger_unavailable",
+        "The ledger could not decide; nothing was charged. Retry.",
+        {
+          action: call.action.id,
+        },
+      );
     }
 
     const creditHeaders = (charged: number, remaining: number | null): Record<string, string> => ({
@@ -53,7 +57,8 @@ export function proxyHandler(catalog: Catalog) {
         log.decision = "denied";
         log.reason = admission.problem.code;
         const headers: Record<string, string> = creditHeaders(0, null);
-        if (admission.retryAfterSeconds !== undefined) headers["retry-after"] = String(admission.retryAfterSeconds);
+        if (admission.retryAfterSeconds !== undefined)
+          headers["retry-after"] = String(admission.retryAfterSeconds);
         return problemResponse(Problem.from(admission.problem), requestId, headers);
       }
       case "replay": {
@@ -73,8 +78,20 @@ export function proxyHandler(catalog: Catalog) {
       case "quote": {
         log.decision = "quoted";
         return Response.json(
-          { dryRun: true, allowed: true, action: call.action.id, units: call.terms.units, credits: admission.credits, available: admission.available },
-          { headers: { ...creditHeaders(0, admission.available), "x-credits-quote": String(admission.credits) } },
+          {
+            dryRun: true,
+            allowed: true,
+            action: call.action.id,
+            units: call.terms.units,
+            credits: admission.credits,
+            available: admission.available,
+          },
+          {
+            headers: {
+              ...creditHeaders(0, admission.available),
+              "x-credits-quote": String(admission.credits),
+            },
+          },
         );
       }
       case "admitted":
@@ -95,7 +112,8 @@ export function proxyHandler(catalog: Catalog) {
       upstream,
     );
     const settled = await settleWithRetry(ledger, settleRequest, log);
-    const charged = call.action.settlement === "on_request" ? admission.charged : (settled?.charged ?? 0);
+    const charged =
+      call.action.settlement === "on_request" ? admission.charged : (settled?.charged ?? 0);
     const remaining = settled?.available ?? null;
     const gatewayMs = Date.now() - c.get("startedAt") - upstream.ms;
     Object.assign(log, {
@@ -109,11 +127,18 @@ export function proxyHandler(catalog: Catalog) {
     const timing = `gateway;dur=${gatewayMs}, upstream;dur=${upstream.ms}`;
 
     if (!upstream.ok) {
-      const problem = new Problem(upstream.failure === "timeout" ? "gateway_timeout" : "bad_gateway", upstream.detail, {
-        action: call.action.id,
-        charged,
+      const problem = new Problem(
+        upstream.failure === "timeout" ? "gateway_timeout" : "bad_gateway",
+        upstream.detail,
+        {
+          action: call.action.id,
+          charged,
+        },
+      );
+      return problemResponse(problem, requestId, {
+        ...creditHeaders(charged, remaining),
+        "server-timing": timing,
       });
-      return problemResponse(problem, requestId, { ...creditHeaders(charged, remaining), "server-timing": timing });
     }
     const headers = responseHeaders(upstream.response.headers, {
       ...creditHeaders(charged, remaining),

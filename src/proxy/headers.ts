@@ -53,7 +53,8 @@ export function responseHeaders(upstream: Headers, credits: Record<string, strin
   const out = new Headers();
   for (const [name, value] of upstream) {
     if (HOP_BY_HOP.has(name)) continue;
-    if (name.startsWith("x-credits-") || name === "x-request-id" || name === "server-timing") continue;
+    if (name.startsWith("x-credits-") || name === "x-request-id" || name === "server-timing")
+      continue;
     out.append(name, value);
   }
   for (const [name, value] of Object.entries(credits)) out.set(name, value);

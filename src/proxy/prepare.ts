@@ -2,11 +2,18 @@
  * Step 1-2 of the request path: everything the gateway can check alone before it asks the
  * ledger: the key's shape, the route on the normalized path, the body, the units, the headers.
  */
-import { type Action, type Catalog, holdCredits, needsJsonBody, normalizePath, unitsForRequest } from "../catalog";
+import {
+  type Action,
+  type Catalog,
+  holdCredits,
+  needsJsonBody,
+  normalizePath,
+  unitsForRequest,
+} from "../catalog";
+import type { ActionTerms } from "../ledger/types";
 import { sha256Hex } from "../lib/hash";
 import { bearerToken, parseAccountKey } from "../lib/keys";
 import { Problem } from "../lib/problem";
-import type { ActionTerms } from "../ledger/types";
 
 export interface PreparedCall {
   accountId: string;
@@ -54,7 +61,10 @@ async function readBody(request: Request, limit: number): Promise<ArrayBuffer> {
 }
 
 /** Resolves the route first (default deny), so unpriced paths never see key handling. */
-export function resolveAction(catalog: Catalog, request: Request): { action: Action; params: Record<string, string>; url: URL } {
+export function resolveAction(
+  catalog: Catalog,
+  request: Request,
+): { action: Action; params: Record<string, string>; url: URL } {
   const url = new URL(request.url);
   const normalized = normalizePath(url.pathname);
   if (!normalized.ok) throw new Problem("invalid_path", normalized.detail);
@@ -88,7 +98,10 @@ export async function prepareCall(catalog: Catalog, request: Request): Promise<P
   }
   const purpose = request.headers.get("x-credit-purpose");
   if (purpose !== null && !PURPOSE.test(purpose)) {
-    throw new Problem("bad_request", "X-Credit-Purpose must be 1 to 64 letters, digits, spaces or ._:/-.");
+    throw new Problem(
+      "bad_request",
+      "X-Credit-Purpose must be 1 to 64 letters, digits, spaces or ._:/-.",
+    );
   }
   const dryRunHeader = request.headers.get("x-credit-dry-run");
   if (dryRunHeader !== null && dryRunHeader !== "true" && dryRunHeader !== "false") {
@@ -100,12 +113,21 @@ export async function prepareCall(catalog: Catalog, request: Request): Promise<P
   let json: unknown = null;
   if (needsJsonBody(action)) {
     try {
-      json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body ?? new ArrayBuffer(0)));
+      json = JSON.parse(
+        new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+          body ?? new ArrayBuffer(0),
+        ),
+      );
     } catch {
       throw new Problem("bad_request", "The body must be valid UTF-8 JSON.", { action: action.id });
     }
   }
   const units = unitsForRequest(action, url, json);
+  // Forward exactly what was priced: re-serialising removes duplicate keys and other JSON
+  // ambiguities that the upstream's parser might read differently from ours (I7).
+  const forwardedBody = needsJsonBody(action)
+    ? new TextEncoder().encode(JSON.stringify(json)).buffer
+    : body;
   if (!units.ok) throw new Problem("invalid_units", units.detail, { action: action.id });
 
   let idempotency: PreparedCall["idempotency"] = null;
@@ -131,7 +153,7 @@ export async function prepareCall(catalog: Catalog, request: Request): Promise<P
       units: units.units,
       holdCredits: holdCredits(action, units.units),
     },
-    body,
+    body: forwardedBody,
     purpose,
     idempotency,
     dryRun: dryRunHeader === "true",

@@ -22,16 +22,41 @@ export function settlementFor(
   const status = result.response.status;
   const success = status >= 200 && status < 300;
   if (action.settlement === "on_request") {
-    return { ...base, decision: "capture", credits: holdCredits, upstreamStatus: status, failure: null };
+    return {
+      ...base,
+      decision: "capture",
+      credits: holdCredits,
+      upstreamStatus: status,
+      failure: null,
+    };
   }
   if (!success) {
-    return { ...base, decision: "void", credits: 0, upstreamStatus: status, failure: "upstream_status" };
+    return {
+      ...base,
+      decision: "void",
+      credits: 0,
+      upstreamStatus: status,
+      failure: "upstream_status",
+    };
   }
   if (action.settlement === "metered") {
     // The upstream reports what it used; without a report the estimate held is charged.
     const reported = parseReportedUnits(action, result.response.headers.get("x-usage-units"));
     const used = reported ?? units;
-    return { ...base, units: used, decision: "capture", credits: creditsFor(action, used), upstreamStatus: status, failure: null };
+    return {
+      ...base,
+      units: used,
+      decision: "capture",
+      credits: creditsFor(action, used),
+      upstreamStatus: status,
+      failure: null,
+    };
   }
-  return { ...base, decision: "capture", credits: holdCredits, upstreamStatus: status, failure: null };
+  return {
+    ...base,
+    decision: "capture",
+    credits: holdCredits,
+    upstreamStatus: status,
+    failure: null,
+  };
 }

@@ -1,0 +1,92 @@
+/**
+ * What an action costs: the unit count of a request, the credits for a count, the hold to
+ * reserve at admission, and the units a metered upstream reports.
+ */
+import type { Action, Price } from "./schema";
+
+export type UnitsResult = { ok: true; units: number } | { ok: false; detail: string };
+
+/** A positive integer without sign, spaces or leading zeros: read the same by every parser. */
+const POSITIVE_INTEGER = /^[1-9][0-9]{0,9}$/;
+/** A reported unit count: digits only, at most 10^9. */
+const REPORTED_UNITS = /^[0-9]{1,10}$/;
+const MAX_REPORTED_UNITS = 1_000_000_000;
+
+/** Credits for `units` under a price: flat per request, or ceil(units / per) blocks. */
+export function priceCredits(price: Price, units: number): number {
+  if (!("unit" in price)) return price.credits;
+  if (!Number.isSafeInteger(units) || units < 0) {
+    throw new RangeError(`units must be a non-negative integer, got ${units}`);
+  }
+  return Math.ceil(units / price.per) * price.credits;
+}
+
+/** Credits charged for `units` of the action. */
+export function creditsFor(action: Action, units: number): number {
+  return priceCredits(action.price, units);
+}
+
+/** Credits to reserve at admission: the price, or for metered actions the declared maximum. */
+export function holdCredits(action: Action, units: number): number {
+  const price = action.price;
+  if ("unit" in price && price.unit.from === "response_header") {
+    return priceCredits(price, price.maxUnits);
+  }
+  return creditsFor(action, units);
+}
+
+/** Whether the unit count comes from the JSON body (the proxy must read and parse it). */
+export function needsJsonBody(action: Action): boolean {
+  return "unit" in action.price && action.price.unit.from === "body";
+}
+
+/** The unit count of a request, from its body or query; metered actions hold for maxUnits. */
+export function unitsForRequest(action: Action, url: URL, body: unknown): UnitsResult {
+  const price = action.price;
+  if (!("unit" in price)) return { ok: true, units: 1 };
+  const { unit, maxUnits } = price;
+  switch (unit.from) {
+    case "response_header":
+      return { ok: true, units: maxUnits };
+    case "body": {
+      const where = `body field "${unit.field}"`;
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        return { ok: false, detail: `the body must be a JSON object with ${where}` };
+      }
+      const items: unknown = Object.hasOwn(body, unit.field)
+        ? (body as Record<string, unknown>)[unit.field]
+        : undefined;
+      if (!Array.isArray(items)) return { ok: false, detail: `${where} must be an array` };
+      if (items.length < 1 || items.length > maxUnits) {
+        return { ok: false, detail: `${where} must hold 1 to ${maxUnits} items` };
+      }
+      return { ok: true, units: items.length };
+    }
+    case "query": {
+      const where = `query parameter "${unit.param}"`;
+      const values = url.searchParams.getAll(unit.param);
+      // Given twice, the gateway and the upstream might read different values: refuse.
+      if (values.length !== 1) {
+        return { ok: false, detail: `${where} must be given exactly once` };
+      }
+      const raw = values[0] ?? "";
+      const units = POSITIVE_INTEGER.test(raw) ? Number(raw) : 0;
+      if (units < 1 || units > maxUnits) {
+        return {
+          ok: false,
+          detail: `${where} must be an integer from 1 to ${maxUnits} (digits only, no leading zero)`,
+        };
+      }
+      return { ok: true, units };
+    }
+  }
+}
+
+/** The units a metered upstream reported (`X-Usage-Units`), or null if absent or invalid. */
+export function parseReportedUnits(action: Action, headerValue: string | null): number | null {
+  const price = action.price;
+  if (!("unit" in price) || price.unit.from !== "response_header") return null;
+  if (headerValue === null || !REPORTED_UNITS.test(headerValue)) return null;
+  const units = Number(headerValue);
+  return units <= MAX_REPORTED_UNITS ? units : null;
+}
