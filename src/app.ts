@@ -4,8 +4,8 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
-import { adminRoutes } from "./api/admin";
 import { accountRoutes } from "./api/account";
+import { adminRoutes } from "./api/admin";
 import type { Catalog } from "./catalog";
 import type { AppEnv } from "./lib/env";
 import { Problem, problemResponse } from "./lib/problem";
@@ -28,7 +28,8 @@ export function createApp(options: AppOptions) {
     await next();
     c.res.headers.set("x-request-id", requestId);
     const ms = Date.now() - startedAt;
-    if (!c.res.headers.has("server-timing")) c.res.headers.set("server-timing", `gateway;dur=${ms}`);
+    if (!c.res.headers.has("server-timing"))
+      c.res.headers.set("server-timing", `gateway;dur=${ms}`);
     const url = new URL(c.req.url);
     console.log(
       JSON.stringify({
@@ -51,11 +52,17 @@ export function createApp(options: AppOptions) {
     }
     // Never echo internals: the message goes to the log, the client gets a request id.
     c.get("log").error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return problemResponse(new Problem("internal_error", "Something went wrong; quote the request id."), requestId);
+    return problemResponse(
+      new Problem("internal_error", "Something went wrong; quote the request id."),
+      requestId,
+    );
   });
 
   app.notFound((c) =>
-    problemResponse(new Problem("not_found", "No such route."), c.get("requestId") ?? crypto.randomUUID()),
+    problemResponse(
+      new Problem("not_found", "No such route."),
+      c.get("requestId") ?? crypto.randomUUID(),
+    ),
   );
 
   app.route("/admin/v1", adminRoutes(options.catalog));

@@ -1,12 +1,12 @@
 /** Who may call the management API: the operator's token, or an account key with a role. */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { Role } from "../ledger/types";
 import type { AppEnv } from "../lib/env";
 import { ledgerOf } from "../lib/env";
 import { sha256Hex, timingSafeEqualStrings } from "../lib/hash";
 import { bearerToken, parseAccountKey } from "../lib/keys";
 import { Problem } from "../lib/problem";
-import type { Role } from "../ledger/types";
 
 export const MANAGEMENT_BODY_LIMIT = 1024 * 1024;
 
@@ -22,7 +22,11 @@ export const managementBodyLimit: MiddlewareHandler<AppEnv> = bodyLimit({
 export const operatorAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = c.env.OPERATOR_TOKEN;
   const token = bearerToken(c.req.header("authorization"));
-  if (!expected || !token || !timingSafeEqualStrings(await sha256Hex(token), await sha256Hex(expected))) {
+  if (
+    !expected ||
+    !token ||
+    !timingSafeEqualStrings(await sha256Hex(token), await sha256Hex(expected))
+  ) {
     throw new Problem("unauthorized", "Send the operator token as `Authorization: Bearer ...`.");
   }
   c.get("log").principal = "operator";
@@ -34,7 +38,8 @@ export function accountAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = bearerToken(c.req.header("authorization"));
     const parsed = key ? parseAccountKey(key) : null;
-    if (!key || !parsed) throw new Problem("invalid_key", "Send an account key as `Authorization: Bearer cg_...`.");
+    if (!key || !parsed)
+      throw new Problem("invalid_key", "Send an account key as `Authorization: Bearer cg_...`.");
     let principal: Awaited<ReturnType<ReturnType<typeof ledgerOf>["authenticate"]>>;
     try {
       principal = await ledgerOf(c.env, parsed.accountId).authenticate(await sha256Hex(key));
@@ -43,10 +48,17 @@ export function accountAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
     }
     if (!principal) throw new Problem("invalid_key", "The API key is unknown or revoked.");
     if (!roles.includes(principal.role)) {
-      throw new Problem("forbidden", `A ${principal.role} key cannot do this; it needs ${roles.join(" or ")}.`);
+      throw new Problem(
+        "forbidden",
+        `A ${principal.role} key cannot do this; it needs ${roles.join(" or ")}.`,
+      );
     }
     c.set("accountId", parsed.accountId);
-    c.set("principal", { keyId: principal.keyId, role: principal.role, memberId: principal.memberId });
+    c.set("principal", {
+      keyId: principal.keyId,
+      role: principal.role,
+      memberId: principal.memberId,
+    });
     c.get("log").account = parsed.accountId;
     c.get("log").principal = principal.role;
     await next();

@@ -1,9 +1,10 @@
 /** Creating account keys, shared by the operator's bootstrap route and the account's own. */
+
+import type { Role } from "../ledger/types";
 import { ledgerOf } from "../lib/env";
 import { sha256Hex } from "../lib/hash";
 import { generateAccountKey, keyPrefix } from "../lib/keys";
 import { Problem } from "../lib/problem";
-import type { Role } from "../ledger/types";
 
 export interface KeyInput {
   role: Role;
@@ -17,7 +18,9 @@ export async function issueKey(env: Env, accountId: string, input: KeyInput) {
     throw new Problem("validation_failed", "A member key needs a memberId.", { field: "memberId" });
   }
   if (input.role !== "member" && input.memberId) {
-    throw new Problem("validation_failed", `An ${input.role} key is not bound to a member.`, { field: "memberId" });
+    throw new Problem("validation_failed", `An ${input.role} key is not bound to a member.`, {
+      field: "memberId",
+    });
   }
   const key = generateAccountKey(accountId);
   const result = await ledgerOf(env, accountId).createKey({

@@ -30,11 +30,16 @@ export const CreateAccount = z
     name,
     tier: Tier,
     billingAnchorDay: z.number().int().min(1).max(31).optional(),
-    id: z.string().regex(ACCOUNT_ID_PATTERN, "3-40 chars: lowercase letters, digits, '-'").optional(),
+    id: z
+      .string()
+      .regex(ACCOUNT_ID_PATTERN, "3-40 chars: lowercase letters, digits, '-'")
+      .optional(),
   })
   .openapi("CreateAccount");
 
-export const PatchAccount = z.strictObject({ name: name.optional(), tier: Tier.optional() }).openapi("PatchAccount");
+export const PatchAccount = z
+  .strictObject({ name: name.optional(), tier: Tier.optional() })
+  .openapi("PatchAccount");
 
 export const Account = z
   .object({
@@ -106,7 +111,9 @@ export const Key = z
   .openapi("Key");
 
 export const CreateTeam = z.strictObject({ name }).openapi("CreateTeam");
-export const Team = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi("Team");
+export const Team = z
+  .object({ id: z.string(), name: z.string(), createdAt: z.string() })
+  .openapi("Team");
 
 export const CreateMember = z
   .strictObject({ name, teamId: z.string().min(1).max(64), seat: z.enum(SEATS) })
@@ -147,11 +154,23 @@ export function listOf<T extends z.ZodType>(item: T, name: string) {
 
 /** The error responses every management route can give. */
 export const problemResponses = {
-  400: { description: "Invalid input", content: { "application/problem+json": { schema: Problem } } },
-  401: { description: "Missing or invalid credentials", content: { "application/problem+json": { schema: Problem } } },
-  403: { description: "Role not allowed", content: { "application/problem+json": { schema: Problem } } },
+  400: {
+    description: "Invalid input",
+    content: { "application/problem+json": { schema: Problem } },
+  },
+  401: {
+    description: "Missing or invalid credentials",
+    content: { "application/problem+json": { schema: Problem } },
+  },
+  403: {
+    description: "Role not allowed",
+    content: { "application/problem+json": { schema: Problem } },
+  },
   404: { description: "Not found", content: { "application/problem+json": { schema: Problem } } },
-  413: { description: "Body over 1 MiB", content: { "application/problem+json": { schema: Problem } } },
+  413: {
+    description: "Body over 1 MiB",
+    content: { "application/problem+json": { schema: Problem } },
+  },
 } as const;
 
 /** A required JSON request body. */

@@ -6,7 +6,7 @@
 import { newId } from "../lib/ids";
 import type { ProblemInit } from "../lib/problem";
 import { iso } from "../lib/time";
-import { allocate, splitCapture, sumAllocations, type Allocation } from "./core/allocate";
+import { type Allocation, allocate, splitCapture, sumAllocations } from "./core/allocate";
 import { checkBalance, checkCaller, checkEntitlement } from "./core/decide";
 import { type Period, periodAt } from "./core/period";
 import { accountRow, getMember, keyByHash } from "./store/config";
@@ -19,7 +19,14 @@ import {
   releaseHeld,
   spendableGrants,
 } from "./store/grants";
-import { deleteHold, dueHolds, getHold, holdAllocations, type HoldRow, insertHold } from "./store/holds";
+import {
+  deleteHold,
+  dueHolds,
+  getHold,
+  type HoldRow,
+  holdAllocations,
+  insertHold,
+} from "./store/holds";
 import * as idempotency from "./store/idempotency";
 import { appendEvent } from "./store/outbox";
 import {
@@ -167,19 +174,40 @@ export class Ledger {
     holdFromGrants(this.sql, allocations, { at: now, holdId, requestId: req.requestId });
     insertHold(this.sql, hold);
     if (req.idempotency) {
-      idempotency.recordInFlight(this.sql, req.idempotency.key, req.idempotency.fingerprint, holdId, now);
+      idempotency.recordInFlight(
+        this.sql,
+        req.idempotency.key,
+        req.idempotency.fingerprint,
+        holdId,
+        now,
+      );
     }
 
     if (req.action.settlement === "on_request") {
       // Spent at once: capture now, so a crash after admission cannot make it free.
       const charged = this.capture(hold, allocations, hold.amount, null, null, now);
-      return { kind: "admitted", holdId, caller, held: 0, charged, available: availableCredits(this.sql, now) };
+      return {
+        kind: "admitted",
+        holdId,
+        caller,
+        held: 0,
+        charged,
+        available: availableCredits(this.sql, now),
+      };
     }
-    return { kind: "admitted", holdId, caller, held: hold.amount, charged: 0, available: available - hold.amount };
+    return {
+      kind: "admitted",
+      holdId,
+      caller,
+      held: hold.amount,
+      charged: 0,
+      available: available - hold.amount,
+    };
   }
 
   /** Captures or voids a hold after the upstream answered (or failed). */
   settle(req: SettleRequest, now: number): SettleResult {
+    this.currentPeriod(now);
     const hold = getHold(this.sql, req.holdId);
     if (!hold) {
       this.recordOnRequestStatus(req, now);
@@ -187,7 +215,14 @@ export class Ledger {
     }
     const allocations = holdAllocations(hold);
     if (req.decision === "void") {
-      this.void(hold, allocations, req.failure ?? "upstream_status", req.upstreamStatus, req.durationMs, now);
+      this.void(
+        hold,
+        allocations,
+        req.failure ?? "upstream_status",
+        req.upstreamStatus,
+        req.durationMs,
+        now,
+      );
       return { settled: true, charged: 0, available: availableCredits(this.sql, now) };
     }
     const charged = this.capture(
@@ -199,6 +234,13 @@ export class Ledger {
       now,
     );
     return { settled: true, charged, available: availableCredits(this.sql, now) };
+  }
+
+  /** Housekeeping the alarm does: roll the period, void lapsed holds, forget old idempotency keys. */
+  tick(now: number) {
+    this.currentPeriod(now);
+    this.expireHolds(now);
+    idempotency.purgeExpired(this.sql, now);
   }
 
   /** Voids every hold whose time-to-live has passed. Returns how many. */
@@ -286,7 +328,12 @@ export class Ledger {
     durationMs: number | null,
     now: number,
   ) {
-    releaseHeld(this.sql, allocations, { at: now, holdId: hold.id, requestId: hold.request_id, reason });
+    releaseHeld(this.sql, allocations, {
+      at: now,
+      holdId: hold.id,
+      requestId: hold.request_id,
+      reason,
+    });
     deleteHold(this.sql, hold.id);
     const period = this.currentPeriod(now);
     this.writeEvent(
@@ -320,7 +367,10 @@ export class Ledger {
     if (!req.idempotencyKey || req.upstreamStatus === null) return;
     const record = idempotency.findRecord(this.sql, req.idempotencyKey, now);
     if (record?.state !== "settled" || record.outcome.holdId !== req.holdId) return;
-    idempotency.recordSettled(this.sql, req.idempotencyKey, { ...record.outcome, status: req.upstreamStatus });
+    idempotency.recordSettled(this.sql, req.idempotencyKey, {
+      ...record.outcome,
+      status: req.upstreamStatus,
+    });
   }
 
   private recordDenial(
@@ -359,7 +409,13 @@ export class Ledger {
     const account = accountRow(this.sql);
     appendEvent(
       this.sql,
-      { ...fields, id: newId("evt"), accountId: account?.id ?? "", occurredAt: iso(now), periodStart: iso(periodStart) },
+      {
+        ...fields,
+        id: newId("evt"),
+        accountId: account?.id ?? "",
+        occurredAt: iso(now),
+        periodStart: iso(periodStart),
+      },
       now,
     );
   }
@@ -369,7 +425,11 @@ function invalidKey(caller: Caller | null): AdmitResult {
   return {
     kind: "denied",
     caller,
-    problem: { code: "invalid_key", detail: "The API key is unknown or revoked.", extras: { rule: "key" } },
+    problem: {
+      code: "invalid_key",
+      detail: "The API key is unknown or revoked.",
+      extras: { rule: "key" },
+    },
   };
 }
 

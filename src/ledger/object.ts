@@ -6,13 +6,19 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ProblemInit } from "../lib/problem";
 import { iso } from "../lib/time";
-import { insertUsageEvents, EVENTS_PER_FLUSH } from "../usage/flush";
+import { EVENTS_PER_FLUSH, insertUsageEvents } from "../usage/flush";
 import { Ledger } from "./ledger";
 import * as config from "./store/config";
 import { availableCredits, issueGrant, listGrants } from "./store/grants";
 import { heldTotal } from "./store/holds";
 import * as idempotency from "./store/idempotency";
-import { acknowledge, type FlushStats, flushStats, pendingEvents, recordFlushFailure } from "./store/outbox";
+import {
+  acknowledge,
+  type FlushStats,
+  flushStats,
+  pendingEvents,
+  recordFlushFailure,
+} from "./store/outbox";
 import { migrate } from "./store/schema";
 import type {
   AccountConfig,
@@ -125,11 +131,16 @@ export class AccountLedger extends DurableObject<Env> {
   }
 
   /** Changes name or tier; takes effect on the next request. */
-  async updateAccount(patch: { name?: string | undefined; tier?: Tier | undefined }): Promise<AccountConfig | null> {
+  async updateAccount(patch: {
+    name?: string | undefined;
+    tier?: Tier | undefined;
+  }): Promise<AccountConfig | null> {
     const row = this.tx((now) => {
       if (!config.accountRow(this.sql)) return null;
-      if (patch.name !== undefined) this.sql.exec("UPDATE account SET name = ?, updated_at = ?", patch.name, now);
-      if (patch.tier !== undefined) this.sql.exec("UPDATE account SET tier = ?, updated_at = ?", patch.tier, now);
+      if (patch.name !== undefined)
+        this.sql.exec("UPDATE account SET name = ?, updated_at = ?", patch.name, now);
+      if (patch.tier !== undefined)
+        this.sql.exec("UPDATE account SET tier = ?, updated_at = ?", patch.tier, now);
       return config.accountRow(this.sql);
     });
     return row ? config.accountView(row) : null;
@@ -178,7 +189,11 @@ export class AccountLedger extends DurableObject<Env> {
     return config.listTeams(this.sql, limit, after);
   }
 
-  async createMember(input: { name: string; teamId: string; seat: Seat }): Promise<Outcome<MemberView>> {
+  async createMember(input: {
+    name: string;
+    teamId: string;
+    seat: Seat;
+  }): Promise<Outcome<MemberView>> {
     return this.tx((now) => {
       this.requireAccount();
       if (!config.getTeam(this.sql, input.teamId)) {
@@ -227,7 +242,10 @@ export class AccountLedger extends DurableObject<Env> {
       this.ledger.expireHolds(now);
       const holds = heldTotal(this.sql);
       const captured = this.sql
-        .exec<{ n: number }>("SELECT COALESCE(SUM(captured), 0) AS n FROM period_totals WHERE period_start = ?", period.start)
+        .exec<{ n: number }>(
+          "SELECT COALESCE(SUM(captured), 0) AS n FROM period_totals WHERE period_start = ?",
+          period.start,
+        )
         .one().n;
       return {
         available: availableCredits(this.sql, now),
@@ -235,7 +253,10 @@ export class AccountLedger extends DurableObject<Env> {
         capturedThisPeriod: captured,
         period: { start: iso(period.start), end: iso(period.end) },
         grants: listGrants(this.sql, now, true),
-        holds: { count: holds.count, oldestExpiresAt: holds.oldestExpiresAt === null ? null : iso(holds.oldestExpiresAt) },
+        holds: {
+          count: holds.count,
+          oldestExpiresAt: holds.oldestExpiresAt === null ? null : iso(holds.oldestExpiresAt),
+        },
       };
     });
     await this.schedule();
@@ -276,22 +297,34 @@ export class AccountLedger extends DurableObject<Env> {
         throw error;
       }
       this.flushFailures = 0;
-      acknowledge(this.sql, batch.map((e) => e.id), 1, this.clock());
+      acknowledge(
+        this.sql,
+        batch.map((e) => e.id),
+        1,
+        this.clock(),
+      );
       total += batch.length;
     }
   }
 
+  /** Rolls the period, voids lapsed holds and forgets old idempotency keys, without flushing. */
+  async tick(): Promise<void> {
+    this.tx((now) => this.ledger.tick(now));
+  }
+
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    this.tx((now) => {
-      this.ledger.currentPeriod(now);
-      this.ledger.expireHolds(now);
-      idempotency.purgeExpired(this.sql, now);
-    });
+    await this.tick();
     try {
       await this.flush();
     } catch (error) {
-      console.log(JSON.stringify({ msg: "outbox flush failed", failures: this.flushFailures, error: String(error) }));
+      console.log(
+        JSON.stringify({
+          msg: "outbox flush failed",
+          failures: this.flushFailures,
+          error: String(error),
+        }),
+      );
     }
     await this.schedule();
   }
@@ -308,7 +341,10 @@ export class AccountLedger extends DurableObject<Env> {
     if (idem !== null) due.push(idem);
     if (flushStats(this.sql).pending > 0) {
       const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 1000;
-      const backoff = this.flushFailures > 0 ? Math.min(delay * 2 ** this.flushFailures, MAX_FLUSH_BACKOFF_MS) : delay;
+      const backoff =
+        this.flushFailures > 0
+          ? Math.min(delay * 2 ** this.flushFailures, MAX_FLUSH_BACKOFF_MS)
+          : delay;
       due.push(now + backoff);
     }
     if (due.length === 0) return;

@@ -18,7 +18,10 @@ export const validationHook: Hook<any, AppEnv, any, any> = (result) => {
     const issues = describeIssues(result.error);
     throw new Problem(
       "validation_failed",
-      `Invalid ${result.target}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`.slice(0, 500),
+      `Invalid ${result.target}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`.slice(
+        0,
+        500,
+      ),
       { issues },
     );
   }

@@ -125,8 +125,8 @@ export async function prepareCall(catalog: Catalog, request: Request): Promise<P
   const units = unitsForRequest(action, url, json);
   // Forward exactly what was priced: re-serialising removes duplicate keys and other JSON
   // ambiguities that the upstream's parser might read differently from ours (I7).
-  const forwardedBody = needsJsonBody(action)
-    ? new TextEncoder().encode(JSON.stringify(json)).buffer
+  const forwardedBody: ArrayBuffer | null = needsJsonBody(action)
+    ? (new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer)
     : body;
   if (!units.ok) throw new Problem("invalid_units", units.detail, { action: action.id });
 

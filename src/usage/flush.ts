@@ -39,7 +39,10 @@ FROM json_each(?) WHERE true
 ON CONFLICT(id) DO NOTHING`;
 
 /** Inserts the events into D1 in one round trip. Throws if D1 refuses; then nothing is lost. */
-export async function insertUsageEvents(db: D1Database, events: readonly UsageEvent[]): Promise<void> {
+export async function insertUsageEvents(
+  db: D1Database,
+  events: readonly UsageEvent[],
+): Promise<void> {
   if (events.length === 0) return;
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < events.length; i += EVENTS_PER_STATEMENT) {

@@ -7,6 +7,11 @@ describe("problem+json", () => {
     expect(res.status).toBe(402);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ code: "insufficient_credits", status: 402, requestId: "req1", credits: 10 });
+    expect(body).toMatchObject({
+      code: "insufficient_credits",
+      status: 402,
+      requestId: "req1",
+      credits: 10,
+    });
   });
 });

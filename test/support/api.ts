@@ -21,7 +21,11 @@ export async function jsonCall<T = Record<string, unknown>>(
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined) headers.set("content-type", "application/json");
-  const res = await call(path, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) });
+  const res = await call(path, {
+    ...rest,
+    headers,
+    body: json === undefined ? rest.body : JSON.stringify(json),
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
 }
@@ -36,27 +40,43 @@ export interface TestAccount {
 }
 
 /** Creates an account with a team, a member (seat `core` unless told) and admin/finance/member keys. */
-export async function setupAccount(options: {
-  tier?: "starter" | "professional" | "enterprise";
-  seat?: "core" | "sales" | "service" | "none";
-  id?: string;
-  billingAnchorDay?: number;
-} = {}): Promise<TestAccount> {
+export async function setupAccount(
+  options: {
+    tier?: "starter" | "professional" | "enterprise";
+    seat?: "core" | "sales" | "service" | "none";
+    id?: string;
+    billingAnchorDay?: number;
+  } = {},
+): Promise<TestAccount> {
   const id = options.id ?? uniqueAccountId();
   const created = await jsonCall("/admin/v1/accounts", {
     method: "POST",
     headers: OPERATOR,
-    json: { id, name: `Test ${id}`, tier: options.tier ?? "professional", billingAnchorDay: options.billingAnchorDay ?? 1 },
+    json: {
+      id,
+      name: `Test ${id}`,
+      tier: options.tier ?? "professional",
+      billingAnchorDay: options.billingAnchorDay ?? 1,
+    },
   });
-  if (created.status !== 201) throw new Error(`account: ${created.status} ${JSON.stringify(created.body)}`);
+  if (created.status !== 201)
+    throw new Error(`account: ${created.status} ${JSON.stringify(created.body)}`);
   const admin = await jsonCall<{ key: string }>(`/admin/v1/accounts/${id}/keys`, {
     method: "POST",
     headers: OPERATOR,
     json: { role: "admin", name: "admin" },
   });
   const auth = { authorization: `Bearer ${admin.body.key}` };
-  const finance = await jsonCall<{ key: string }>("/v1/keys", { method: "POST", headers: auth, json: { role: "finance" } });
-  const team = await jsonCall<{ id: string }>("/v1/teams", { method: "POST", headers: auth, json: { name: "Sales" } });
+  const finance = await jsonCall<{ key: string }>("/v1/keys", {
+    method: "POST",
+    headers: auth,
+    json: { role: "finance" },
+  });
+  const team = await jsonCall<{ id: string }>("/v1/teams", {
+    method: "POST",
+    headers: auth,
+    json: { name: "Sales" },
+  });
   const member = await jsonCall<{ id: string }>("/v1/members", {
     method: "POST",
     headers: auth,
@@ -67,7 +87,8 @@ export async function setupAccount(options: {
     headers: auth,
     json: { role: "member", memberId: member.body.id },
   });
-  if (memberKey.status !== 201) throw new Error(`member key: ${memberKey.status} ${JSON.stringify(memberKey.body)}`);
+  if (memberKey.status !== 201)
+    throw new Error(`member key: ${memberKey.status} ${JSON.stringify(memberKey.body)}`);
   return {
     id,
     adminKey: admin.body.key,
@@ -88,7 +109,11 @@ export function ledger(accountId: string) {
 }
 
 /** Issues a grant through the operator API. */
-export async function grant(accountId: string, amount: number, extra: Record<string, unknown> = {}) {
+export async function grant(
+  accountId: string,
+  amount: number,
+  extra: Record<string, unknown> = {},
+) {
   const res = await jsonCall(`/admin/v1/accounts/${accountId}/grants`, {
     method: "POST",
     headers: OPERATOR,
@@ -103,15 +128,19 @@ export function enrich(key: string, records: number, headers: Record<string, str
   return call("/v1/enrichment/companies", {
     method: "POST",
     headers: { ...bearer(key), "content-type": "application/json", ...headers },
-    body: JSON.stringify({ records: Array.from({ length: records }, (_, i) => ({ domain: `c${i}.example` })) }),
+    body: JSON.stringify({
+      records: Array.from({ length: records }, (_, i) => ({ domain: `c${i}.example` })),
+    }),
   });
 }
 
 /** Reads the balance with a key. */
 export async function balance(key: string) {
-  const res = await jsonCall<{ available: number; held: number; capturedThisPeriod: number; grants: unknown[] }>(
-    "/v1/balance",
-    { headers: bearer(key) },
-  );
+  const res = await jsonCall<{
+    available: number;
+    held: number;
+    capturedThisPeriod: number;
+    grants: unknown[];
+  }>("/v1/balance", { headers: bearer(key) });
   return res.body;
 }

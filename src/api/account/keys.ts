@@ -6,7 +6,17 @@ import { Problem } from "../../lib/problem";
 import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
 import { issueKey } from "../keys-service";
-import { CreatedKey, CreateKey, IdParam, json, jsonBody, Key, ListQuery, listOf, problemResponses } from "../schemas";
+import {
+  CreatedKey,
+  CreateKey,
+  IdParam,
+  json,
+  jsonBody,
+  Key,
+  ListQuery,
+  listOf,
+  problemResponses,
+} from "../schemas";
 
 const create = createRoute({
   method: "post",
@@ -15,7 +25,10 @@ const create = createRoute({
   summary: "Create a key",
   middleware: [accountAuth("admin")] as const,
   request: { body: jsonBody(CreateKey) },
-  responses: { 201: json(CreatedKey, "The key; its secret is shown only here"), ...problemResponses },
+  responses: {
+    201: json(CreatedKey, "The key; its secret is shown only here"),
+    ...problemResponses,
+  },
 });
 
 const list = createRoute({
@@ -40,7 +53,9 @@ const revoke = createRoute({
 
 export function keyRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(create, async (c) => c.json(await issueKey(c.env, c.get("accountId"), c.req.valid("json")), 201));
+  app.openapi(create, async (c) =>
+    c.json(await issueKey(c.env, c.get("accountId"), c.req.valid("json")), 201),
+  );
   app.openapi(list, async (c) => {
     const { limit, cursor } = c.req.valid("query");
     return c.json(await ledgerOf(c.env, c.get("accountId")).listKeys(limit, cursor ?? null), 200);

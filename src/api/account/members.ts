@@ -5,7 +5,15 @@ import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
 import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
-import { CreateMember, json, jsonBody, ListQuery, listOf, Member, problemResponses } from "../schemas";
+import {
+  CreateMember,
+  json,
+  jsonBody,
+  ListQuery,
+  listOf,
+  Member,
+  problemResponses,
+} from "../schemas";
 
 const create = createRoute({
   method: "post",
@@ -36,7 +44,10 @@ export function memberRoutes() {
   });
   app.openapi(list, async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    return c.json(await ledgerOf(c.env, c.get("accountId")).listMembers(limit, cursor ?? null), 200);
+    return c.json(
+      await ledgerOf(c.env, c.get("accountId")).listMembers(limit, cursor ?? null),
+      200,
+    );
   });
   return app;
 }

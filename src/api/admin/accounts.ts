@@ -8,7 +8,17 @@ import { ledgerOf } from "../../lib/env";
 import { randomToken } from "../../lib/ids";
 import { Problem } from "../../lib/problem";
 import { validationHook } from "../../lib/validation";
-import { Account, CreateAccount, IdParam, json, jsonBody, ListQuery, listOf, PatchAccount, problemResponses } from "../schemas";
+import {
+  Account,
+  CreateAccount,
+  IdParam,
+  json,
+  jsonBody,
+  ListQuery,
+  listOf,
+  PatchAccount,
+  problemResponses,
+} from "../schemas";
 
 const AccountDetail = Account.extend({
   outbox: z.object({
@@ -27,7 +37,11 @@ const create = createRoute({
   tags: ["operator"],
   summary: "Create an account",
   request: { body: jsonBody(CreateAccount) },
-  responses: { 201: json(Account, "The new account"), 409: problemResponses[400], ...problemResponses },
+  responses: {
+    201: json(Account, "The new account"),
+    409: problemResponses[400],
+    ...problemResponses,
+  },
 });
 
 const list = createRoute({
@@ -36,7 +50,10 @@ const list = createRoute({
   tags: ["operator"],
   summary: "List accounts",
   request: { query: ListQuery },
-  responses: { 200: json(listOf(Account, "AccountList"), "A page of accounts"), ...problemResponses },
+  responses: {
+    200: json(listOf(Account, "AccountList"), "A page of accounts"),
+    ...problemResponses,
+  },
 });
 
 const read = createRoute({
@@ -76,8 +93,17 @@ export function accountAdminRoutes() {
     }
     const anchor = input.billingAnchorDay ?? new Date().getUTCDate();
     // The ledger first: if D1 fails after it, retrying the same creation is harmless.
-    const account = await ledgerOf(c.env, id).createAccount({ id, name: input.name, tier: input.tier, billingAnchorDay: anchor });
-    if (account.name !== input.name || account.tier !== input.tier || account.billingAnchorDay !== anchor) {
+    const account = await ledgerOf(c.env, id).createAccount({
+      id,
+      name: input.name,
+      tier: input.tier,
+      billingAnchorDay: anchor,
+    });
+    if (
+      account.name !== input.name ||
+      account.tier !== input.tier ||
+      account.billingAnchorDay !== anchor
+    ) {
       throw new Problem("conflict", `Account ${id} already exists with other settings.`);
     }
     await db.insert(accounts).values({
@@ -103,7 +129,10 @@ export function accountAdminRoutes() {
       .limit(limit + 1)
       .all();
     const page = rows.slice(0, limit).map((r) => ({ ...r, overagePolicy: "block" as const }));
-    return c.json({ data: page, nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null }, 200);
+    return c.json(
+      { data: page, nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null },
+      200,
+    );
   });
 
   app.openapi(read, async (c) => {
@@ -121,7 +150,8 @@ export function accountAdminRoutes() {
           flushWrites: stats.flushWrites,
           failures: stats.failures,
           lastError: stats.lastError,
-          oldestPendingAt: stats.oldestPendingAt === null ? null : new Date(stats.oldestPendingAt).toISOString(),
+          oldestPendingAt:
+            stats.oldestPendingAt === null ? null : new Date(stats.oldestPendingAt).toISOString(),
         },
       },
       200,

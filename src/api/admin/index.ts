@@ -7,7 +7,16 @@ import { Problem } from "../../lib/problem";
 import { validationHook } from "../../lib/validation";
 import { managementBodyLimit, operatorAuth } from "../auth";
 import { issueKey } from "../keys-service";
-import { CreatedKey, CreateGrant, CreateKey, Grant, IdParam, json, jsonBody, problemResponses } from "../schemas";
+import {
+  CreatedKey,
+  CreateGrant,
+  CreateKey,
+  Grant,
+  IdParam,
+  json,
+  jsonBody,
+  problemResponses,
+} from "../schemas";
 import { accountAdminRoutes, requireAccount } from "./accounts";
 
 const grant = createRoute({
@@ -25,7 +34,10 @@ const bootstrapKey = createRoute({
   tags: ["operator"],
   summary: "Create an account key (bootstrap the first admin key)",
   request: { params: IdParam, body: jsonBody(CreateKey) },
-  responses: { 201: json(CreatedKey, "The key; its secret is shown only here"), ...problemResponses },
+  responses: {
+    201: json(CreatedKey, "The key; its secret is shown only here"),
+    ...problemResponses,
+  },
 });
 
 const catalogRoute = createRoute({
@@ -33,7 +45,10 @@ const catalogRoute = createRoute({
   path: "/catalog",
   tags: ["operator"],
   summary: "The priced actions",
-  responses: { 200: json(z.object({ actions: z.array(z.record(z.string(), z.unknown())) }), "The catalog"), ...problemResponses },
+  responses: {
+    200: json(z.object({ actions: z.array(z.record(z.string(), z.unknown())) }), "The catalog"),
+    ...problemResponses,
+  },
 });
 
 export function adminRoutes(catalog: Catalog) {
@@ -46,9 +61,13 @@ export function adminRoutes(catalog: Catalog) {
     const effectiveAt = input.effectiveAt ? Date.parse(input.effectiveAt) : Date.now();
     const expiresAt = input.expiresAt ? Date.parse(input.expiresAt) : null;
     if (expiresAt !== null && (expiresAt <= effectiveAt || expiresAt <= Date.now())) {
-      throw new Problem("validation_failed", "expiresAt must be in the future and after effectiveAt.", {
-        field: "expiresAt",
-      });
+      throw new Problem(
+        "validation_failed",
+        "expiresAt must be in the future and after effectiveAt.",
+        {
+          field: "expiresAt",
+        },
+      );
     }
     await requireAccount(c.env, id);
     const view = await ledgerOf(c.env, id).issueGrant({

@@ -24,7 +24,11 @@ function priceExtras(action: ActionTerms) {
 /** Checks who is calling: key, role and member. Null when the caller may spend. */
 export function checkCaller(caller: CallerState, action: ActionTerms): ProblemInit | null {
   if (caller.keyRevoked) {
-    return { code: "invalid_key", detail: "This API key has been revoked.", extras: { ...priceExtras(action), rule: "key" } };
+    return {
+      code: "invalid_key",
+      detail: "This API key has been revoked.",
+      extras: { ...priceExtras(action), rule: "key" },
+    };
   }
   if (caller.role !== "member" || caller.member === null) {
     return {
@@ -34,7 +38,11 @@ export function checkCaller(caller: CallerState, action: ActionTerms): ProblemIn
     };
   }
   if (!caller.member.active) {
-    return { code: "invalid_key", detail: "The member of this key is deactivated.", extras: { ...priceExtras(action), rule: "member" } };
+    return {
+      code: "invalid_key",
+      detail: "The member of this key is deactivated.",
+      extras: { ...priceExtras(action), rule: "member" },
+    };
   }
   return null;
 }

@@ -51,7 +51,11 @@ interface TeamRow {
   [key: string]: SqlStorageValue;
 }
 
-const teamView = (r: TeamRow): TeamView => ({ id: r.id, name: r.name, createdAt: iso(r.created_at) });
+const teamView = (r: TeamRow): TeamView => ({
+  id: r.id,
+  name: r.name,
+  createdAt: iso(r.created_at),
+});
 
 export function createTeam(sql: SqlStorage, name: string, now: number): TeamView {
   const id = newId("team");
@@ -81,7 +85,10 @@ function paginate<R extends Record<string, SqlStorageValue>, T extends { id: str
   after: string | null,
   view: (row: R) => T,
 ): Page<T> {
-  const rows = sql.exec<R>(pageQuery(table, limit, after), after).toArray().map(view);
+  const rows = sql
+    .exec<R>(pageQuery(table, limit, after), after)
+    .toArray()
+    .map(view);
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   return { data, nextCursor: more ? (data[data.length - 1]?.id ?? null) : null };
@@ -124,7 +131,14 @@ export function createMember(
     input.seat,
     now,
   );
-  return { id, name: input.name, teamId: input.teamId, seat: input.seat, active: true, createdAt: iso(now) };
+  return {
+    id,
+    name: input.name,
+    teamId: input.teamId,
+    seat: input.seat,
+    active: true,
+    createdAt: iso(now),
+  };
 }
 
 export function getMember(sql: SqlStorage, id: string): MemberView | null {
@@ -132,7 +146,11 @@ export function getMember(sql: SqlStorage, id: string): MemberView | null {
   return row ? memberView(row) : null;
 }
 
-export function listMembers(sql: SqlStorage, limit: number, after: string | null): Page<MemberView> {
+export function listMembers(
+  sql: SqlStorage,
+  limit: number,
+  after: string | null,
+): Page<MemberView> {
   return paginate(sql, "members", limit, after, memberView);
 }
 

@@ -3,7 +3,7 @@
  * caller's transaction and writes an entry for each change to a grant (append-only record).
  */
 import { newId } from "../../lib/ids";
-import { isoOrNull, iso } from "../../lib/time";
+import { iso, isoOrNull } from "../../lib/time";
 import type { Allocation, SpendableGrant } from "../core/allocate";
 import type { GrantSource, GrantView } from "../types";
 
@@ -41,7 +41,13 @@ export interface EntryContext {
   requestId?: string | null;
 }
 
-function writeEntry(sql: SqlStorage, kind: EntryKind, grantId: string, amount: number, ctx: EntryContext) {
+function writeEntry(
+  sql: SqlStorage,
+  kind: EntryKind,
+  grantId: string,
+  amount: number,
+  ctx: EntryContext,
+) {
   sql.exec(
     "INSERT INTO entries (at, kind, grant_id, hold_id, amount, reason, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
     ctx.at,
@@ -57,7 +63,7 @@ function writeEntry(sql: SqlStorage, kind: EntryKind, grantId: string, amount: n
 /** Issues a grant and records the issue entry. */
 export function issueGrant(sql: SqlStorage, grant: NewGrant, at: number): GrantView {
   const id = newId("grant");
-  const seq = (sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM grants").one()).n;
+  const seq = sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM grants").one().n;
   sql.exec(
     `INSERT INTO grants (id, seq, source, priority, amount, remaining, effective_at, expires_at, period_start, note, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -80,14 +86,26 @@ export function issueGrant(sql: SqlStorage, grant: NewGrant, at: number): GrantV
 /** Grants that can pay for something right now. */
 export function spendableGrants(sql: SqlStorage, now: number): SpendableGrant[] {
   return sql
-    .exec<{ id: string; remaining: number; priority: number; expires_at: number | null; seq: number }>(
+    .exec<{
+      id: string;
+      remaining: number;
+      priority: number;
+      expires_at: number | null;
+      seq: number;
+    }>(
       `SELECT id, remaining, priority, expires_at, seq FROM grants
        WHERE remaining > 0 AND effective_at <= ? AND (expires_at IS NULL OR expires_at > ?)`,
       now,
       now,
     )
     .toArray()
-    .map((g) => ({ id: g.id, remaining: g.remaining, priority: g.priority, expiresAt: g.expires_at, seq: g.seq }));
+    .map((g) => ({
+      id: g.id,
+      remaining: g.remaining,
+      priority: g.priority,
+      expiresAt: g.expires_at,
+      seq: g.seq,
+    }));
 }
 
 /** Credits available to spend now: the spendable grants' remaining. */
@@ -103,7 +121,11 @@ export function availableCredits(sql: SqlStorage, now: number): number {
 }
 
 /** Moves credits from remaining to held, per allocation. */
-export function holdFromGrants(sql: SqlStorage, allocations: readonly Allocation[], ctx: EntryContext) {
+export function holdFromGrants(
+  sql: SqlStorage,
+  allocations: readonly Allocation[],
+  ctx: EntryContext,
+) {
   for (const a of allocations) {
     const written = sql.exec(
       "UPDATE grants SET remaining = remaining - ?, held = held + ? WHERE id = ? AND remaining >= ?",
@@ -118,7 +140,11 @@ export function holdFromGrants(sql: SqlStorage, allocations: readonly Allocation
 }
 
 /** Moves held credits to captured, per allocation. */
-export function captureFromHeld(sql: SqlStorage, allocations: readonly Allocation[], ctx: EntryContext) {
+export function captureFromHeld(
+  sql: SqlStorage,
+  allocations: readonly Allocation[],
+  ctx: EntryContext,
+) {
   for (const a of allocations) {
     const written = sql.exec(
       "UPDATE grants SET held = held - ?, captured = captured + ? WHERE id = ? AND held >= ?",
@@ -136,7 +162,11 @@ export function captureFromHeld(sql: SqlStorage, allocations: readonly Allocatio
  * Returns held credits to their grants. A grant that expired while the credits were held takes
  * them straight to expired (with an expire entry), so they cannot be spent after expiry.
  */
-export function releaseHeld(sql: SqlStorage, allocations: readonly Allocation[], ctx: EntryContext) {
+export function releaseHeld(
+  sql: SqlStorage,
+  allocations: readonly Allocation[],
+  ctx: EntryContext,
+) {
   for (const a of allocations) {
     const grant = sql
       .exec<{ expires_at: number | null }>("SELECT expires_at FROM grants WHERE id = ?", a.grantId)
@@ -166,7 +196,11 @@ export function expireGrants(sql: SqlStorage, now: number): number {
     .toArray();
   let total = 0;
   for (const g of due) {
-    sql.exec("UPDATE grants SET remaining = 0, expired = expired + ? WHERE id = ?", g.remaining, g.id);
+    sql.exec(
+      "UPDATE grants SET remaining = 0, expired = expired + ? WHERE id = ?",
+      g.remaining,
+      g.id,
+    );
     writeEntry(sql, "expire", g.id, g.remaining, { at: now, reason: "grant_expired" });
     total += g.remaining;
   }
@@ -191,7 +225,9 @@ function toView(row: GrantRow): GrantView {
 
 /** Grants in spending order; with `current`, only those not yet expired or spent. */
 export function listGrants(sql: SqlStorage, now: number, current: boolean): GrantView[] {
-  const where = current ? "WHERE (expires_at IS NULL OR expires_at > ?) AND (remaining > 0 OR held > 0)" : "WHERE ? IS NOT NULL";
+  const where = current
+    ? "WHERE (expires_at IS NULL OR expires_at > ?) AND (remaining > 0 OR held > 0)"
+    : "WHERE ? IS NOT NULL";
   return sql
     .exec<GrantRow>(
       `SELECT * FROM grants ${where} ORDER BY priority, expires_at IS NULL, expires_at, seq`,

@@ -59,10 +59,16 @@ export function deleteHold(sql: SqlStorage, id: string) {
 }
 
 export function dueHolds(sql: SqlStorage, now: number): HoldRow[] {
-  return sql.exec<HoldRow>("SELECT * FROM holds WHERE expires_at <= ? ORDER BY expires_at", now).toArray();
+  return sql
+    .exec<HoldRow>("SELECT * FROM holds WHERE expires_at <= ? ORDER BY expires_at", now)
+    .toArray();
 }
 
-export function heldTotal(sql: SqlStorage): { amount: number; count: number; oldestExpiresAt: number | null } {
+export function heldTotal(sql: SqlStorage): {
+  amount: number;
+  count: number;
+  oldestExpiresAt: number | null;
+} {
   const r = sql
     .exec<{ amount: number; count: number; oldest: number | null }>(
       "SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS count, MIN(expires_at) AS oldest FROM holds",

@@ -17,16 +17,30 @@ interface Row {
 
 export function findRecord(sql: SqlStorage, key: string, now: number): IdempotencyRecord | null {
   const row = sql
-    .exec<Row>("SELECT fingerprint, state, hold_id, outcome FROM idempotency WHERE key = ? AND expires_at > ?", key, now)
+    .exec<Row>(
+      "SELECT fingerprint, state, hold_id, outcome FROM idempotency WHERE key = ? AND expires_at > ?",
+      key,
+      now,
+    )
     .toArray()[0];
   if (!row) return null;
   if (row.state === "settled" && row.outcome !== null) {
-    return { state: "settled", fingerprint: row.fingerprint, outcome: JSON.parse(row.outcome) as StoredOutcome };
+    return {
+      state: "settled",
+      fingerprint: row.fingerprint,
+      outcome: JSON.parse(row.outcome) as StoredOutcome,
+    };
   }
   return { state: "in_flight", fingerprint: row.fingerprint, holdId: row.hold_id };
 }
 
-export function recordInFlight(sql: SqlStorage, key: string, fingerprint: string, holdId: string, now: number) {
+export function recordInFlight(
+  sql: SqlStorage,
+  key: string,
+  fingerprint: string,
+  holdId: string,
+  now: number,
+) {
   sql.exec(
     `INSERT INTO idempotency (key, fingerprint, state, hold_id, outcome, created_at, expires_at)
      VALUES (?, ?, 'in_flight', ?, NULL, ?, ?)

@@ -16,7 +16,10 @@ export function appendEvent(sql: SqlStorage, event: Omit<UsageEvent, "seq">, occ
 /** The oldest `limit` events not yet in D1. */
 export function pendingEvents(sql: SqlStorage, limit: number): UsageEvent[] {
   return sql
-    .exec<{ seq: number; payload: string }>("SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?", limit)
+    .exec<{ seq: number; payload: string }>(
+      "SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?",
+      limit,
+    )
     .toArray()
     .map((r) => ({ ...(JSON.parse(r.payload) as Omit<UsageEvent, "seq">), seq: r.seq }));
 }
@@ -42,7 +45,10 @@ export function acknowledge(sql: SqlStorage, ids: readonly string[], writes: num
 }
 
 export function recordFlushFailure(sql: SqlStorage, message: string) {
-  sql.exec("UPDATE flush_stats SET failures = failures + 1, last_error = ? WHERE id = 1", message.slice(0, 200));
+  sql.exec(
+    "UPDATE flush_stats SET failures = failures + 1, last_error = ? WHERE id = 1",
+    message.slice(0, 200),
+  );
 }
 
 export interface FlushStats {
@@ -57,9 +63,13 @@ export interface FlushStats {
 
 export function flushStats(sql: SqlStorage): FlushStats {
   const s = sql
-    .exec<{ events: number; writes: number; failures: number; last_error: string | null; last_flush_at: number | null }>(
-      "SELECT * FROM flush_stats WHERE id = 1",
-    )
+    .exec<{
+      events: number;
+      writes: number;
+      failures: number;
+      last_error: string | null;
+      last_flush_at: number | null;
+    }>("SELECT * FROM flush_stats WHERE id = 1")
     .one();
   return {
     pending: pendingCount(sql),

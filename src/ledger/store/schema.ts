@@ -129,7 +129,9 @@ const MIGRATIONS: readonly string[] = [V1];
 /** Brings the object's tables up to the current schema version. Synchronous; run at start-up. */
 export function migrate(sql: SqlStorage): void {
   sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
+  const row = sql
+    .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")
+    .toArray()[0];
   const version = row ? Number(row.value) : 0;
   for (let v = version; v < MIGRATIONS.length; v++) {
     sql.exec(MIGRATIONS[v] ?? "");
