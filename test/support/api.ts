@@ -1,4 +1,5 @@
 /** Test helpers that drive the real worker over HTTP, as a client would. */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 
 export const OPERATOR = { authorization: "Bearer test-operator-token" };
@@ -143,4 +144,44 @@ export async function balance(key: string) {
     grants: unknown[];
   }>("/v1/balance", { headers: bearer(key) });
   return res.body;
+}
+
+/** Calls the app built with the test catalog (cheap, slow, metered and failing actions). */
+export async function callTest(path: string, init: RequestInit = {}): Promise<Response> {
+  const { testApp } = await import("./test-catalog");
+  const ctx = createExecutionContext();
+  const res = await testApp.fetch(new Request(`https://gateway.test${path}`, init), env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** POSTs to a test-catalog action as a member. */
+export function spend(
+  key: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body = "{}",
+) {
+  return callTest(path, {
+    method: "POST",
+    headers: { ...bearer(key), "content-type": "application/json", ...headers },
+    body,
+  });
+}
+
+/** Usage events of an account in D1. */
+export async function d1Events(accountId: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM usage_events WHERE account_id = ? ORDER BY seq",
+  )
+    .bind(accountId)
+    .all<{
+      id: string;
+      action: string;
+      outcome: string;
+      credits: number;
+      reason: string | null;
+      upstream_status: number | null;
+    }>();
+  return results;
 }

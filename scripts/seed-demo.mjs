@@ -1,0 +1,163 @@
+/**
+ * Seeds the demo account over the gateway's own HTTP API, the way a client would:
+ * account `demo` (created once, with a 2,000-credit pack), teams Sales and Marketing, members
+ * Ada Lovelace and Grace Hopper, and fresh keys (secrets are shown only once, so every run
+ * makes new ones). Safe to run again against existing local state.
+ *
+ * Standalone: BASE_URL=http://127.0.0.1:8787 OPERATOR_TOKEN=... node scripts/seed-demo.mjs
+ */
+import { randomBytes } from "node:crypto";
+import { pathToFileURL } from "node:url";
+
+const ACCOUNT = { id: "demo", name: "Demo Co", tier: "professional", billingAnchorDay: 1 };
+const PACK_CREDITS = 2000;
+const TEAMS = ["Sales", "Marketing"];
+const MEMBERS = [
+  { name: "Ada Lovelace", team: "Sales", seat: "sales" },
+  { name: "Grace Hopper", team: "Marketing", seat: "core" },
+];
+
+/** One JSON call; any status outside `expected` throws with the problem the gateway gave. */
+async function call(baseUrl, token, method, path, body, expected = [200, 201]) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(new URL(path, baseUrl), {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  if (!expected.includes(res.status)) {
+    throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 500)}`);
+  }
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Every item of a `{ data, nextCursor }` list. */
+async function listAll(baseUrl, token, path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const query = `?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const { body } = await call(baseUrl, token, "GET", `${path}${query}`);
+    items.push(...body.data);
+    cursor = body.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+export async function seedDemo(baseUrl, operatorToken) {
+  const op = (method, path, body, expected) =>
+    call(baseUrl, operatorToken, method, path, body, expected);
+
+  const created = await op("POST", "/admin/v1/accounts", ACCOUNT, [201, 409]);
+  const isNew = created.status === 201;
+  if (isNew) {
+    await op("POST", `/admin/v1/accounts/${ACCOUNT.id}/grants`, {
+      amount: PACK_CREDITS,
+      source: "pack",
+      note: "Demo credit pack",
+    });
+  }
+
+  const admin = await op("POST", `/admin/v1/accounts/${ACCOUNT.id}/keys`, {
+    role: "admin",
+    name: "Demo admin",
+  });
+  const adminKey = admin.body.key;
+  const as = (method, path, body) => call(baseUrl, adminKey, method, path, body);
+  const finance = await as("POST", "/v1/keys", { role: "finance", name: "Demo finance" });
+
+  const teams = await listAll(baseUrl, adminKey, "/v1/teams");
+  const teamIds = {};
+  for (const name of TEAMS) {
+    const team =
+      teams.find((t) => t.name === name) ?? (await as("POST", "/v1/teams", { name })).body;
+    teamIds[name] = team.id;
+  }
+
+  const existing = await listAll(baseUrl, adminKey, "/v1/members");
+  const members = [];
+  for (const { name, team, seat } of MEMBERS) {
+    const member =
+      existing.find((m) => m.name === name) ??
+      (await as("POST", "/v1/members", { name, teamId: teamIds[team], seat })).body;
+    const key = await as("POST", "/v1/keys", { role: "member", memberId: member.id, name });
+    members.push({ ...member, team, key: key.body.key });
+  }
+
+  return {
+    baseUrl,
+    accountId: ACCOUNT.id,
+    isNew,
+    adminKey,
+    financeKey: finance.body.key,
+    ada: members[0],
+    grace: members[1],
+  };
+}
+
+/** The text that tells a person what to do next: keys, and curl lines that work as printed. */
+export function banner(demo) {
+  const url = demo.baseUrl.replace(/\/$/, "");
+  const retryKey = `demo-retry-${randomBytes(4).toString("hex")}`;
+  const auth = (key) => `-H 'Authorization: Bearer ${key}'`;
+  const json = "-H 'Content-Type: application/json'";
+  const companies = `-d '{"records":[{"domain":"acme.com"},{"domain":"globex.com"}]}'`;
+  const enrich = `curl -i -X POST ${url}/v1/enrichment/companies ${auth(demo.ada.key)} ${json}`;
+  const rule = "=".repeat(78);
+  return [
+    "",
+    rule,
+    ` creditgate is running at ${url}`,
+    ` Demo account "${demo.accountId}" (Demo Co, professional) ${
+      demo.isNew ? "created with a 2,000-credit pack" : "already existed: reused"
+    }`,
+    rule,
+    "",
+    " Keys (new ones every start; shown only here):",
+    `   admin    ${demo.adminKey}`,
+    `   finance  ${demo.financeKey}`,
+    `   member   ${demo.ada.key}  ${demo.ada.name} (${demo.ada.team}, seat ${demo.ada.seat})`,
+    `   member   ${demo.grace.key}  ${demo.grace.name} (${demo.grace.team}, seat ${demo.grace.seat})`,
+    "",
+    " Try it (-i shows the X-Credits-* headers):",
+    "",
+    " # Company enrichment as Ada: 10 credits per record",
+    `   ${enrich} ${companies}`,
+    "",
+    " # Buyer intent as Ada (needs the sales seat): 10 credits per company",
+    `   curl -i '${url}/v1/prospecting/intent?limit=5' ${auth(demo.ada.key)}`,
+    "",
+    " # AI generation as Grace: metered, 1 credit per 100 tokens the model reports",
+    `   curl -i -X POST ${url}/v1/ai/generate ${auth(demo.grace.key)} ${json} -d '{"prompt":"Write a two-line follow-up to Acme about our demo"}'`,
+    "",
+    " # Dry run: what would it cost? (reserves nothing, calls nothing)",
+    `   ${enrich} -H 'X-Credit-Dry-Run: true' ${companies}`,
+    "",
+    " # Idempotent retry: run it twice, the second is replayed and not charged again",
+    `   ${enrich} -H 'Idempotency-Key: ${retryKey}' ${companies}`,
+    "",
+    " # Balance as finance",
+    `   curl -s ${url}/v1/balance ${auth(demo.financeKey)}`,
+    "",
+    rule,
+    "",
+  ].join("\n");
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const baseUrl = process.env.BASE_URL || "http://127.0.0.1:8787";
+  const token = process.env.OPERATOR_TOKEN;
+  if (!token) {
+    console.error("Set OPERATOR_TOKEN (see .dev.vars) and optionally BASE_URL.");
+    process.exit(1);
+  }
+  try {
+    console.log(banner(await seedDemo(baseUrl, token)));
+  } catch (error) {
+    console.error(`Seeding the demo failed: ${error.message}`);
+    process.exit(1);
+  }
+}
