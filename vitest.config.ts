@@ -45,6 +45,10 @@ export default defineConfig(async () => {
         },
       }),
     ],
-    test: { setupFiles: ["./test/apply-migrations.ts"] },
+    test: {
+      setupFiles: ["./test/apply-migrations.ts"],
+      // The gateway logs a JSON line per request; show logs only for failing tests.
+      silent: "passed-only",
+    },
   };
 });

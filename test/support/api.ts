@@ -160,7 +160,7 @@ export function spend(
   key: string,
   path: string,
   headers: Record<string, string> = {},
-  body = "{}",
+  body = JSON.stringify({ records: [{ domain: "acme.example" }] }),
 ) {
   return callTest(path, {
     method: "POST",
