@@ -48,6 +48,12 @@ export interface NewAccount {
   billingAnchorDay: number;
 }
 
+export interface FlushResult {
+  flushed: number;
+  pending: number;
+  error: string | null;
+}
+
 export interface NewGrantInput {
   amount: number;
   source: GrantSource;
@@ -63,7 +69,7 @@ export class AccountLedger extends DurableObject<Env> {
   /** The clock; tests replace it to cross period boundaries. */
   clock: () => number = () => Date.now();
   private alarmAt: number | null = null;
-  private flushing: Promise<number> | null = null;
+  private flushing: Promise<FlushResult> | null = null;
   private flushFailures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -274,8 +280,11 @@ export class AccountLedger extends DurableObject<Env> {
 
   // ---- outbox, holds and periods in the background ------------------------------------------
 
-  /** Copies waiting usage events to D1. Returns how many were copied; throws if D1 fails. */
-  async flush(): Promise<number> {
+  /**
+   * Copies waiting usage events to D1. Reports how many were copied and, if D1 refused, why;
+   * refused events stay in the outbox for the next try (I5).
+   */
+  async flush(): Promise<FlushResult> {
     if (!this.flushing) {
       this.flushing = this.flushAll().finally(() => {
         this.flushing = null;
@@ -284,17 +293,18 @@ export class AccountLedger extends DurableObject<Env> {
     return this.flushing;
   }
 
-  private async flushAll(): Promise<number> {
-    let total = 0;
+  private async flushAll(): Promise<FlushResult> {
+    let flushed = 0;
     for (;;) {
       const batch = pendingEvents(this.sql, EVENTS_PER_FLUSH);
-      if (batch.length === 0) return total;
+      if (batch.length === 0) return { flushed, pending: 0, error: null };
       try {
         await insertUsageEvents(this.env.DB, batch);
       } catch (error) {
         this.flushFailures += 1;
-        recordFlushFailure(this.sql, error instanceof Error ? error.message : String(error));
-        throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        recordFlushFailure(this.sql, message);
+        return { flushed, pending: flushStats(this.sql).pending, error: message };
       }
       this.flushFailures = 0;
       acknowledge(
@@ -303,7 +313,7 @@ export class AccountLedger extends DurableObject<Env> {
         1,
         this.clock(),
       );
-      total += batch.length;
+      flushed += batch.length;
     }
   }
 
