@@ -16,6 +16,7 @@ import {
   acknowledge,
   type FlushStats,
   flushStats,
+  hasPending,
   pendingEvents,
   recordFlushFailure,
 } from "./store/outbox";
@@ -349,7 +350,7 @@ export class AccountLedger extends DurableObject<Env> {
     if (account?.period_end) due.push(account.period_end);
     const idem = idempotency.nextExpiry(this.sql);
     if (idem !== null) due.push(idem);
-    if (flushStats(this.sql).pending > 0) {
+    if (hasPending(this.sql)) {
       const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 1000;
       const backoff =
         this.flushFailures > 0

@@ -24,6 +24,11 @@ export function pendingEvents(sql: SqlStorage, limit: number): UsageEvent[] {
     .map((r) => ({ ...(JSON.parse(r.payload) as Omit<UsageEvent, "seq">), seq: r.seq }));
 }
 
+/** Whether any event waits; cheaper than counting them. */
+export function hasPending(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length > 0;
+}
+
 export function pendingCount(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
 }
