@@ -351,7 +351,7 @@ export class AccountLedger extends DurableObject<Env> {
     const idem = idempotency.nextExpiry(this.sql);
     if (idem !== null) due.push(idem);
     if (hasPending(this.sql)) {
-      const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 1000;
+      const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 5000;
       const backoff =
         this.flushFailures > 0
           ? Math.min(delay * 2 ** this.flushFailures, MAX_FLUSH_BACKOFF_MS)
