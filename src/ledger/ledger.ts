@@ -284,28 +284,14 @@ export class Ledger {
     );
     deleteHold(this.sql, hold.id);
     const grants = mergeAllocations([...captured, ...extra]);
-    this.writeEvent(
-      {
-        requestId: hold.request_id,
-        teamId: hold.team_id,
-        memberId: hold.member_id,
-        keyId: hold.key_id,
-        action: hold.action,
-        category: hold.category,
-        outcome: "captured",
-        reason: charged < credits ? "capped_at_balance" : null,
-        units: hold.units,
-        credits: charged,
-        heldCredits: hold.amount,
-        grants: JSON.stringify(grants),
-        purpose: hold.purpose,
-        idempotencyKey: hold.idempotency_key,
-        upstreamStatus,
-        durationMs,
-      },
-      periodStart,
-      now,
-    );
+    this.writeHoldEvent(hold, periodStart, now, {
+      outcome: "captured",
+      reason: charged < credits ? "capped_at_balance" : null,
+      credits: charged,
+      grants: JSON.stringify(grants),
+      upstreamStatus,
+      durationMs,
+    });
     if (hold.idempotency_key) {
       const outcome: StoredOutcome = {
         requestId: hold.request_id,
@@ -336,28 +322,14 @@ export class Ledger {
     });
     deleteHold(this.sql, hold.id);
     const period = this.currentPeriod(now);
-    this.writeEvent(
-      {
-        requestId: hold.request_id,
-        teamId: hold.team_id,
-        memberId: hold.member_id,
-        keyId: hold.key_id,
-        action: hold.action,
-        category: hold.category,
-        outcome: "voided",
-        reason,
-        units: hold.units,
-        credits: 0,
-        heldCredits: hold.amount,
-        grants: "[]",
-        purpose: hold.purpose,
-        idempotencyKey: hold.idempotency_key,
-        upstreamStatus,
-        durationMs,
-      },
-      period?.start ?? hold.period_start,
-      now,
-    );
+    this.writeHoldEvent(hold, period?.start ?? hold.period_start, now, {
+      outcome: "voided",
+      reason,
+      credits: 0,
+      grants: "[]",
+      upstreamStatus,
+      durationMs,
+    });
     // Nothing was charged, so a retry with the same key is a new attempt.
     if (hold.idempotency_key) idempotency.forget(this.sql, hold.idempotency_key);
   }
@@ -401,6 +373,35 @@ export class Ledger {
         durationMs: null,
       },
       period.start,
+      now,
+    );
+  }
+
+  /** The usage event of a settled or expired hold: who and what come from the hold. */
+  private writeHoldEvent(
+    hold: HoldRow,
+    periodStart: number,
+    now: number,
+    outcome: Pick<
+      EventFields,
+      "outcome" | "reason" | "credits" | "grants" | "upstreamStatus" | "durationMs"
+    >,
+  ) {
+    this.writeEvent(
+      {
+        requestId: hold.request_id,
+        teamId: hold.team_id,
+        memberId: hold.member_id,
+        keyId: hold.key_id,
+        action: hold.action,
+        category: hold.category,
+        units: hold.units,
+        heldCredits: hold.amount,
+        purpose: hold.purpose,
+        idempotencyKey: hold.idempotency_key,
+        ...outcome,
+      },
+      periodStart,
       now,
     );
   }

@@ -120,23 +120,38 @@ export function availableCredits(sql: SqlStorage, now: number): number {
     .one().n;
 }
 
+type Bucket = "remaining" | "held" | "captured" | "expired";
+
+/**
+ * Moves one allocation's credits between two buckets of its grant, guarded so the source can
+ * never go below zero, and records the entry. The only way credits move once issued.
+ */
+function move(
+  sql: SqlStorage,
+  a: Allocation,
+  from: Bucket,
+  to: Bucket,
+  kind: EntryKind,
+  ctx: EntryContext,
+) {
+  const written = sql.exec(
+    `UPDATE grants SET ${from} = ${from} - ?, ${to} = ${to} + ? WHERE id = ? AND ${from} >= ?`,
+    a.amount,
+    a.amount,
+    a.grantId,
+    a.amount,
+  ).rowsWritten;
+  if (written === 0) throw new Error(`grant ${a.grantId} has less than ${a.amount} ${from}`);
+  writeEntry(sql, kind, a.grantId, a.amount, ctx);
+}
+
 /** Moves credits from remaining to held, per allocation. */
 export function holdFromGrants(
   sql: SqlStorage,
   allocations: readonly Allocation[],
   ctx: EntryContext,
 ) {
-  for (const a of allocations) {
-    const written = sql.exec(
-      "UPDATE grants SET remaining = remaining - ?, held = held + ? WHERE id = ? AND remaining >= ?",
-      a.amount,
-      a.amount,
-      a.grantId,
-      a.amount,
-    ).rowsWritten;
-    if (written === 0) throw new Error(`grant ${a.grantId} cannot cover ${a.amount}`);
-    writeEntry(sql, "hold", a.grantId, a.amount, ctx);
-  }
+  for (const a of allocations) move(sql, a, "remaining", "held", "hold", ctx);
 }
 
 /** Moves held credits to captured, per allocation. */
@@ -145,22 +160,12 @@ export function captureFromHeld(
   allocations: readonly Allocation[],
   ctx: EntryContext,
 ) {
-  for (const a of allocations) {
-    const written = sql.exec(
-      "UPDATE grants SET held = held - ?, captured = captured + ? WHERE id = ? AND held >= ?",
-      a.amount,
-      a.amount,
-      a.grantId,
-      a.amount,
-    ).rowsWritten;
-    if (written === 0) throw new Error(`grant ${a.grantId} holds less than ${a.amount}`);
-    writeEntry(sql, "capture", a.grantId, a.amount, ctx);
-  }
+  for (const a of allocations) move(sql, a, "held", "captured", "capture", ctx);
 }
 
 /**
  * Returns held credits to their grants. A grant that expired while the credits were held takes
- * them straight to expired (with an expire entry), so they cannot be spent after expiry.
+ * them straight to expired (void, then expire entry), so they cannot be spent after expiry.
  */
 export function releaseHeld(
   sql: SqlStorage,
@@ -171,18 +176,10 @@ export function releaseHeld(
     const grant = sql
       .exec<{ expires_at: number | null }>("SELECT expires_at FROM grants WHERE id = ?", a.grantId)
       .one();
-    const lapsed = grant.expires_at !== null && grant.expires_at <= ctx.at;
-    const column = lapsed ? "expired" : "remaining";
-    const written = sql.exec(
-      `UPDATE grants SET held = held - ?, ${column} = ${column} + ? WHERE id = ? AND held >= ?`,
-      a.amount,
-      a.amount,
-      a.grantId,
-      a.amount,
-    ).rowsWritten;
-    if (written === 0) throw new Error(`grant ${a.grantId} holds less than ${a.amount}`);
-    writeEntry(sql, "void", a.grantId, a.amount, ctx);
-    if (lapsed) writeEntry(sql, "expire", a.grantId, a.amount, { ...ctx, reason: "grant_expired" });
+    move(sql, a, "held", "remaining", "void", ctx);
+    if (grant.expires_at !== null && grant.expires_at <= ctx.at) {
+      move(sql, a, "remaining", "expired", "expire", { ...ctx, reason: "grant_expired" });
+    }
   }
 }
 
