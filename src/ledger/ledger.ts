@@ -9,7 +9,7 @@ import { iso } from "../lib/time";
 import { type Allocation, allocate, splitCapture, sumAllocations } from "./core/allocate";
 import { checkBalance, checkCaller, checkEntitlement } from "./core/decide";
 import { type Period, periodAt } from "./core/period";
-import { accountRow, getMember, keyByHash } from "./store/config";
+import { type AccountRow, accountRow, getMember, keyByHash } from "./store/config";
 import {
   availableCredits,
   captureFromHeld,
@@ -47,22 +47,33 @@ export interface LedgerSettings {
 type EventFields = Omit<UsageEvent, "id" | "seq" | "accountId" | "occurredAt" | "periodStart">;
 
 export class Ledger {
+  /** What this transaction already read of the account and its period (see `begin`). */
+  private memo: { now: number; account: AccountRow; period: Period } | null = null;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly settings: LedgerSettings,
   ) {}
+
+  /** Starts a transaction: forgets what the previous one read. */
+  begin() {
+    this.memo = null;
+  }
 
   /**
    * Brings the account into the period that contains `now`: expires what has lapsed and issues
    * the period's included grant once. Returns null for an object with no account.
    */
   currentPeriod(now: number): Period | null {
+    if (this.memo?.now === now) return this.memo.period;
     const account = accountRow(this.sql);
     if (!account) return null;
     expireGrants(this.sql, now);
     if (account.period_start !== null && account.period_end !== null) {
       if (now >= account.period_start && now < account.period_end) {
-        return { start: account.period_start, end: account.period_end };
+        const period = { start: account.period_start, end: account.period_end };
+        this.memo = { now, account, period };
+        return period;
       }
     }
     const period = periodAt(account.billing_anchor_day, now);
@@ -85,13 +96,18 @@ export class Ledger {
       );
     }
     this.sql.exec("UPDATE account SET period_start = ?, period_end = ?", period.start, period.end);
+    this.memo = {
+      now,
+      account: { ...account, period_start: period.start, period_end: period.end },
+      period,
+    };
     return period;
   }
 
   /** Decides a call: checks the caller, the rules and the balance, and on admission holds. */
   admit(req: AdmitRequest, now: number): AdmitResult {
     const period = this.currentPeriod(now);
-    const account = accountRow(this.sql);
+    const account = this.memo?.account;
     if (!period || !account) return invalidKey(null);
     this.expireHolds(now);
 
@@ -407,7 +423,7 @@ export class Ledger {
   }
 
   private writeEvent(fields: EventFields, periodStart: number, now: number) {
-    const account = accountRow(this.sql);
+    const account = this.memo?.account ?? accountRow(this.sql);
     appendEvent(
       this.sql,
       {

@@ -85,7 +85,10 @@ export class AccountLedger extends DurableObject<Env> {
 
   private tx<T>(work: (now: number) => T): T {
     const now = this.clock();
-    return this.ctx.storage.transactionSync(() => work(now));
+    return this.ctx.storage.transactionSync(() => {
+      this.ledger.begin();
+      return work(now);
+    });
   }
 
   // ---- the request path -------------------------------------------------------------------
@@ -343,6 +346,10 @@ export class AccountLedger extends DurableObject<Env> {
   /** Sets the alarm for the earliest thing that needs doing, if that is sooner than the one set. */
   private async schedule(): Promise<void> {
     const now = this.clock();
+    const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 10_000;
+    // A request adds only things due at now + delay (outbox) or later (its hold's expiry):
+    // an alarm already set before that covers them, so the common case reads nothing.
+    if (this.alarmAt !== null && this.alarmAt <= now + delay) return;
     const due: number[] = [];
     const holds = heldTotal(this.sql);
     if (holds.oldestExpiresAt !== null) due.push(holds.oldestExpiresAt);
@@ -351,7 +358,6 @@ export class AccountLedger extends DurableObject<Env> {
     const idem = idempotency.nextExpiry(this.sql);
     if (idem !== null) due.push(idem);
     if (hasPending(this.sql)) {
-      const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 5000;
       const backoff =
         this.flushFailures > 0
           ? Math.min(delay * 2 ** this.flushFailures, MAX_FLUSH_BACKOFF_MS)
