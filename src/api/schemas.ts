@@ -37,9 +37,48 @@ export const CreateAccount = z
   })
   .openapi("CreateAccount");
 
+const actionId = z.string().regex(/^[a-z_]+\.[a-z_]+$/, "an action id like enrichment.company");
+const CATEGORIES = ["enrichment", "prospecting", "ai", "record_refresh", "insights"] as const;
+
+export const AccountPolicy = z
+  .strictObject({
+    overage: z.strictObject({ policy: z.enum(["block", "allow"]), limit: credits }),
+    monthlySpendCap: credits.nullable(),
+    rolloverCap: credits,
+    actionCaps: z.record(actionId, credits).refine((caps) => Object.keys(caps).length <= 100, {
+      message: "at most 100 action caps",
+    }),
+  })
+  .openapi("AccountPolicy");
+
 export const PatchAccount = z
-  .strictObject({ name: name.optional(), tier: Tier.optional() })
+  .strictObject({
+    name: name.optional(),
+    tier: Tier.optional(),
+    overage: AccountPolicy.shape.overage.optional(),
+    monthlySpendCap: AccountPolicy.shape.monthlySpendCap.optional(),
+    rolloverCap: AccountPolicy.shape.rolloverCap.optional(),
+    actionCaps: AccountPolicy.shape.actionCaps.optional(),
+  })
   .openapi("PatchAccount");
+
+const purpose = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}$/, "1-64 letters, digits, spaces or ._:/-");
+
+export const TeamRules = z
+  .strictObject({
+    allowedActions: z.array(actionId).max(100).nullable(),
+    allowedCategories: z.array(z.enum(CATEGORIES)).max(5).nullable(),
+    purpose: z.strictObject({
+      required: z.boolean(),
+      allowed: z.array(purpose).max(50).nullable(),
+    }),
+    memberRateLimitPerMinute: z.number().int().min(1).max(100_000).nullable(),
+    teamBudget: credits.nullable(),
+    memberBudget: credits.nullable(),
+  })
+  .openapi("TeamRules");
 
 export const Account = z
   .object({
@@ -47,7 +86,8 @@ export const Account = z
     name: z.string(),
     tier: Tier,
     billingAnchorDay: z.number().int(),
-    overagePolicy: z.literal("block"),
+    overagePolicy: z.enum(["block", "allow"]),
+    policy: AccountPolicy,
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -56,7 +96,7 @@ export const Account = z
 export const CreateGrant = z
   .strictObject({
     amount: credits.min(1),
-    source: z.enum(GRANT_SOURCES).exclude(["included"]),
+    source: z.enum(GRANT_SOURCES).exclude(["included", "rollover", "overage"]),
     priority: z.number().int().min(0).max(1000).optional(),
     effectiveAt: isoTime.optional(),
     expiresAt: isoTime.optional(),
@@ -118,6 +158,15 @@ export const Team = z
 export const CreateMember = z
   .strictObject({ name, teamId: z.string().min(1).max(64), seat: z.enum(SEATS) })
   .openapi("CreateMember");
+export const PatchMember = z
+  .strictObject({
+    name: name.optional(),
+    teamId: z.string().min(1).max(64).optional(),
+    seat: z.enum(SEATS).optional(),
+    active: z.boolean().optional(),
+    budget: credits.nullable().optional(),
+  })
+  .openapi("PatchMember");
 export const Member = z
   .object({
     id: z.string(),
@@ -125,6 +174,7 @@ export const Member = z
     teamId: z.string(),
     seat: z.enum(SEATS),
     active: z.boolean(),
+    budget: z.number().int().nullable(),
     createdAt: z.string(),
   })
   .openapi("Member");
@@ -132,6 +182,12 @@ export const Member = z
 export const Balance = z
   .object({
     available: z.number().int(),
+    overage: z.object({
+      policy: z.enum(["block", "allow"]),
+      limit: z.number().int(),
+      used: z.number().int(),
+      available: z.number().int(),
+    }),
     held: z.number().int(),
     capturedThisPeriod: z.number().int(),
     period: z.object({ start: z.string(), end: z.string() }),

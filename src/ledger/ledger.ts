@@ -7,15 +7,23 @@ import { newId } from "../lib/ids";
 import type { ProblemInit } from "../lib/problem";
 import { iso } from "../lib/time";
 import { type Allocation, allocate, splitCapture, sumAllocations } from "./core/allocate";
-import { checkBalance, checkCaller, checkEntitlement } from "./core/decide";
-import { type Period, periodAt } from "./core/period";
-import { type AccountRow, accountRow, getMember, keyByHash } from "./store/config";
+import { budgetLimits, checkCaller, decideAdmission } from "./core/decide";
+import type { Period } from "./core/period";
+import { budgetHeadroom, DEFAULT_TEAM_RULES } from "./core/rules";
+import {
+  type AccountRow,
+  accountPolicy,
+  accountRow,
+  getMember,
+  keyByHash,
+  teamRules,
+} from "./store/config";
+import { addSpend, budgetState } from "./store/counters";
 import {
   availableCredits,
   captureFromHeld,
   expireGrants,
   holdFromGrants,
-  issueGrant,
   releaseHeld,
   spendableGrants,
 } from "./store/grants";
@@ -29,15 +37,16 @@ import {
 } from "./store/holds";
 import * as idempotency from "./store/idempotency";
 import { appendEvent } from "./store/outbox";
-import {
-  type AdmitRequest,
-  type AdmitResult,
-  type Caller,
-  INCLUDED_CREDITS,
-  type SettleRequest,
-  type SettleResult,
-  type StoredOutcome,
-  type UsageEvent,
+import { enterPeriod } from "./store/periods";
+import { recentAdmissions, recordAdmission } from "./store/rates";
+import type {
+  AdmitRequest,
+  AdmitResult,
+  Caller,
+  SettleRequest,
+  SettleResult,
+  StoredOutcome,
+  UsageEvent,
 } from "./types";
 
 export interface LedgerSettings {
@@ -76,26 +85,7 @@ export class Ledger {
         return period;
       }
     }
-    const period = periodAt(account.billing_anchor_day, now);
-    const issued = this.sql
-      .exec("SELECT id FROM grants WHERE source = 'included' AND period_start = ?", period.start)
-      .toArray();
-    if (issued.length === 0) {
-      issueGrant(
-        this.sql,
-        {
-          amount: INCLUDED_CREDITS[account.tier],
-          source: "included",
-          priority: 0,
-          effectiveAt: period.start,
-          expiresAt: period.end,
-          periodStart: period.start,
-          note: `included credits, ${account.tier} tier`,
-        },
-        now,
-      );
-    }
-    this.sql.exec("UPDATE account SET period_start = ?, period_end = ?", period.start, period.end);
+    const period = enterPeriod(this.sql, account, accountPolicy(account), now);
     this.memo = {
       now,
       account: { ...account, period_start: period.start, period_end: period.end },
@@ -117,9 +107,11 @@ export class Ledger {
     const caller: Caller | null = member
       ? { keyId: key.id, memberId: member.id, teamId: member.teamId }
       : null;
-    const denyWith = (problem: ProblemInit): AdmitResult => {
+    const denyWith = (problem: ProblemInit, retryAfterSeconds?: number): AdmitResult => {
       if (!req.dryRun) this.recordDenial(req, key.id, member, problem, period, now);
-      return { kind: "denied", problem, caller };
+      return retryAfterSeconds === undefined
+        ? { kind: "denied", problem, caller }
+        : { kind: "denied", problem, caller, retryAfterSeconds };
     };
 
     const callerProblem = checkCaller(
@@ -158,11 +150,23 @@ export class Ledger {
       if (record?.state === "settled") return { kind: "replay", outcome: record.outcome };
     }
 
-    const entitlement = checkEntitlement(account.tier, member.seat, req.action);
-    if (entitlement) return denyWith(entitlement);
+    const rules = teamRules(this.sql, member.teamId) ?? DEFAULT_TEAM_RULES;
+    const limited = rules.memberRateLimitPerMinute !== null;
+    const scope = { team: member.teamId, member: member.id, action: req.action.id };
     const available = availableCredits(this.sql, now);
-    const balance = checkBalance(available, req.action);
-    if (balance) return denyWith(balance);
+    const denial = decideAdmission(req.action, {
+      tier: account.tier,
+      seat: member.seat,
+      rules,
+      policy: accountPolicy(account),
+      memberBudget: member.budget,
+      purpose: req.purpose,
+      recent: limited ? recentAdmissions(this.sql, member.id, now) : [],
+      spend: budgetState(this.sql, period.start, scope),
+      available,
+      now,
+    });
+    if (denial) return denyWith(denial.problem, denial.retryAfterSeconds);
 
     if (req.dryRun) return { kind: "quote", caller, credits: req.action.holdCredits, available };
 
@@ -189,6 +193,8 @@ export class Ledger {
     };
     holdFromGrants(this.sql, allocations, { at: now, holdId, requestId: req.requestId });
     insertHold(this.sql, hold);
+    addSpend(this.sql, period.start, scope, { held: hold.amount, captured: 0 });
+    if (limited) recordAdmission(this.sql, member.id, now);
     if (req.idempotency) {
       idempotency.recordInFlight(
         this.sql,
@@ -266,6 +272,21 @@ export class Ledger {
     return due.length;
   }
 
+  /** How far a metered capture may go past its hold without passing a budget or cap. */
+  private budgetRoom(hold: HoldRow, fromHold: number): number {
+    const account = this.memo?.account ?? accountRow(this.sql);
+    const member = getMember(this.sql, hold.member_id);
+    if (!account) return 0;
+    const rules = teamRules(this.sql, hold.team_id) ?? DEFAULT_TEAM_RULES;
+    const limits = budgetLimits(rules, accountPolicy(account), member?.budget ?? null, hold.action);
+    const spend = budgetState(this.sql, hold.period_start, scopeOf(hold));
+    for (const scope of Object.values(spend)) {
+      scope.held -= hold.amount;
+      scope.captured += fromHold;
+    }
+    return budgetHeadroom(limits, spend);
+  }
+
   private capture(
     hold: HoldRow,
     allocations: Allocation[],
@@ -280,24 +301,22 @@ export class Ledger {
     captureFromHeld(this.sql, captured, ctx);
     releaseHeld(this.sql, released, ctx);
     // A metered call may report more than its estimate: charge the rest only as far as the
-    // balance allows, never below zero (I1).
+    // balance and every budget allow, never below zero (I1).
     const extraWanted = credits - fromHold;
     let extra: Allocation[] = [];
     if (extraWanted > 0) {
-      const available = availableCredits(this.sql, now);
-      extra = allocate(spendableGrants(this.sql, now), Math.min(extraWanted, available)) ?? [];
+      const room = Math.min(
+        extraWanted,
+        availableCredits(this.sql, now),
+        this.budgetRoom(hold, fromHold),
+      );
+      extra = allocate(spendableGrants(this.sql, now), room) ?? [];
       holdFromGrants(this.sql, extra, { ...ctx, reason: "metered_overrun" });
       captureFromHeld(this.sql, extra, { ...ctx, reason: "metered_overrun" });
     }
     const charged = fromHold + sumAllocations(extra);
-    const period = this.currentPeriod(now);
-    const periodStart = period?.start ?? hold.period_start;
-    this.sql.exec(
-      `INSERT INTO period_totals (period_start, captured) VALUES (?, ?)
-       ON CONFLICT(period_start) DO UPDATE SET captured = captured + excluded.captured`,
-      periodStart,
-      charged,
-    );
+    const periodStart = hold.period_start;
+    addSpend(this.sql, periodStart, scopeOf(hold), { held: -hold.amount, captured: charged });
     deleteHold(this.sql, hold.id);
     const grants = mergeAllocations([...captured, ...extra]);
     this.writeHoldEvent(hold, periodStart, now, {
@@ -337,8 +356,8 @@ export class Ledger {
       reason,
     });
     deleteHold(this.sql, hold.id);
-    const period = this.currentPeriod(now);
-    this.writeHoldEvent(hold, period?.start ?? hold.period_start, now, {
+    addSpend(this.sql, hold.period_start, scopeOf(hold), { held: -hold.amount, captured: 0 });
+    this.writeHoldEvent(hold, hold.period_start, now, {
       outcome: "voided",
       reason,
       credits: 0,
@@ -436,6 +455,11 @@ export class Ledger {
       now,
     );
   }
+}
+
+/** The budget scopes a hold counts against. */
+function scopeOf(hold: HoldRow) {
+  return { team: hold.team_id, member: hold.member_id, action: hold.action };
 }
 
 function invalidKey(caller: Caller | null): AdmitResult {

@@ -7,9 +7,11 @@ import { DurableObject } from "cloudflare:workers";
 import type { ProblemInit } from "../lib/problem";
 import { iso } from "../lib/time";
 import { EVENTS_PER_FLUSH, insertUsageEvents } from "../usage/flush";
+import { type AccountPolicy, DEFAULT_TEAM_RULES, type Spend, type TeamRules } from "./core/rules";
 import { Ledger } from "./ledger";
 import * as config from "./store/config";
-import { availableCredits, issueGrant, listGrants } from "./store/grants";
+import { accountSpend, spendOf } from "./store/counters";
+import { availableCredits, issueGrant, listGrants, overageOf } from "./store/grants";
 import { heldTotal } from "./store/holds";
 import * as idempotency from "./store/idempotency";
 import {
@@ -20,6 +22,7 @@ import {
   pendingEvents,
   recordFlushFailure,
 } from "./store/outbox";
+import { syncOverage } from "./store/periods";
 import { migrate } from "./store/schema";
 import type {
   AccountConfig,
@@ -47,6 +50,17 @@ export interface NewAccount {
   name: string;
   tier: Tier;
   billingAnchorDay: number;
+}
+
+export interface AccountPatch {
+  name?: string | undefined;
+  tier?: Tier | undefined;
+  policy?: Partial<AccountPolicy> | undefined;
+}
+
+export interface TeamDetail extends TeamView {
+  rules: TeamRules;
+  spend: Spend;
 }
 
 export interface FlushResult {
@@ -140,17 +154,23 @@ export class AccountLedger extends DurableObject<Env> {
     return row ? config.accountView(row) : null;
   }
 
-  /** Changes name or tier; takes effect on the next request. */
-  async updateAccount(patch: {
-    name?: string | undefined;
-    tier?: Tier | undefined;
-  }): Promise<AccountConfig | null> {
+  /**
+   * Changes name, tier or policy; takes effect on the next request. A new overage limit resizes
+   * this period's overage allowance in the same transaction.
+   */
+  async updateAccount(patch: AccountPatch): Promise<AccountConfig | null> {
     const row = this.tx((now) => {
-      if (!config.accountRow(this.sql)) return null;
-      if (patch.name !== undefined)
-        this.sql.exec("UPDATE account SET name = ?, updated_at = ?", patch.name, now);
-      if (patch.tier !== undefined)
-        this.sql.exec("UPDATE account SET tier = ?, updated_at = ?", patch.tier, now);
+      const before = config.accountRow(this.sql);
+      if (!before) return null;
+      if (patch.name !== undefined) this.sql.exec("UPDATE account SET name = ?", patch.name);
+      if (patch.tier !== undefined) this.sql.exec("UPDATE account SET tier = ?", patch.tier);
+      this.sql.exec("UPDATE account SET updated_at = ?", now);
+      if (patch.policy !== undefined) {
+        const policy = { ...config.accountPolicy(before), ...patch.policy };
+        config.setAccountPolicy(this.sql, policy, now);
+        const period = this.ledger.currentPeriod(now);
+        if (period) syncOverage(this.sql, policy, period, now);
+      }
       return config.accountRow(this.sql);
     });
     return row ? config.accountView(row) : null;
@@ -197,6 +217,65 @@ export class AccountLedger extends DurableObject<Env> {
 
   async listTeams(limit: number, after: string | null): Promise<config.Page<TeamView>> {
     return config.listTeams(this.sql, limit, after);
+  }
+
+  async getTeam(id: string): Promise<TeamDetail | null> {
+    return this.tx((now) => {
+      const team = config.getTeam(this.sql, id);
+      const period = this.ledger.currentPeriod(now);
+      if (!team || !period) return null;
+      const rules = config.teamRules(this.sql, id) ?? DEFAULT_TEAM_RULES;
+      return { ...team, rules, spend: spendOf(this.sql, period.start, "team", id) };
+    });
+  }
+
+  async renameTeam(id: string, name: string): Promise<TeamView | null> {
+    return this.tx(() =>
+      config.getTeam(this.sql, id) ? config.renameTeam(this.sql, id, name) : null,
+    );
+  }
+
+  /** Deletes a team with no members; refused while it has any. */
+  async deleteTeam(id: string): Promise<Outcome<null> | null> {
+    return this.tx((now) => {
+      if (!config.getTeam(this.sql, id)) return null;
+      const members = config.teamMemberCount(this.sql, id);
+      if (members > 0) {
+        const detail = `Team ${id} still has ${members} member(s); move or delete them first.`;
+        return { ok: false, problem: { code: "conflict", detail, extras: { members } } };
+      }
+      config.deleteTeam(this.sql, id, now);
+      return { ok: true, value: null };
+    });
+  }
+
+  async getTeamRules(id: string): Promise<TeamRules | null> {
+    return config.getTeam(this.sql, id) ? config.teamRules(this.sql, id) : null;
+  }
+
+  /** Replaces a team's rules; the next request is decided by them. */
+  async setTeamRules(id: string, rules: TeamRules): Promise<TeamRules | null> {
+    return this.tx(() => {
+      if (!config.getTeam(this.sql, id)) return null;
+      config.setTeamRules(this.sql, id, rules);
+      return config.teamRules(this.sql, id);
+    });
+  }
+
+  async updateMember(id: string, patch: config.MemberPatch): Promise<Outcome<MemberView> | null> {
+    return this.tx(() => {
+      if (!config.getMember(this.sql, id)) return null;
+      if (patch.teamId !== undefined && !config.getTeam(this.sql, patch.teamId)) {
+        return refuse(`Team ${patch.teamId} does not exist.`, "teamId");
+      }
+      const member = config.updateMember(this.sql, id, patch);
+      return member ? { ok: true, value: member } : null;
+    });
+  }
+
+  /** Deletes a member and revokes its keys; its usage history stays. */
+  async deleteMember(id: string): Promise<boolean> {
+    return this.tx((now) => config.deleteMember(this.sql, id, now));
   }
 
   async createMember(input: {
@@ -251,16 +330,19 @@ export class AccountLedger extends DurableObject<Env> {
       if (!period) return null;
       this.ledger.expireHolds(now);
       const holds = heldTotal(this.sql);
-      const captured = this.sql
-        .exec<{ n: number }>(
-          "SELECT COALESCE(SUM(captured), 0) AS n FROM period_totals WHERE period_start = ?",
-          period.start,
-        )
-        .one().n;
+      const overage = overageOf(this.sql, period.start);
+      const account = config.accountRow(this.sql);
+      const policy = account ? config.accountPolicy(account) : null;
       return {
-        available: availableCredits(this.sql, now),
+        available: availableCredits(this.sql, now) - (overage?.remaining ?? 0),
+        overage: {
+          policy: policy?.overage.policy ?? "block",
+          limit: overage?.amount ?? 0,
+          used: (overage?.held ?? 0) + (overage?.captured ?? 0),
+          available: overage?.remaining ?? 0,
+        },
         held: holds.amount,
-        capturedThisPeriod: captured,
+        capturedThisPeriod: accountSpend(this.sql, period.start).captured,
         period: { start: iso(period.start), end: iso(period.end) },
         grants: listGrants(this.sql, now, true),
         holds: {

@@ -3,6 +3,7 @@
  * crosses the RPC boundary, so it is structured-clonable: no classes, no functions.
  */
 import type { ProblemInit } from "../lib/problem";
+import type { AccountPolicy } from "./core/rules";
 
 export const TIERS = ["starter", "professional", "enterprise"] as const;
 export type Tier = (typeof TIERS)[number];
@@ -10,10 +11,18 @@ export const SEATS = ["core", "sales", "service", "none"] as const;
 export type Seat = (typeof SEATS)[number];
 export const ROLES = ["admin", "member", "finance"] as const;
 export type Role = (typeof ROLES)[number];
-export const GRANT_SOURCES = ["included", "pack", "promo", "adjustment"] as const;
+/** `rollover` and `overage` are issued by the ledger itself, never through the API. */
+export const GRANT_SOURCES = [
+  "included",
+  "pack",
+  "promo",
+  "adjustment",
+  "rollover",
+  "overage",
+] as const;
 export type GrantSource = (typeof GRANT_SOURCES)[number];
 export type Settlement = "on_success" | "metered" | "on_request";
-export type OveragePolicy = "block";
+export type OveragePolicy = "block" | "allow";
 
 /** Included credits per period by tier. */
 export const INCLUDED_CREDITS: Record<Tier, number> = {
@@ -115,12 +124,15 @@ export interface AccountConfig {
   tier: Tier;
   billingAnchorDay: number;
   overagePolicy: OveragePolicy;
+  policy: AccountPolicy;
   createdAt: string;
   updatedAt: string;
 }
 
 export interface BalanceView {
+  /** Spendable credits of the grants, the overage allowance not included. */
   available: number;
+  overage: { policy: OveragePolicy; limit: number; used: number; available: number };
   held: number;
   capturedThisPeriod: number;
   period: { start: string; end: string };
@@ -140,6 +152,8 @@ export interface MemberView {
   teamId: string;
   seat: Seat;
   active: boolean;
+  /** Per-period budget of this member, overriding the team's default; null: the team's. */
+  budget: number | null;
   createdAt: string;
 }
 

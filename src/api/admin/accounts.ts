@@ -2,6 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import type { Catalog } from "../../catalog";
 import { accounts } from "../../db/schema";
 import type { AppEnv } from "../../lib/env";
 import { ledgerOf } from "../../lib/env";
@@ -19,6 +20,11 @@ import {
   PatchAccount,
   problemResponses,
 } from "../schemas";
+
+/** The directory's view of an account: what D1 holds, without the ledger's policy. */
+const AccountSummary = Account.omit({ policy: true, overagePolicy: true }).openapi(
+  "AccountSummary",
+);
 
 const AccountDetail = Account.extend({
   outbox: z.object({
@@ -51,7 +57,7 @@ const list = createRoute({
   summary: "List accounts",
   request: { query: ListQuery },
   responses: {
-    200: json(listOf(Account, "AccountList"), "A page of accounts"),
+    200: json(listOf(AccountSummary, "AccountList"), "A page of accounts"),
     ...problemResponses,
   },
 });
@@ -69,7 +75,7 @@ const patch = createRoute({
   method: "patch",
   path: "/accounts/{id}",
   tags: ["operator"],
-  summary: "Change an account's name or tier (effective on the next request)",
+  summary: "Change an account's name, tier or policy (effective on the next request)",
   request: { params: IdParam, body: jsonBody(PatchAccount) },
   responses: { 200: json(Account, "The account"), ...problemResponses },
 });
@@ -81,7 +87,7 @@ export async function requireAccount(env: Env, id: string) {
   return row;
 }
 
-export function accountAdminRoutes() {
+export function accountAdminRoutes(catalog: Catalog) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.openapi(create, async (c) => {
@@ -128,7 +134,7 @@ export function accountAdminRoutes() {
       .orderBy(accounts.id)
       .limit(limit + 1)
       .all();
-    const page = rows.slice(0, limit).map((r) => ({ ...r, overagePolicy: "block" as const }));
+    const page = rows.slice(0, limit);
     return c.json(
       { data: page, nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null },
       200,
@@ -162,7 +168,22 @@ export function accountAdminRoutes() {
     const { id } = c.req.valid("param");
     const input = c.req.valid("json");
     await requireAccount(c.env, id);
-    const account = await ledgerOf(c.env, id).updateAccount(input);
+    const { name, tier, ...policy } = input;
+    const unknown = Object.keys(policy.actionCaps ?? {}).filter((a) => !catalog.action(a));
+    if (unknown.length > 0) {
+      throw new Problem(
+        "validation_failed",
+        `actionCaps names unknown actions: ${unknown.join(", ")}.`,
+        {
+          field: "actionCaps",
+        },
+      );
+    }
+    const account = await ledgerOf(c.env, id).updateAccount({
+      name,
+      tier,
+      policy: Object.keys(policy).length > 0 ? policy : undefined,
+    });
     if (!account) throw new Problem("not_found", `Account ${id} has no ledger.`);
     await drizzle(c.env.DB)
       .update(accounts)

@@ -89,6 +89,6 @@ export function adminRoutes(catalog: Catalog) {
 
   app.openapi(catalogRoute, (c) => c.json({ actions: catalog.actions.map(describeAction) }, 200));
 
-  app.route("/", accountAdminRoutes());
+  app.route("/", accountAdminRoutes(catalog));
   return app;
 }

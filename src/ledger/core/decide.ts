@@ -5,6 +5,15 @@
 import type { ProblemInit } from "../../lib/problem";
 import type { ActionTerms, Seat, Tier } from "../types";
 import { TIERS } from "../types";
+import {
+  type AccountPolicy,
+  type BudgetState,
+  checkBudgets,
+  checkPurpose,
+  checkRate,
+  checkTeamAllows,
+  type TeamRules,
+} from "./rules";
 
 export interface CallerState {
   role: "admin" | "member" | "finance";
@@ -74,4 +83,58 @@ export function checkBalance(available: number, action: ActionTerms): ProblemIni
     detail: `${action.id} needs ${action.holdCredits} credits; ${available} are available.`,
     extras: { ...priceExtras(action), rule: "balance", available },
   };
+}
+
+/** Everything a decision reads, loaded by the ledger from its own storage. */
+export interface AdmissionState {
+  tier: Tier;
+  seat: Seat;
+  rules: TeamRules;
+  policy: AccountPolicy;
+  /** The member's own budget, overriding the team's default member budget. */
+  memberBudget: number | null;
+  purpose: string | null;
+  /** The member's admissions in the last minute (only read when the team has a rate limit). */
+  recent: readonly number[];
+  spend: BudgetState;
+  /** Spendable credits, the overage allowance included. */
+  available: number;
+  now: number;
+}
+
+export interface Denial {
+  problem: ProblemInit;
+  retryAfterSeconds?: number;
+}
+
+/** The budget limits that apply to a call (null: none). */
+export function budgetLimits(
+  rules: TeamRules,
+  policy: AccountPolicy,
+  memberBudget: number | null,
+  actionId: string,
+) {
+  return {
+    team: rules.teamBudget,
+    member: memberBudget ?? rules.memberBudget,
+    action: policy.actionCaps[actionId] ?? null,
+    account: policy.monthlySpendCap,
+  };
+}
+
+/**
+ * SPEC §4 after the caller is known: plan, seat, team allow-list, purpose, rate, budgets and
+ * caps, balance. All-or-nothing; the first rule that fails decides.
+ */
+export function decideAdmission(action: ActionTerms, s: AdmissionState): Denial | null {
+  const first =
+    checkEntitlement(s.tier, s.seat, action) ??
+    checkTeamAllows(s.rules, action) ??
+    checkPurpose(s.rules, action, s.purpose);
+  if (first) return { problem: first };
+  const rate = checkRate(s.rules, action, s.recent, s.now);
+  if (rate) return rate;
+  const limits = budgetLimits(s.rules, s.policy, s.memberBudget, action.id);
+  const budget = checkBudgets(action, limits, s.spend) ?? checkBalance(s.available, action);
+  return budget ? { problem: budget } : null;
 }

@@ -4,6 +4,12 @@
  */
 import { newId } from "../../lib/ids";
 import { iso, isoOrNull } from "../../lib/time";
+import {
+  type AccountPolicy,
+  DEFAULT_POLICY,
+  DEFAULT_TEAM_RULES,
+  type TeamRules,
+} from "../core/rules";
 import type {
   AccountConfig,
   KeyView,
@@ -23,9 +29,19 @@ export interface AccountRow {
   overage_policy: OveragePolicy;
   period_start: number | null;
   period_end: number | null;
+  policy: string;
   created_at: number;
   updated_at: number;
   [key: string]: SqlStorageValue;
+}
+
+/** The account's policy, with defaults for anything never set. */
+export function accountPolicy(row: AccountRow): AccountPolicy {
+  return { ...DEFAULT_POLICY, ...(JSON.parse(row.policy || "{}") as Partial<AccountPolicy>) };
+}
+
+export function setAccountPolicy(sql: SqlStorage, policy: AccountPolicy, now: number) {
+  sql.exec("UPDATE account SET policy = ?, updated_at = ?", JSON.stringify(policy), now);
 }
 
 export function accountRow(sql: SqlStorage): AccountRow | null {
@@ -38,7 +54,8 @@ export function accountView(row: AccountRow): AccountConfig {
     name: row.name,
     tier: row.tier,
     billingAnchorDay: row.billing_anchor_day,
-    overagePolicy: row.overage_policy,
+    overagePolicy: accountPolicy(row).overage.policy,
+    policy: accountPolicy(row),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };
@@ -47,8 +64,42 @@ export function accountView(row: AccountRow): AccountConfig {
 interface TeamRow {
   id: string;
   name: string;
+  rules: string;
   created_at: number;
   [key: string]: SqlStorageValue;
+}
+
+/** A team's rules, with defaults for anything never set. */
+export function teamRules(sql: SqlStorage, teamId: string): TeamRules | null {
+  const row = sql
+    .exec<{ rules: string }>("SELECT rules FROM teams WHERE id = ?", teamId)
+    .toArray()[0];
+  if (!row) return null;
+  return { ...DEFAULT_TEAM_RULES, ...(JSON.parse(row.rules || "{}") as Partial<TeamRules>) };
+}
+
+export function setTeamRules(sql: SqlStorage, teamId: string, rules: TeamRules) {
+  sql.exec("UPDATE teams SET rules = ? WHERE id = ?", JSON.stringify(rules), teamId);
+}
+
+export function renameTeam(sql: SqlStorage, id: string, name: string): TeamView | null {
+  sql.exec("UPDATE teams SET name = ? WHERE id = ?", name, id);
+  return getTeam(sql, id);
+}
+
+/** Members (not deleted) of a team. */
+export function teamMemberCount(sql: SqlStorage, id: string): number {
+  return sql
+    .exec<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM members WHERE team_id = ? AND deleted_at IS NULL",
+      id,
+    )
+    .one().n;
+}
+
+/** Deletes an empty team. It stays in storage (usage history names it) but leaves every list. */
+export function deleteTeam(sql: SqlStorage, id: string, now: number) {
+  sql.exec("UPDATE teams SET deleted_at = ? WHERE id = ?", now, id);
 }
 
 const teamView = (r: TeamRow): TeamView => ({
@@ -63,14 +114,19 @@ export function createTeam(sql: SqlStorage, name: string, now: number): TeamView
   return { id, name, createdAt: iso(now) };
 }
 
+/** A team that has not been deleted. */
 export function getTeam(sql: SqlStorage, id: string): TeamView | null {
-  const row = sql.exec<TeamRow>("SELECT * FROM teams WHERE id = ?", id).toArray()[0];
+  const row = sql
+    .exec<TeamRow>("SELECT * FROM teams WHERE id = ? AND deleted_at IS NULL", id)
+    .toArray()[0];
   return row ? teamView(row) : null;
 }
 
 /** Keyset page of a table ordered by id. */
-function pageQuery(table: string, limit: number, after: string | null): string {
-  return `SELECT * FROM ${table} ${after === null ? "WHERE ? IS NULL" : "WHERE id > ?"} ORDER BY id LIMIT ${limit + 1}`;
+function pageQuery(source: string, limit: number, after: string | null): string {
+  const joiner = source.includes(" WHERE ") ? "AND" : "WHERE";
+  const cursor = after === null ? "? IS NULL" : "id > ?";
+  return `SELECT * FROM ${source} ${joiner} ${cursor} ORDER BY id LIMIT ${limit + 1}`;
 }
 
 export interface Page<T> {
@@ -95,7 +151,7 @@ function paginate<R extends Record<string, SqlStorageValue>, T extends { id: str
 }
 
 export function listTeams(sql: SqlStorage, limit: number, after: string | null): Page<TeamView> {
-  return paginate(sql, "teams", limit, after, teamView);
+  return paginate(sql, "teams WHERE deleted_at IS NULL", limit, after, teamView);
 }
 
 interface MemberRow {
@@ -104,6 +160,8 @@ interface MemberRow {
   team_id: string;
   seat: Seat;
   active: number;
+  budget: number | null;
+  deleted_at: number | null;
   created_at: number;
   [key: string]: SqlStorageValue;
 }
@@ -114,6 +172,7 @@ const memberView = (r: MemberRow): MemberView => ({
   teamId: r.team_id,
   seat: r.seat,
   active: r.active === 1,
+  budget: r.budget,
   createdAt: iso(r.created_at),
 });
 
@@ -137,12 +196,16 @@ export function createMember(
     teamId: input.teamId,
     seat: input.seat,
     active: true,
+    budget: null,
     createdAt: iso(now),
   };
 }
 
+/** A member that has not been deleted. */
 export function getMember(sql: SqlStorage, id: string): MemberView | null {
-  const row = sql.exec<MemberRow>("SELECT * FROM members WHERE id = ?", id).toArray()[0];
+  const row = sql
+    .exec<MemberRow>("SELECT * FROM members WHERE id = ? AND deleted_at IS NULL", id)
+    .toArray()[0];
   return row ? memberView(row) : null;
 }
 
@@ -151,7 +214,36 @@ export function listMembers(
   limit: number,
   after: string | null,
 ): Page<MemberView> {
-  return paginate(sql, "members", limit, after, memberView);
+  return paginate(sql, "members WHERE deleted_at IS NULL", limit, after, memberView);
+}
+
+export interface MemberPatch {
+  name?: string | undefined;
+  teamId?: string | undefined;
+  seat?: Seat | undefined;
+  active?: boolean | undefined;
+  budget?: number | null | undefined;
+}
+
+export function updateMember(sql: SqlStorage, id: string, patch: MemberPatch): MemberView | null {
+  const sets: [string, SqlStorageValue][] = [];
+  if (patch.name !== undefined) sets.push(["name", patch.name]);
+  if (patch.teamId !== undefined) sets.push(["team_id", patch.teamId]);
+  if (patch.seat !== undefined) sets.push(["seat", patch.seat]);
+  if (patch.active !== undefined) sets.push(["active", patch.active ? 1 : 0]);
+  if (patch.budget !== undefined) sets.push(["budget", patch.budget]);
+  for (const [column, value] of sets) {
+    sql.exec(`UPDATE members SET ${column} = ? WHERE id = ? AND deleted_at IS NULL`, value, id);
+  }
+  return getMember(sql, id);
+}
+
+/** Deletes a member: it leaves every list, and its keys are revoked at once. */
+export function deleteMember(sql: SqlStorage, id: string, now: number): boolean {
+  if (!getMember(sql, id)) return false;
+  sql.exec("UPDATE members SET deleted_at = ?, active = 0 WHERE id = ?", now, id);
+  sql.exec("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE member_id = ?", now, id);
+  return true;
 }
 
 export interface KeyRow {

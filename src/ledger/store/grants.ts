@@ -108,7 +108,7 @@ export function spendableGrants(sql: SqlStorage, now: number): SpendableGrant[] 
     }));
 }
 
-/** Credits available to spend now: the spendable grants' remaining. */
+/** Credits spendable now: the spendable grants' remaining, overage allowance included. */
 export function availableCredits(sql: SqlStorage, now: number): number {
   return sql
     .exec<{ n: number }>(
@@ -118,6 +118,44 @@ export function availableCredits(sql: SqlStorage, now: number): number {
       now,
     )
     .one().n;
+}
+
+/** The overage allowance of a period: its limit as issued, and what is used and left. */
+export function overageOf(sql: SqlStorage, periodStart: number) {
+  const row = sql
+    .exec<{
+      id: string;
+      amount: number;
+      remaining: number;
+      held: number;
+      captured: number;
+      expired: number;
+    }>(
+      "SELECT id, amount, remaining, held, captured, expired FROM grants WHERE source = 'overage' AND period_start = ?",
+      periodStart,
+    )
+    .toArray()[0];
+  return row ?? null;
+}
+
+/**
+ * Changes a grant's size by `delta` (its unspent part grows or shrinks), with an adjust entry.
+ * Used for the overage allowance when its limit changes mid-period; never below what is spent.
+ */
+export function resizeGrant(sql: SqlStorage, grantId: string, delta: number, at: number) {
+  if (delta === 0) return;
+  const written = sql.exec(
+    "UPDATE grants SET amount = amount + ?, remaining = remaining + ? WHERE id = ? AND remaining + ? >= 0",
+    delta,
+    delta,
+    grantId,
+    delta,
+  ).rowsWritten;
+  if (written === 0) throw new Error(`grant ${grantId} cannot shrink by ${-delta}`);
+  writeEntry(sql, "adjust", grantId, Math.abs(delta), {
+    at,
+    reason: delta > 0 ? "limit_raised" : "limit_lowered",
+  });
 }
 
 type Bucket = "remaining" | "held" | "captured" | "expired";

@@ -124,7 +124,29 @@ CREATE TABLE flush_stats (
 INSERT INTO flush_stats (id) VALUES (1);
 `;
 
-const MIGRATIONS: readonly string[] = [V1];
+/** Rules, budgets and account policy (issue 3): counters per period and scope replace period_totals. */
+const V2 = `
+ALTER TABLE account ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE teams ADD COLUMN rules TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE teams ADD COLUMN deleted_at INTEGER;
+ALTER TABLE members ADD COLUMN budget INTEGER;
+ALTER TABLE members ADD COLUMN deleted_at INTEGER;
+CREATE TABLE counters (
+  period_start INTEGER NOT NULL,
+  scope TEXT NOT NULL CHECK (scope IN ('account','team','member','action')),
+  scope_id TEXT NOT NULL,
+  captured INTEGER NOT NULL DEFAULT 0 CHECK (captured >= 0),
+  held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
+  PRIMARY KEY (period_start, scope, scope_id)
+);
+INSERT INTO counters (period_start, scope, scope_id, captured)
+  SELECT period_start, 'account', '*', captured FROM period_totals;
+DROP TABLE period_totals;
+CREATE TABLE rate_events (member_id TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX rate_events_member_at ON rate_events (member_id, at);
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2];
 
 /** Brings the object's tables up to the current schema version. Synchronous; run at start-up. */
 export function migrate(sql: SqlStorage): void {

@@ -1,0 +1,109 @@
+/**
+ * Per-period spend by scope (account, team, member, action): captured and held credits. Holds
+ * count against budgets while in flight; a void gives them back. Keyed by period, so counters
+ * reset at the period boundary without a write.
+ */
+import type { BudgetState, Spend } from "../core/rules";
+
+export type Scope = "account" | "team" | "member" | "action";
+
+export interface ScopeIds {
+  team: string;
+  member: string;
+  action: string;
+}
+
+const ACCOUNT = "*";
+
+function scopes(ids: ScopeIds): [Scope, string][] {
+  return [
+    ["account", ACCOUNT],
+    ["team", ids.team],
+    ["member", ids.member],
+    ["action", ids.action],
+  ];
+}
+
+export function spendOf(sql: SqlStorage, period: number, scope: Scope, id: string): Spend {
+  const row = sql
+    .exec<{ captured: number; held: number }>(
+      "SELECT captured, held FROM counters WHERE period_start = ? AND scope = ? AND scope_id = ?",
+      period,
+      scope,
+      id,
+    )
+    .toArray()[0];
+  return row ?? { captured: 0, held: 0 };
+}
+
+/** The four scopes' spend this period, in one read. */
+export function budgetState(sql: SqlStorage, period: number, ids: ScopeIds): BudgetState {
+  const state: BudgetState = {
+    account: { captured: 0, held: 0 },
+    team: { captured: 0, held: 0 },
+    member: { captured: 0, held: 0 },
+    action: { captured: 0, held: 0 },
+  };
+  const rows = sql
+    .exec<{ scope: Scope; scope_id: string; captured: number; held: number }>(
+      `SELECT scope, scope_id, captured, held FROM counters WHERE period_start = ? AND (
+         (scope = 'account' AND scope_id = ?) OR (scope = 'team' AND scope_id = ?) OR
+         (scope = 'member' AND scope_id = ?) OR (scope = 'action' AND scope_id = ?))`,
+      period,
+      ACCOUNT,
+      ids.team,
+      ids.member,
+      ids.action,
+    )
+    .toArray();
+  for (const r of rows) state[r.scope] = { captured: r.captured, held: r.held };
+  return state;
+}
+
+/**
+ * Adds to held (a hold made) or moves from held to captured (a settlement). Updates first:
+ * an upsert would check the CHECK constraints on a negative insert row before the update.
+ */
+export function addSpend(
+  sql: SqlStorage,
+  period: number,
+  ids: ScopeIds,
+  change: { held: number; captured: number },
+) {
+  for (const [scope, id] of scopes(ids)) {
+    const updated = sql.exec(
+      `UPDATE counters SET captured = captured + ?, held = held + ?
+       WHERE period_start = ? AND scope = ? AND scope_id = ?`,
+      change.captured,
+      change.held,
+      period,
+      scope,
+      id,
+    ).rowsWritten;
+    if (updated > 0) continue;
+    sql.exec(
+      "INSERT INTO counters (period_start, scope, scope_id, captured, held) VALUES (?, ?, ?, ?, ?)",
+      period,
+      scope,
+      id,
+      change.captured,
+      change.held,
+    );
+  }
+}
+
+export function accountSpend(sql: SqlStorage, period: number): Spend {
+  return spendOf(sql, period, "account", ACCOUNT);
+}
+
+/** Spend this period per scope id, for listing a scope (teams, members, actions). */
+export function spendByScope(sql: SqlStorage, period: number, scope: Scope): Map<string, Spend> {
+  const rows = sql
+    .exec<{ scope_id: string; captured: number; held: number }>(
+      "SELECT scope_id, captured, held FROM counters WHERE period_start = ? AND scope = ?",
+      period,
+      scope,
+    )
+    .toArray();
+  return new Map(rows.map((r) => [r.scope_id, { captured: r.captured, held: r.held }]));
+}
