@@ -66,7 +66,7 @@ export function createApp(options: AppOptions) {
   );
 
   app.route("/admin/v1", adminRoutes(options.catalog));
-  app.route("/v1", accountRoutes());
+  app.route("/v1", accountRoutes(options.catalog));
   app.all("*", proxyHandler(options.catalog));
   return app;
 }

@@ -3,7 +3,7 @@
  * the OpenAPI document. Unknown fields are rejected (strict objects); credits are integers.
  */
 import { z } from "@hono/zod-openapi";
-import { GRANT_SOURCES, ROLES, SEATS, TIERS } from "../ledger/types";
+import { CATEGORIES, GRANT_SOURCES, ROLES, SEATS, TIERS } from "../ledger/types";
 import { ACCOUNT_ID_PATTERN } from "../lib/keys";
 
 export const MAX_CREDITS = 1_000_000_000_000;
@@ -38,7 +38,6 @@ export const CreateAccount = z
   .openapi("CreateAccount");
 
 const actionId = z.string().regex(/^[a-z_]+\.[a-z_]+$/, "an action id like enrichment.company");
-const CATEGORIES = ["enrichment", "prospecting", "ai", "record_refresh", "insights"] as const;
 
 export const AccountPolicy = z
   .strictObject({
@@ -151,9 +150,12 @@ export const Key = z
   .openapi("Key");
 
 export const CreateTeam = z.strictObject({ name }).openapi("CreateTeam");
+export const PatchTeam = z.strictObject({ name }).openapi("PatchTeam");
 export const Team = z
   .object({ id: z.string(), name: z.string(), createdAt: z.string() })
   .openapi("Team");
+const Spend = z.object({ captured: z.number().int(), held: z.number().int() });
+export const TeamDetail = Team.extend({ rules: TeamRules, spend: Spend }).openapi("TeamDetail");
 
 export const CreateMember = z
   .strictObject({ name, teamId: z.string().min(1).max(64), seat: z.enum(SEATS) })

@@ -9,6 +9,14 @@ export const TIERS = ["starter", "professional", "enterprise"] as const;
 export type Tier = (typeof TIERS)[number];
 export const SEATS = ["core", "sales", "service", "none"] as const;
 export type Seat = (typeof SEATS)[number];
+export const CATEGORIES = [
+  "enrichment",
+  "prospecting",
+  "ai",
+  "record_refresh",
+  "insights",
+] as const;
+export type Category = (typeof CATEGORIES)[number];
 export const ROLES = ["admin", "member", "finance"] as const;
 export type Role = (typeof ROLES)[number];
 /** `rollover` and `overage` are issued by the ledger itself, never through the API. */

@@ -1,17 +1,27 @@
 /** The account API under /v1, for account keys by role. */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Catalog } from "../../catalog";
 import type { AppEnv } from "../../lib/env";
 import { validationHook } from "../../lib/validation";
 import { managementBodyLimit } from "../auth";
+import { accountInfoRoutes } from "./account";
 import { balanceRoutes } from "./balance";
 import { keyRoutes } from "./keys";
 import { memberRoutes } from "./members";
+import { quoteRoutes } from "./quote";
 import { teamRoutes } from "./teams";
 
 /** Paths of the account API; anything else under /v1 belongs to the proxy. */
-export const ACCOUNT_API_PATHS = ["/teams", "/members", "/keys", "/balance"] as const;
+export const ACCOUNT_API_PATHS = [
+  "/account",
+  "/teams",
+  "/members",
+  "/keys",
+  "/balance",
+  "/quote",
+] as const;
 
-export function accountRoutes() {
+export function accountRoutes(catalog: Catalog) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   for (const path of ACCOUNT_API_PATHS) {
     app.use(path, managementBodyLimit);
@@ -21,5 +31,7 @@ export function accountRoutes() {
   app.route("/", memberRoutes());
   app.route("/", keyRoutes());
   app.route("/", balanceRoutes());
+  app.route("/", quoteRoutes(catalog));
+  app.route("/", accountInfoRoutes());
   return app;
 }

@@ -7,11 +7,13 @@ import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
 import {
   CreateMember,
+  IdParam,
   json,
   jsonBody,
   ListQuery,
   listOf,
   Member,
+  PatchMember,
   problemResponses,
 } from "../schemas";
 
@@ -35,6 +37,38 @@ const list = createRoute({
   responses: { 200: json(listOf(Member, "MemberList"), "A page of members"), ...problemResponses },
 });
 
+const read = createRoute({
+  method: "get",
+  path: "/members/{id}",
+  tags: ["members"],
+  summary: "A member",
+  middleware: [accountAuth("admin", "finance")] as const,
+  request: { params: IdParam },
+  responses: { 200: json(Member, "The member"), ...problemResponses },
+});
+
+const patch = createRoute({
+  method: "patch",
+  path: "/members/{id}",
+  tags: ["members"],
+  summary: "Change a member's team, seat, active state or budget (effective on the next request)",
+  middleware: [accountAuth("admin")] as const,
+  request: { params: IdParam, body: jsonBody(PatchMember) },
+  responses: { 200: json(Member, "The member"), ...problemResponses },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/members/{id}",
+  tags: ["members"],
+  summary: "Delete a member and revoke its keys (usage history stays)",
+  middleware: [accountAuth("admin")] as const,
+  request: { params: IdParam },
+  responses: { 204: { description: "Deleted" }, ...problemResponses },
+});
+
+const missing = (id: string) => new Problem("not_found", `Member ${id} does not exist.`);
+
 export function memberRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(create, async (c) => {
@@ -48,6 +82,24 @@ export function memberRoutes() {
       await ledgerOf(c.env, c.get("accountId")).listMembers(limit, cursor ?? null),
       200,
     );
+  });
+  app.openapi(read, async (c) => {
+    const { id } = c.req.valid("param");
+    const member = await ledgerOf(c.env, c.get("accountId")).getMember(id);
+    if (!member) throw missing(id);
+    return c.json(member, 200);
+  });
+  app.openapi(patch, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await ledgerOf(c.env, c.get("accountId")).updateMember(id, c.req.valid("json"));
+    if (!result) throw missing(id);
+    if (!result.ok) throw Problem.from(result.problem);
+    return c.json(result.value, 200);
+  });
+  app.openapi(remove, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await ledgerOf(c.env, c.get("accountId")).deleteMember(id))) throw missing(id);
+    return c.body(null, 204);
   });
   return app;
 }

@@ -1,17 +1,33 @@
-/** Account API: teams. */
+/** Account API: teams and their rules. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/env";
 import { ledgerOf } from "../../lib/env";
+import { Problem } from "../../lib/problem";
 import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
-import { CreateTeam, json, jsonBody, ListQuery, listOf, problemResponses, Team } from "../schemas";
+import {
+  CreateTeam,
+  IdParam,
+  json,
+  jsonBody,
+  ListQuery,
+  listOf,
+  PatchTeam,
+  problemResponses,
+  Team,
+  TeamDetail,
+  TeamRules,
+} from "../schemas";
+
+const readers = accountAuth("admin", "finance");
+const admins = accountAuth("admin");
 
 const create = createRoute({
   method: "post",
   path: "/teams",
   tags: ["teams"],
   summary: "Create a team",
-  middleware: [accountAuth("admin")] as const,
+  middleware: [admins] as const,
   request: { body: jsonBody(CreateTeam) },
   responses: { 201: json(Team, "The new team"), ...problemResponses },
 });
@@ -21,10 +37,62 @@ const list = createRoute({
   path: "/teams",
   tags: ["teams"],
   summary: "List teams",
-  middleware: [accountAuth("admin", "finance")] as const,
+  middleware: [readers] as const,
   request: { query: ListQuery },
   responses: { 200: json(listOf(Team, "TeamList"), "A page of teams"), ...problemResponses },
 });
+
+const read = createRoute({
+  method: "get",
+  path: "/teams/{id}",
+  tags: ["teams"],
+  summary: "A team with its rules and this period's spend",
+  middleware: [readers] as const,
+  request: { params: IdParam },
+  responses: { 200: json(TeamDetail, "The team"), ...problemResponses },
+});
+
+const patch = createRoute({
+  method: "patch",
+  path: "/teams/{id}",
+  tags: ["teams"],
+  summary: "Rename a team",
+  middleware: [admins] as const,
+  request: { params: IdParam, body: jsonBody(PatchTeam) },
+  responses: { 200: json(Team, "The team"), ...problemResponses },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/teams/{id}",
+  tags: ["teams"],
+  summary: "Delete a team that has no members (409 otherwise)",
+  middleware: [admins] as const,
+  request: { params: IdParam },
+  responses: { 204: { description: "Deleted" }, ...problemResponses },
+});
+
+const readRules = createRoute({
+  method: "get",
+  path: "/teams/{id}/rules",
+  tags: ["rules"],
+  summary: "A team's rules",
+  middleware: [readers] as const,
+  request: { params: IdParam },
+  responses: { 200: json(TeamRules, "The rules"), ...problemResponses },
+});
+
+const putRules = createRoute({
+  method: "put",
+  path: "/teams/{id}/rules",
+  tags: ["rules"],
+  summary: "Replace a team's rules (effective on the next request)",
+  middleware: [admins] as const,
+  request: { params: IdParam, body: jsonBody(TeamRules) },
+  responses: { 200: json(TeamRules, "The rules"), ...problemResponses },
+});
+
+const missing = (id: string) => new Problem("not_found", `Team ${id} does not exist.`);
 
 export function teamRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -35,6 +103,37 @@ export function teamRoutes() {
   app.openapi(list, async (c) => {
     const { limit, cursor } = c.req.valid("query");
     return c.json(await ledgerOf(c.env, c.get("accountId")).listTeams(limit, cursor ?? null), 200);
+  });
+  app.openapi(read, async (c) => {
+    const { id } = c.req.valid("param");
+    const team = await ledgerOf(c.env, c.get("accountId")).getTeam(id);
+    if (!team) throw missing(id);
+    return c.json(team, 200);
+  });
+  app.openapi(patch, async (c) => {
+    const { id } = c.req.valid("param");
+    const team = await ledgerOf(c.env, c.get("accountId")).renameTeam(id, c.req.valid("json").name);
+    if (!team) throw missing(id);
+    return c.json(team, 200);
+  });
+  app.openapi(remove, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await ledgerOf(c.env, c.get("accountId")).deleteTeam(id);
+    if (!result) throw missing(id);
+    if (!result.ok) throw Problem.from(result.problem);
+    return c.body(null, 204);
+  });
+  app.openapi(readRules, async (c) => {
+    const { id } = c.req.valid("param");
+    const rules = await ledgerOf(c.env, c.get("accountId")).getTeamRules(id);
+    if (!rules) throw missing(id);
+    return c.json(rules, 200);
+  });
+  app.openapi(putRules, async (c) => {
+    const { id } = c.req.valid("param");
+    const rules = await ledgerOf(c.env, c.get("accountId")).setTeamRules(id, c.req.valid("json"));
+    if (!rules) throw missing(id);
+    return c.json(rules, 200);
   });
   return app;
 }

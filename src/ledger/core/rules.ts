@@ -3,12 +3,12 @@
  * the ledger object loads the state, these functions say yes or which rule says no.
  */
 import type { ProblemInit } from "../../lib/problem";
-import type { ActionTerms } from "../types";
+import type { ActionTerms, Category } from "../types";
 
 /** What an admin sets per team. Null means "no limit" / "anything the tier includes". */
 export interface TeamRules {
   allowedActions: string[] | null;
-  allowedCategories: string[] | null;
+  allowedCategories: Category[] | null;
   purpose: { required: boolean; allowed: string[] | null };
   memberRateLimitPerMinute: number | null;
   teamBudget: number | null;
@@ -61,7 +61,10 @@ function extras(action: ActionTerms, rule: string, more: Record<string, unknown>
 export function checkTeamAllows(rules: TeamRules, action: ActionTerms): ProblemInit | null {
   const { allowedActions, allowedCategories } = rules;
   if (allowedActions === null && allowedCategories === null) return null;
-  if (allowedActions?.includes(action.id) || allowedCategories?.includes(action.category))
+  if (
+    allowedActions?.includes(action.id) ||
+    allowedCategories?.includes(action.category as Category)
+  )
     return null;
   return {
     code: "team_not_allowed",
