@@ -5,7 +5,6 @@
  */
 import { newId } from "../lib/ids";
 import type { ProblemInit } from "../lib/problem";
-import { iso } from "../lib/time";
 import { type Allocation, allocate, splitCapture, sumAllocations } from "./core/allocate";
 import { budgetLimits, checkCaller, decideAdmission } from "./core/decide";
 import type { Period } from "./core/period";
@@ -19,6 +18,7 @@ import {
   teamRules,
 } from "./store/config";
 import { addSpend, budgetState } from "./store/counters";
+import { denialEvent, type EventFields, holdEvent } from "./store/events";
 import {
   availableCredits,
   captureFromHeld,
@@ -46,14 +46,11 @@ import type {
   SettleRequest,
   SettleResult,
   StoredOutcome,
-  UsageEvent,
 } from "./types";
 
 export interface LedgerSettings {
   holdTtlMs: number;
 }
-
-type EventFields = Omit<UsageEvent, "id" | "seq" | "accountId" | "occurredAt" | "periodStart">;
 
 export class Ledger {
   /** What this transaction already read of the account and its period (see `begin`). */
@@ -108,7 +105,8 @@ export class Ledger {
       ? { keyId: key.id, memberId: member.id, teamId: member.teamId }
       : null;
     const denyWith = (problem: ProblemInit, retryAfterSeconds?: number): AdmitResult => {
-      if (!req.dryRun) this.recordDenial(req, key.id, member, problem, period, now);
+      if (!req.dryRun)
+        this.writeEvent(denialEvent(req, key.id, member, problem), period.start, now);
       return retryAfterSeconds === undefined
         ? { kind: "denied", problem, caller }
         : { kind: "denied", problem, caller, retryAfterSeconds };
@@ -123,31 +121,8 @@ export class Ledger {
     }
 
     if (req.idempotency && !req.dryRun) {
-      const record = idempotency.findRecord(this.sql, req.idempotency.key, now);
-      if (record && record.fingerprint !== req.idempotency.fingerprint) {
-        return {
-          kind: "denied",
-          caller,
-          problem: {
-            code: "idempotency_mismatch",
-            detail: "This Idempotency-Key was used with a different action or body.",
-            extras: { action: req.action.id, rule: "idempotency" },
-          },
-        };
-      }
-      if (record?.state === "in_flight") {
-        return {
-          kind: "denied",
-          caller,
-          problem: {
-            code: "idempotency_in_progress",
-            detail: "A request with this Idempotency-Key is still in flight; retry when it ends.",
-            extras: { action: req.action.id, rule: "idempotency" },
-          },
-          retryAfterSeconds: 1,
-        };
-      }
-      if (record?.state === "settled") return { kind: "replay", outcome: record.outcome };
+      const known = idempotency.answerKnown(this.sql, req.idempotency, req.action.id, caller, now);
+      if (known) return known;
     }
 
     const rules = teamRules(this.sql, member.teamId) ?? DEFAULT_TEAM_RULES;
@@ -319,14 +294,18 @@ export class Ledger {
     addSpend(this.sql, periodStart, scopeOf(hold), { held: -hold.amount, captured: charged });
     deleteHold(this.sql, hold.id);
     const grants = mergeAllocations([...captured, ...extra]);
-    this.writeHoldEvent(hold, periodStart, now, {
-      outcome: "captured",
-      reason: charged < credits ? "capped_at_balance" : null,
-      credits: charged,
-      grants: JSON.stringify(grants),
-      upstreamStatus,
-      durationMs,
-    });
+    this.writeEvent(
+      holdEvent(hold, {
+        outcome: "captured",
+        reason: charged < credits ? "capped_at_balance" : null,
+        credits: charged,
+        grants: JSON.stringify(grants),
+        upstreamStatus,
+        durationMs,
+      }),
+      periodStart,
+      now,
+    );
     if (hold.idempotency_key) {
       const outcome: StoredOutcome = {
         requestId: hold.request_id,
@@ -357,14 +336,18 @@ export class Ledger {
     });
     deleteHold(this.sql, hold.id);
     addSpend(this.sql, hold.period_start, scopeOf(hold), { held: -hold.amount, captured: 0 });
-    this.writeHoldEvent(hold, hold.period_start, now, {
-      outcome: "voided",
-      reason,
-      credits: 0,
-      grants: "[]",
-      upstreamStatus,
-      durationMs,
-    });
+    this.writeEvent(
+      holdEvent(hold, {
+        outcome: "voided",
+        reason,
+        credits: 0,
+        grants: "[]",
+        upstreamStatus,
+        durationMs,
+      }),
+      hold.period_start,
+      now,
+    );
     // Nothing was charged, so a retry with the same key is a new attempt.
     if (hold.idempotency_key) idempotency.forget(this.sql, hold.idempotency_key);
   }
@@ -380,80 +363,9 @@ export class Ledger {
     });
   }
 
-  private recordDenial(
-    req: AdmitRequest,
-    keyId: string,
-    member: { id: string; teamId: string } | null,
-    problem: ProblemInit,
-    period: Period,
-    now: number,
-  ) {
-    this.writeEvent(
-      {
-        requestId: req.requestId,
-        teamId: member?.teamId ?? null,
-        memberId: member?.id ?? null,
-        keyId,
-        action: req.action.id,
-        category: req.action.category,
-        outcome: "denied",
-        reason: problem.code,
-        units: req.action.units,
-        credits: 0,
-        heldCredits: 0,
-        grants: "[]",
-        purpose: req.purpose,
-        idempotencyKey: req.idempotency?.key ?? null,
-        upstreamStatus: null,
-        durationMs: null,
-      },
-      period.start,
-      now,
-    );
-  }
-
-  /** The usage event of a settled or expired hold: who and what come from the hold. */
-  private writeHoldEvent(
-    hold: HoldRow,
-    periodStart: number,
-    now: number,
-    outcome: Pick<
-      EventFields,
-      "outcome" | "reason" | "credits" | "grants" | "upstreamStatus" | "durationMs"
-    >,
-  ) {
-    this.writeEvent(
-      {
-        requestId: hold.request_id,
-        teamId: hold.team_id,
-        memberId: hold.member_id,
-        keyId: hold.key_id,
-        action: hold.action,
-        category: hold.category,
-        units: hold.units,
-        heldCredits: hold.amount,
-        purpose: hold.purpose,
-        idempotencyKey: hold.idempotency_key,
-        ...outcome,
-      },
-      periodStart,
-      now,
-    );
-  }
-
   private writeEvent(fields: EventFields, periodStart: number, now: number) {
     const account = this.memo?.account ?? accountRow(this.sql);
-    appendEvent(
-      this.sql,
-      {
-        ...fields,
-        id: newId("evt"),
-        accountId: account?.id ?? "",
-        occurredAt: iso(now),
-        periodStart: iso(periodStart),
-      },
-      now,
-    );
+    appendEvent(this.sql, account?.id ?? "", fields, periodStart, now);
   }
 }
 

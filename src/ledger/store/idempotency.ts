@@ -1,5 +1,5 @@
 /** Idempotency records (I3): 24 hours per key, scoped to the account. */
-import type { StoredOutcome } from "../types";
+import type { AdmitResult, Caller, StoredOutcome } from "../types";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -73,4 +73,34 @@ export function purgeExpired(sql: SqlStorage, now: number) {
 
 export function nextExpiry(sql: SqlStorage): number | null {
   return sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM idempotency").one().t;
+}
+
+/**
+ * The answer for a key seen before: 422 if it came with another request, 409 while the first
+ * is in flight, the stored outcome once settled; null for a new key.
+ */
+export function answerKnown(
+  sql: SqlStorage,
+  idempotency: { key: string; fingerprint: string },
+  actionId: string,
+  caller: Caller,
+  now: number,
+): AdmitResult | null {
+  const record = findRecord(sql, idempotency.key, now);
+  if (!record) return null;
+  const extras = { action: actionId, rule: "idempotency" };
+  if (record.fingerprint !== idempotency.fingerprint) {
+    const detail = "This Idempotency-Key was used with a different action or body.";
+    return { kind: "denied", caller, problem: { code: "idempotency_mismatch", detail, extras } };
+  }
+  if (record.state === "in_flight") {
+    const detail = "A request with this Idempotency-Key is still in flight; retry when it ends.";
+    return {
+      kind: "denied",
+      caller,
+      problem: { code: "idempotency_in_progress", detail, extras },
+      retryAfterSeconds: 1,
+    };
+  }
+  return { kind: "replay", outcome: record.outcome };
 }

@@ -2,13 +2,30 @@
  * Usage events wait here, written in the same transaction as the settlement or denial they
  * record, until the alarm copies them to D1 (I5). Rows leave only after D1 has them.
  */
+import { newId } from "../../lib/ids";
+import { iso } from "../../lib/time";
 import type { UsageEvent } from "../types";
+import type { EventFields } from "./events";
 
-export function appendEvent(sql: SqlStorage, event: Omit<UsageEvent, "seq">, occurredAt: number) {
+/** Writes an event to the outbox, in the caller's transaction. */
+export function appendEvent(
+  sql: SqlStorage,
+  accountId: string,
+  fields: EventFields,
+  periodStart: number,
+  now: number,
+) {
+  const event: Omit<UsageEvent, "seq"> = {
+    ...fields,
+    id: newId("evt"),
+    accountId,
+    occurredAt: iso(now),
+    periodStart: iso(periodStart),
+  };
   sql.exec(
     "INSERT INTO outbox (id, occurred_at, payload) VALUES (?, ?, ?)",
     event.id,
-    occurredAt,
+    now,
     JSON.stringify(event),
   );
 }

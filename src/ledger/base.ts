@@ -1,0 +1,141 @@
+/**
+ * What every AccountLedger does besides answering calls: start-up and schema migration, one
+ * synchronous transaction per decision, and the alarm that flushes the outbox to D1, voids
+ * lapsed holds and rolls periods.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { EVENTS_PER_FLUSH, insertUsageEvents } from "../usage/flush";
+import { Ledger } from "./ledger";
+import * as config from "./store/config";
+import { heldTotal } from "./store/holds";
+import * as idempotency from "./store/idempotency";
+import {
+  acknowledge,
+  flushStats,
+  hasPending,
+  pendingEvents,
+  recordFlushFailure,
+} from "./store/outbox";
+import { migrate } from "./store/schema";
+
+const MAX_FLUSH_BACKOFF_MS = 5 * 60 * 1000;
+
+export interface FlushResult {
+  flushed: number;
+  pending: number;
+  error: string | null;
+}
+
+export abstract class LedgerObject extends DurableObject<Env> {
+  protected readonly sql: SqlStorage;
+  protected readonly ledger: Ledger;
+  /** The clock; tests replace it to cross period boundaries. */
+  clock: () => number = () => Date.now();
+  private alarmAt: number | null = null;
+  private flushing: Promise<FlushResult> | null = null;
+  private flushFailures = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.ledger = new Ledger(this.sql, { holdTtlMs: Number(env.HOLD_TTL_MS) || 60_000 });
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql);
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  protected tx<T>(work: (now: number) => T): T {
+    const now = this.clock();
+    return this.ctx.storage.transactionSync(() => {
+      this.ledger.begin();
+      return work(now);
+    });
+  }
+
+  /**
+   * Copies waiting usage events to D1. Reports how many were copied and, if D1 refused, why;
+   * refused events stay in the outbox for the next try (I5).
+   */
+  async flush(): Promise<FlushResult> {
+    if (!this.flushing) {
+      this.flushing = this.flushAll().finally(() => {
+        this.flushing = null;
+      });
+    }
+    return this.flushing;
+  }
+
+  private async flushAll(): Promise<FlushResult> {
+    let flushed = 0;
+    for (;;) {
+      const batch = pendingEvents(this.sql, EVENTS_PER_FLUSH);
+      if (batch.length === 0) return { flushed, pending: 0, error: null };
+      try {
+        await insertUsageEvents(this.env.DB, batch);
+      } catch (error) {
+        this.flushFailures += 1;
+        const message = error instanceof Error ? error.message : String(error);
+        recordFlushFailure(this.sql, message);
+        return { flushed, pending: flushStats(this.sql).pending, error: message };
+      }
+      this.flushFailures = 0;
+      acknowledge(
+        this.sql,
+        batch.map((e) => e.id),
+        1,
+        this.clock(),
+      );
+      flushed += batch.length;
+    }
+  }
+
+  /** Rolls the period, voids lapsed holds and forgets old idempotency keys, without flushing. */
+  async tick(): Promise<void> {
+    this.tx((now) => this.ledger.tick(now));
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    await this.tick();
+    const result = await this.flush();
+    if (result.error !== null) {
+      const line = {
+        msg: "outbox flush failed",
+        failures: this.flushFailures,
+        pending: result.pending,
+      };
+      console.log(JSON.stringify({ ...line, error: result.error.slice(0, 200) }));
+    }
+    await this.schedule();
+  }
+
+  /** Sets the alarm for the earliest thing that needs doing, if that is sooner than the one set. */
+  protected async schedule(): Promise<void> {
+    const now = this.clock();
+    const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 10_000;
+    // A request adds only things due at now + delay (outbox) or later (its hold's expiry):
+    // an alarm already set before that covers them, so the common case reads nothing.
+    if (this.alarmAt !== null && this.alarmAt <= now + delay) return;
+    const due: number[] = [];
+    const holds = heldTotal(this.sql);
+    if (holds.oldestExpiresAt !== null) due.push(holds.oldestExpiresAt);
+    const account = config.accountRow(this.sql);
+    if (account?.period_end) due.push(account.period_end);
+    const idem = idempotency.nextExpiry(this.sql);
+    if (idem !== null) due.push(idem);
+    if (hasPending(this.sql)) {
+      const backoff =
+        this.flushFailures > 0
+          ? Math.min(delay * 2 ** this.flushFailures, MAX_FLUSH_BACKOFF_MS)
+          : delay;
+      due.push(now + backoff);
+    }
+    if (due.length === 0) return;
+    const at = Math.min(...due);
+    if (this.alarmAt === null || at < this.alarmAt) {
+      this.alarmAt = at;
+      await this.ctx.storage.setAlarm(at);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/** Usage events as the ledger records them: one per settled, expired or denied call. */
+import type { ProblemInit } from "../../lib/problem";
+import type { AdmitRequest, UsageEvent } from "../types";
+import type { HoldRow } from "./holds";
+
+/** An event's own fields; id, sequence, account and times are added when it is written. */
+export type EventFields = Omit<
+  UsageEvent,
+  "id" | "seq" | "accountId" | "occurredAt" | "periodStart"
+>;
+
+/** The event of a settled or expired hold: who and what come from the hold. */
+export function holdEvent(
+  hold: HoldRow,
+  outcome: Pick<
+    EventFields,
+    "outcome" | "reason" | "credits" | "grants" | "upstreamStatus" | "durationMs"
+  >,
+): EventFields {
+  return {
+    requestId: hold.request_id,
+    teamId: hold.team_id,
+    memberId: hold.member_id,
+    keyId: hold.key_id,
+    action: hold.action,
+    category: hold.category,
+    units: hold.units,
+    heldCredits: hold.amount,
+    purpose: hold.purpose,
+    idempotencyKey: hold.idempotency_key,
+    ...outcome,
+  };
+}
+
+/** The event of a denied call: 0 credits, the rule's code as the reason. */
+export function denialEvent(
+  req: AdmitRequest,
+  keyId: string,
+  member: { id: string; teamId: string } | null,
+  problem: ProblemInit,
+): EventFields {
+  return {
+    requestId: req.requestId,
+    teamId: member?.teamId ?? null,
+    memberId: member?.id ?? null,
+    keyId,
+    action: req.action.id,
+    category: req.action.category,
+    outcome: "denied",
+    reason: problem.code,
+    units: req.action.units,
+    credits: 0,
+    heldCredits: 0,
+    grants: "[]",
+    purpose: req.purpose,
+    idempotencyKey: req.idempotency?.key ?? null,
+    upstreamStatus: null,
+    durationMs: null,
+  };
+}
