@@ -48,6 +48,8 @@ const CONFIG = {
   accounts: intFromEnv("BENCH_ACCOUNTS", 50, 1, 200),
   connections: intFromEnv("BENCH_CONNECTIONS", 50, 1, 200),
   latencyConnections: intFromEnv("BENCH_LATENCY_CONNECTIONS", 10, 1, 200),
+  /** Offered load of the latency phase in requests/s over all its connections (0: closed loop). */
+  latencyRate: intFromEnv("BENCH_LATENCY_RATE", 100, 0, 100_000),
   durationSeconds: intFromEnv("BENCH_DURATION", 9, 1, 20),
   slices: intFromEnv("BENCH_SLICES", 3, 1, 10),
   warmupSeconds: intFromEnv("BENCH_WARMUP", 2, 0, 10),
@@ -574,7 +576,7 @@ function percentile(sorted, p) {
  * One autocannon run, closed loop: each connection sends its next request as soon as the previous
  * one is answered. Latencies are kept at full (sub-ms) precision from the response events.
  */
-function load({ base, keys, connections, seconds, target }) {
+function load({ base, keys, connections, seconds, target, rate }) {
   let next = 0;
   const requests = [
     {
@@ -592,6 +594,9 @@ function load({ base, keys, connections, seconds, target }) {
   ];
   const latencies = [];
   const options = { url: base, connections, duration: seconds, requests, timeout: 10 };
+  // A fixed offered load (open loop) measures what the gateway adds without queueing behind a
+  // saturated CPU; without it each connection sends as fast as answers come back.
+  if (rate) options.overallRate = rate;
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (error, result) => {
       activeLoad = null;
@@ -631,7 +636,7 @@ function newPhaseSum() {
   };
 }
 
-async function slice(sum, { server, groups, keys, connections, seconds, target }) {
+async function slice(sum, { server, groups, keys, connections, rate, seconds, target }) {
   if (stopping) throw new Error("stopped");
   requireAlive(server);
   const cpuBefore = cpuSnapshot(groups);
@@ -639,6 +644,7 @@ async function slice(sum, { server, groups, keys, connections, seconds, target }
     base: server.base,
     keys,
     connections,
+    rate,
     seconds,
     target,
   });
@@ -691,7 +697,7 @@ function phaseResult(name, target, connections, sum) {
  * slices run in the order gateway, forwarder, forwarder, gateway, ... so both targets meet the
  * same background load on a shared machine (a steady drift cancels out).
  */
-async function phasePair({ name, keys, connections, gateway, forwarder, groups }) {
+async function phasePair({ name, keys, connections, rate, gateway, forwarder, groups }) {
   const how = `${connections} connection${connections === 1 ? "" : "s"}`;
   const targets = { gateway, forwarder };
   const sums = { gateway: newPhaseSum(), forwarder: newPhaseSum() };
@@ -703,7 +709,14 @@ async function phasePair({ name, keys, connections, gateway, forwarder, groups }
       const server = targets[target];
       if (stopping) throw new Error("stopped");
       requireAlive(server);
-      await load({ base: server.base, keys, connections, seconds: CONFIG.warmupSeconds, target });
+      await load({
+        base: server.base,
+        keys,
+        connections,
+        rate,
+        seconds: CONFIG.warmupSeconds,
+        target,
+      });
     }
   }
   const sliceSeconds = CONFIG.durationSeconds / CONFIG.slices;
@@ -715,6 +728,7 @@ async function phasePair({ name, keys, connections, gateway, forwarder, groups }
         groups,
         keys,
         connections,
+        rate,
         seconds: sliceSeconds,
         target,
       });
@@ -884,12 +898,16 @@ function printReport(report) {
   row("spread: gateway / forwarder req/s", spread.ratio, `>= ${TARGETS.spreadRatio}`, spread.pass);
   row("hot (one account): gateway / forwarder req/s", hot.ratio, "-");
   row(
-    `added p50 ms at ${latency.connections} connections`,
+    `added p50 ms at ${latency.connections} connections, ${latency.offeredRate ?? "max"} req/s`,
     latency.addedP50Ms,
     `<= ${TARGETS.addedP50Ms}`,
     latency.pass,
   );
-  row(`added p99 ms at ${latency.connections} connections`, latency.addedP99Ms, "-");
+  row(
+    `added p99 ms at ${latency.connections} connections, ${latency.offeredRate ?? "max"} req/s`,
+    latency.addedP99Ms,
+    "-",
+  );
   row(
     "added p50 / p99 ms at 1 connection",
     `${latency.serial.addedP50Ms} / ${latency.serial.addedP99Ms}`,
@@ -989,7 +1007,12 @@ async function main() {
   };
   await both({ name: "hot", keys: hotKey, connections: CONFIG.connections });
   await both({ name: "spread", keys: allKeys, connections: CONFIG.connections });
-  await both({ name: "latency", keys: allKeys, connections: CONFIG.latencyConnections });
+  await both({
+    name: "latency",
+    keys: allKeys,
+    connections: CONFIG.latencyConnections,
+    rate: CONFIG.latencyRate,
+  });
   // One connection: nothing queues, so the difference is what the gateway adds to one call.
   // (At 10 connections two cores are saturated and latency mostly restates throughput.)
   await both({ name: "serial", keys: allKeys, connections: 1 });
@@ -1093,6 +1116,7 @@ async function main() {
     latency: {
       ...latency,
       connections: CONFIG.latencyConnections,
+      offeredRate: CONFIG.latencyRate || null,
       target: `addedP50Ms <= ${TARGETS.addedP50Ms}`,
       pass: latency.addedP50Ms !== null && latency.addedP50Ms <= TARGETS.addedP50Ms,
       serial: latencyOf("serial"),
