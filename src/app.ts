@@ -47,7 +47,12 @@ export function createApp(options: AppOptions) {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     if (error instanceof Problem) return problemResponse(error, requestId);
     if (error instanceof HTTPException && error.status < 500) {
-      const code = error.status === 413 ? "payload_too_large" : "bad_request";
+      const code =
+        error.status === 413
+          ? "payload_too_large"
+          : error.status === 415
+            ? "unsupported_media_type"
+            : "bad_request";
       return problemResponse(new Problem(code, error.message || "Bad request."), requestId);
     }
     // Never echo internals: the message goes to the log, the client gets a request id.

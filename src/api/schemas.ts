@@ -7,8 +7,19 @@ import { CATEGORIES, GRANT_SOURCES, ROLES, SEATS, TIERS } from "../ledger/types"
 import { ACCOUNT_ID_PATTERN } from "../lib/keys";
 
 export const MAX_CREDITS = 1_000_000_000_000;
-const name = z.string().trim().min(1).max(120);
-const note = z.string().max(500);
+/** Control characters, bidi overrides and lone surrogates: they break CSV, logs and displays. */
+// In a /u pattern a proper surrogate pair is one code point, so only lone surrogates match.
+const UNSAFE_TEXT = /[\p{Cc}\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]/u;
+const name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(120)
+  .refine((v) => !UNSAFE_TEXT.test(v), "must not contain control or bidi-override characters");
+const note = z
+  .string()
+  .max(500)
+  .refine((v) => !UNSAFE_TEXT.test(v), "must not contain control or bidi-override characters");
 const isoTime = z.iso.datetime({ offset: true });
 export const credits = z.number().int().min(0).max(MAX_CREDITS);
 

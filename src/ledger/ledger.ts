@@ -74,14 +74,15 @@ export class Ledger {
     if (this.memo?.now === now) return this.memo.period;
     const account = accountRow(this.sql);
     if (!account) return null;
-    expireGrants(this.sql, now);
     if (account.period_start !== null && account.period_end !== null) {
       if (now >= account.period_start && now < account.period_end) {
+        expireGrants(this.sql, now);
         const period = { start: account.period_start, end: account.period_end };
         this.memo = { now, account, period };
         return period;
       }
     }
+    // Entering a period reads the last one's unused credits for rollover before expiring them.
     const period = enterPeriod(this.sql, account, accountPolicy(account), now);
     this.memo = {
       now,

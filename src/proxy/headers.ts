@@ -21,6 +21,10 @@ function droppedOnForward(name: string): boolean {
     name === "authorization" ||
     name === "cookie" ||
     name === "x-credit-dry-run" ||
+    // The priced method is the one the upstream must run: no override may change it (I7).
+    name === "x-http-method-override" ||
+    name === "x-http-method" ||
+    name === "x-method-override" ||
     name.startsWith("x-creditgate-") ||
     name.startsWith("cf-")
   );
