@@ -53,6 +53,15 @@ export function unitsForRequest(action: Action, url: URL, body: unknown): UnitsR
       if (typeof body !== "object" || body === null || Array.isArray(body)) {
         return { ok: false, detail: `the body must be a JSON object with ${where}` };
       }
+      // A key that differs only in case could be read as the field by a case-insensitive
+      // upstream decoder, which would then act on items that were never priced (I7).
+      const lower = unit.field.toLowerCase();
+      const lookalike = Object.keys(body).find(
+        (k) => k !== unit.field && k.toLowerCase() === lower,
+      );
+      if (lookalike !== undefined) {
+        return { ok: false, detail: `the body must not hold "${lookalike}" beside ${where}` };
+      }
       const items: unknown = Object.hasOwn(body, unit.field)
         ? (body as Record<string, unknown>)[unit.field]
         : undefined;

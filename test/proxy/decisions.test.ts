@@ -152,6 +152,10 @@ describe("admission decisions (SPEC §4)", () => {
       ["/v1/prospecting/intent?limit=0", {}],
       ["/v1/prospecting/intent?limit=101", {}],
       ["/v1/prospecting/intent", {}],
+      [
+        "/v1/enrichment/companies",
+        { method: "POST", body: JSON.stringify({ records: [{}], Records: [{}, {}, {}] }) },
+      ],
     ];
     for (const [path, init] of cases) {
       const res = await call(path, {
