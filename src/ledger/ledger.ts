@@ -253,8 +253,12 @@ export class Ledger {
     const account = this.memo?.account ?? accountRow(this.sql);
     const member = getMember(this.sql, hold.member_id);
     if (!account) return 0;
+    // The team charged is the one at admission; the member's budget is the one it has now
+    // (its own, or its current team's default), as the next admission would see it.
     const rules = teamRules(this.sql, hold.team_id) ?? DEFAULT_TEAM_RULES;
-    const limits = budgetLimits(rules, accountPolicy(account), member?.budget ?? null, hold.action);
+    const memberTeamRules = member ? teamRules(this.sql, member.teamId) : null;
+    const memberBudget = member?.budget ?? memberTeamRules?.memberBudget ?? rules.memberBudget;
+    const limits = budgetLimits(rules, accountPolicy(account), memberBudget, hold.action);
     const spend = budgetState(this.sql, hold.period_start, scopeOf(hold));
     for (const scope of Object.values(spend)) {
       scope.held -= hold.amount;
