@@ -256,8 +256,9 @@ export class Ledger {
     // The team charged is the one at admission; the member's budget is the one it has now
     // (its own, or its current team's default), as the next admission would see it.
     const rules = teamRules(this.sql, hold.team_id) ?? DEFAULT_TEAM_RULES;
-    const memberTeamRules = member ? teamRules(this.sql, member.teamId) : null;
-    const memberBudget = member?.budget ?? memberTeamRules?.memberBudget ?? rules.memberBudget;
+    const memberBudget = member
+      ? (member.budget ?? teamRules(this.sql, member.teamId)?.memberBudget ?? null)
+      : rules.memberBudget;
     const limits = budgetLimits(rules, accountPolicy(account), memberBudget, hold.action);
     const spend = budgetState(this.sql, hold.period_start, scopeOf(hold));
     for (const scope of Object.values(spend)) {
