@@ -113,7 +113,7 @@ export abstract class LedgerObject extends DurableObject<Env> {
   /** Sets the alarm for the earliest thing that needs doing, if that is sooner than the one set. */
   protected async schedule(): Promise<void> {
     const now = this.clock();
-    const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 10_000;
+    const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 30_000;
     // A request adds only things due at now + delay (outbox) or later (its hold's expiry):
     // an alarm already set before that covers them, so the common case reads nothing.
     if (this.alarmAt !== null && this.alarmAt <= now + delay) return;
