@@ -596,7 +596,8 @@ function load({ base, keys, connections, seconds, target, rate }) {
   const options = { url: base, connections, duration: seconds, requests, timeout: 10 };
   // A fixed offered load (open loop) measures what the gateway adds without queueing behind a
   // saturated CPU; without it each connection sends as fast as answers come back.
-  if (rate) options.overallRate = rate;
+  // Spread per connection: autocannon's overallRate releases each second's requests in a burst.
+  if (rate) options.connectionRate = Math.max(1, Math.round(rate / connections));
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (error, result) => {
       activeLoad = null;
