@@ -3,6 +3,7 @@
  * the start-up, never a request. Every object is strict, so a misspelt field is an error.
  */
 import { z } from "zod";
+import { CATEGORIES, TIERS } from "../ledger/types";
 import { priceCredits } from "./price";
 import {
   LITERAL_SEGMENT,
@@ -13,15 +14,9 @@ import {
   samePattern,
 } from "./route";
 
-export const CATEGORIES = [
-  "enrichment",
-  "prospecting",
-  "ai",
-  "record_refresh",
-  "insights",
-] as const;
+export { CATEGORIES, TIERS };
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
-export const TIERS = ["starter", "professional", "enterprise"] as const;
+/** The seats an action may require (a member's seat may also be `none`). */
 export const SEATS = ["core", "sales", "service"] as const;
 export const SETTLEMENTS = ["on_success", "metered", "on_request"] as const;
 
