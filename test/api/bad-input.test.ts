@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { demoCatalog } from "../../src/catalog";
+import type { ProblemBody } from "../support/api";
 import { bearer, OPERATOR, setupAccount, type TestAccount } from "../support/api";
 
 // The worker's own app (src/index.ts builds the same), called directly: going through
@@ -694,15 +695,6 @@ const ANONYMOUS: Case[] = [
     status: 401,
   }),
 );
-
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  requestId: string;
-}
 
 describe("bad input on the management API", { timeout: 120_000 }, () => {
   let acct: TestAccount;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ProblemBody } from "../support/api";
 import {
   balance,
   bearer,
@@ -9,18 +10,6 @@ import {
   setupAccount,
   spend,
 } from "../support/api";
-
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  requestId: string;
-  action?: string;
-  credits?: number;
-  rule?: string;
-}
 
 async function problem(res: Response): Promise<ProblemBody> {
   expect(res.headers.get("content-type")).toBe("application/problem+json");

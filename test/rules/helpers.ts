@@ -1,3 +1,5 @@
+export type { ProblemBody } from "../support/api";
+
 /**
  * Helpers for the rules and budgets tests (issue 3). Everything goes through the app built with
  * the test catalog (`callTest`), so the cheap `test.*` actions are priced, quotable and cappable.
@@ -7,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { DEFAULT_TEAM_RULES, type TeamRules } from "../../src/ledger/core/rules";
 import type { AccountLedger } from "../../src/ledger/object";
+import type { ProblemBody } from "../support/api";
 import { bearer, callTest, ledger, OPERATOR, type TestAccount } from "../support/api";
 
 export interface ApiResult<T> {
@@ -87,23 +90,6 @@ export async function addMember(
   });
   expect(key.status, JSON.stringify(key.body)).toBe(201);
   return { id: member.body.id, key: key.body.key, keyId: key.body.id };
-}
-
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  requestId: string;
-  action?: string;
-  credits?: number;
-  rule?: string;
-  limit?: number;
-  used?: number;
-  remaining?: number;
-  available?: number;
-  [key: string]: unknown;
 }
 
 /** Asserts a refusal: status, problem+json, code and rule, nothing charged. Returns the body. */

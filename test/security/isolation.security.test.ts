@@ -4,6 +4,7 @@
  * keys stop at once; account keys and the operator token each stay on their own API.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ProblemBody } from "../support/api";
 import {
   balance,
   bearer,
@@ -15,15 +16,6 @@ import {
   setupAccount,
   type TestAccount,
 } from "../support/api";
-
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  requestId: string;
-}
 
 /** Asserts an RFC 9457 problem with this status (and code, if given); returns its body. */
 async function expectProblem(res: Response, status: number, code?: string): Promise<ProblemBody> {

@@ -185,3 +185,21 @@ export async function d1Events(accountId: string) {
     }>();
   return results;
 }
+
+/** An RFC 9457 problem body as the gateway sends it, with its common extras. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  requestId: string;
+  action?: string;
+  credits?: number;
+  rule?: string;
+  limit?: number;
+  used?: number;
+  remaining?: number;
+  available?: number;
+  [key: string]: unknown;
+}
