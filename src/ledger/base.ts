@@ -45,12 +45,24 @@ export abstract class LedgerObject extends DurableObject<Env> {
     });
   }
 
-  protected tx<T>(work: (now: number) => T): T {
+  /**
+   * Runs `work` as one SQLite transaction. Only the request path passes `requestPath`: it may
+   * use the ledger's read cache, which every other transaction, and any that fails, drops.
+   */
+  protected tx<T>(work: (now: number) => T, options: { requestPath?: boolean } = {}): T {
     const now = this.clock();
-    return this.ctx.storage.transactionSync(() => {
-      this.ledger.begin();
-      return work(now);
-    });
+    const keepCache = options.requestPath === true;
+    try {
+      const result = this.ctx.storage.transactionSync(() => {
+        this.ledger.begin(keepCache);
+        return work(now);
+      });
+      if (!keepCache) this.ledger.forget();
+      return result;
+    } catch (error) {
+      this.ledger.forget();
+      throw error;
+    }
   }
 
   /**

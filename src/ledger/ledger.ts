@@ -5,15 +5,22 @@
  */
 import { newId } from "../lib/ids";
 import type { ProblemInit } from "../lib/problem";
-import { type Allocation, allocate, splitCapture, sumAllocations } from "./core/allocate";
+import {
+  type Allocation,
+  allocate,
+  type SpendableGrant,
+  splitCapture,
+  sumAllocations,
+} from "./core/allocate";
 import { budgetLimits, checkCaller, decideAdmission } from "./core/decide";
 import type { Period } from "./core/period";
-import { budgetHeadroom, DEFAULT_TEAM_RULES } from "./core/rules";
+import { budgetHeadroom, DEFAULT_TEAM_RULES, type TeamRules } from "./core/rules";
 import {
   type AccountRow,
   accountPolicy,
   accountRow,
   getMember,
+  type KeyRow,
   keyByHash,
   teamRules,
 } from "./store/config";
@@ -24,6 +31,7 @@ import {
   captureFromHeld,
   expireGrants,
   holdFromGrants,
+  nextGrantExpiry,
   releaseHeld,
   spendableGrants,
 } from "./store/grants";
@@ -34,6 +42,7 @@ import {
   type HoldRow,
   holdAllocations,
   insertHold,
+  nextHoldExpiry,
 } from "./store/holds";
 import * as idempotency from "./store/idempotency";
 import { appendEvent } from "./store/outbox";
@@ -43,6 +52,7 @@ import type {
   AdmitRequest,
   AdmitResult,
   Caller,
+  MemberView,
   SettleRequest,
   SettleResult,
   StoredOutcome,
@@ -52,18 +62,57 @@ export interface LedgerSettings {
   holdTtlMs: number;
 }
 
+/** Entries kept per map in the read cache; past it the map starts over (bounds memory). */
+const CACHE_ENTRIES = 256;
+
+/**
+ * What the request path reads on every call but only management calls, period rolls and
+ * expiries change. `undefined` means "not read yet"; see `Ledger.begin` for when it is dropped.
+ */
+class ReadCache {
+  account: AccountRow | null | undefined = undefined;
+  readonly keys = new Map<string, KeyRow>();
+  readonly members = new Map<string, MemberView | null>();
+  readonly rules = new Map<string, TeamRules | null>();
+  /** Earliest expiry of a grant that still has credits (remaining or held); null: none. */
+  grantExpiry: number | null | undefined = undefined;
+  /** Earliest expiry of a hold; may be earlier than the truth (a settled hold), never later. */
+  holdExpiry: number | null | undefined = undefined;
+}
+
+function remember<K, V>(map: Map<K, V>, key: K, read: () => V): V {
+  if (map.has(key)) return map.get(key) as V;
+  const value = read();
+  if (map.size >= CACHE_ENTRIES) map.clear();
+  map.set(key, value);
+  return value;
+}
+
 export class Ledger {
   /** What this transaction already read of the account and its period (see `begin`). */
   private memo: { now: number; account: AccountRow; period: Period } | null = null;
+  private cache = new ReadCache();
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly settings: LedgerSettings,
   ) {}
 
-  /** Starts a transaction: forgets what the previous one read. */
-  begin() {
+  /**
+   * Starts a transaction: forgets what the previous one read of the period. The read cache is
+   * kept only for the request path (`admit`, `settle`), which never writes keys, members, team
+   * rules or account settings and keeps the cache true itself when it rolls a period or makes a
+   * hold; any other transaction starts and ends with an empty cache (`forget`), and so does one
+   * that fails, as its writes were rolled back.
+   */
+  begin(keepCache: boolean) {
     this.memo = null;
+    if (!keepCache) this.forget();
+  }
+
+  /** Drops every cached read: the next transaction reads from SQLite again. */
+  forget() {
+    this.cache = new ReadCache();
   }
 
   /**
@@ -72,11 +121,17 @@ export class Ledger {
    */
   currentPeriod(now: number): Period | null {
     if (this.memo?.now === now) return this.memo.period;
-    const account = accountRow(this.sql);
+    const cache = this.cache;
+    if (cache.account === undefined) cache.account = accountRow(this.sql);
+    const account = cache.account;
     if (!account) return null;
     if (account.period_start !== null && account.period_end !== null) {
       if (now >= account.period_start && now < account.period_end) {
-        expireGrants(this.sql, now);
+        if (cache.grantExpiry === undefined) cache.grantExpiry = nextGrantExpiry(this.sql);
+        if (cache.grantExpiry !== null && cache.grantExpiry <= now) {
+          expireGrants(this.sql, now);
+          cache.grantExpiry = undefined;
+        }
         const period = { start: account.period_start, end: account.period_end };
         this.memo = { now, account, period };
         return period;
@@ -84,11 +139,10 @@ export class Ledger {
     }
     // Entering a period reads the last one's unused credits for rollover before expiring them.
     const period = enterPeriod(this.sql, account, accountPolicy(account), now);
-    this.memo = {
-      now,
-      account: { ...account, period_start: period.start, period_end: period.end },
-      period,
-    };
+    const entered = { ...account, period_start: period.start, period_end: period.end };
+    cache.account = entered;
+    cache.grantExpiry = undefined;
+    this.memo = { now, account: entered, period };
     return period;
   }
 
@@ -97,11 +151,15 @@ export class Ledger {
     const period = this.currentPeriod(now);
     const account = this.memo?.account;
     if (!period || !account) return invalidKey(null);
-    this.expireHolds(now);
+    if (this.cache.holdExpiry === undefined) this.cache.holdExpiry = nextHoldExpiry(this.sql);
+    if (this.cache.holdExpiry !== null && this.cache.holdExpiry <= now) {
+      this.expireHolds(now);
+      this.cache.holdExpiry = undefined;
+    }
 
-    const key = keyByHash(this.sql, req.keyHash);
+    const key = this.keyByHash(req.keyHash);
     if (!key) return invalidKey(null);
-    const member = key.member_id ? getMember(this.sql, key.member_id) : null;
+    const member = key.member_id ? this.member(key.member_id) : null;
     const caller: Caller | null = member
       ? { keyId: key.id, memberId: member.id, teamId: member.teamId }
       : null;
@@ -126,10 +184,11 @@ export class Ledger {
       if (known) return known;
     }
 
-    const rules = teamRules(this.sql, member.teamId) ?? DEFAULT_TEAM_RULES;
+    const rules = this.teamRules(member.teamId) ?? DEFAULT_TEAM_RULES;
     const limited = rules.memberRateLimitPerMinute !== null;
     const scope = { team: member.teamId, member: member.id, action: req.action.id };
-    const available = availableCredits(this.sql, now);
+    const spendable = spendableGrants(this.sql, now);
+    const available = sumRemaining(spendable);
     const denial = decideAdmission(req.action, {
       tier: account.tier,
       seat: member.seat,
@@ -146,7 +205,7 @@ export class Ledger {
 
     if (req.dryRun) return { kind: "quote", caller, credits: req.action.holdCredits, available };
 
-    const allocations = allocate(spendableGrants(this.sql, now), req.action.holdCredits);
+    const allocations = allocate(spendable, req.action.holdCredits);
     if (!allocations) throw new Error("balance check passed but allocation failed");
     const holdId = newId("hold");
     const hold: HoldRow = {
@@ -169,6 +228,9 @@ export class Ledger {
     };
     holdFromGrants(this.sql, allocations, { at: now, holdId, requestId: req.requestId });
     insertHold(this.sql, hold);
+    if (this.cache.holdExpiry !== undefined) {
+      this.cache.holdExpiry = Math.min(this.cache.holdExpiry ?? hold.expires_at, hold.expires_at);
+    }
     addSpend(this.sql, period.start, scope, { held: hold.amount, captured: 0 });
     if (limited) recordAdmission(this.sql, member.id, now);
     if (req.idempotency) {
@@ -251,13 +313,13 @@ export class Ledger {
   /** How far a metered capture may go past its hold without passing a budget or cap. */
   private budgetRoom(hold: HoldRow, fromHold: number): number {
     const account = this.memo?.account ?? accountRow(this.sql);
-    const member = getMember(this.sql, hold.member_id);
+    const member = this.member(hold.member_id);
     if (!account) return 0;
     // The team charged is the one at admission; the member's budget is the one it has now
     // (its own, or its current team's default), as the next admission would see it.
-    const rules = teamRules(this.sql, hold.team_id) ?? DEFAULT_TEAM_RULES;
+    const rules = this.teamRules(hold.team_id) ?? DEFAULT_TEAM_RULES;
     const memberBudget = member
-      ? (member.budget ?? teamRules(this.sql, member.teamId)?.memberBudget ?? null)
+      ? (member.budget ?? this.teamRules(member.teamId)?.memberBudget ?? null)
       : rules.memberBudget;
     const limits = budgetLimits(rules, accountPolicy(account), memberBudget, hold.action);
     const spend = budgetState(this.sql, hold.period_start, scopeOf(hold));
@@ -369,6 +431,23 @@ export class Ledger {
     });
   }
 
+  /** A key by its hash; only keys that exist are cached, so unknown ones cannot fill memory. */
+  private keyByHash(hash: string): KeyRow | null {
+    const known = this.cache.keys.get(hash);
+    if (known) return known;
+    const row = keyByHash(this.sql, hash);
+    if (row) remember(this.cache.keys, hash, () => row);
+    return row;
+  }
+
+  private member(id: string): MemberView | null {
+    return remember(this.cache.members, id, () => getMember(this.sql, id));
+  }
+
+  private teamRules(teamId: string): TeamRules | null {
+    return remember(this.cache.rules, teamId, () => teamRules(this.sql, teamId));
+  }
+
   private writeEvent(fields: EventFields, periodStart: number, now: number) {
     const account = this.memo?.account ?? accountRow(this.sql);
     appendEvent(this.sql, account?.id ?? "", fields, periodStart, now);
@@ -390,6 +469,12 @@ function invalidKey(caller: Caller | null): AdmitResult {
       extras: { rule: "key" },
     },
   };
+}
+
+function sumRemaining(grants: readonly SpendableGrant[]): number {
+  let total = 0;
+  for (const g of grants) total += g.remaining;
+  return total;
 }
 
 /** Sums allocations per grant, for an event's provenance. */

@@ -65,14 +65,14 @@ export class AccountLedger extends LedgerObject {
 
   /** Admission: one atomic decision that checks everything and, if admitted, holds. */
   async admit(req: AdmitRequest): Promise<AdmitResult> {
-    const result = this.tx((now) => this.ledger.admit(req, now));
+    const result = this.tx((now) => this.ledger.admit(req, now), { requestPath: true });
     await this.schedule();
     return result;
   }
 
   /** Settlement: capture or void the hold, and record the usage event in the same transaction. */
   async settle(req: SettleRequest): Promise<SettleResult> {
-    const result = this.tx((now) => this.ledger.settle(req, now));
+    const result = this.tx((now) => this.ledger.settle(req, now), { requestPath: true });
     await this.schedule();
     return result;
   }

@@ -14,6 +14,9 @@ export interface ScopeIds {
 }
 
 const ACCOUNT = "*";
+/** The WHERE clause of one period's four scope rows; bind account, team, member, action ids. */
+const FOUR_SCOPES = `(scope = 'account' AND scope_id = ?) OR (scope = 'team' AND scope_id = ?) OR
+  (scope = 'member' AND scope_id = ?) OR (scope = 'action' AND scope_id = ?)`;
 
 function scopes(ids: ScopeIds): [Scope, string][] {
   return [
@@ -46,9 +49,7 @@ export function budgetState(sql: SqlStorage, period: number, ids: ScopeIds): Bud
   };
   const rows = sql
     .exec<{ scope: Scope; scope_id: string; captured: number; held: number }>(
-      `SELECT scope, scope_id, captured, held FROM counters WHERE period_start = ? AND (
-         (scope = 'account' AND scope_id = ?) OR (scope = 'team' AND scope_id = ?) OR
-         (scope = 'member' AND scope_id = ?) OR (scope = 'action' AND scope_id = ?))`,
+      `SELECT scope, scope_id, captured, held FROM counters WHERE period_start = ? AND (${FOUR_SCOPES})`,
       period,
       ACCOUNT,
       ids.team,
@@ -61,8 +62,10 @@ export function budgetState(sql: SqlStorage, period: number, ids: ScopeIds): Bud
 }
 
 /**
- * Adds to held (a hold made) or moves from held to captured (a settlement). Updates first:
- * an upsert would check the CHECK constraints on a negative insert row before the update.
+ * Adds to held (a hold made) or moves from held to captured (a settlement): one UPDATE for the
+ * four scopes, then an INSERT for any scope that has no row yet this period (its first call).
+ * Updates first: an upsert would check the CHECK constraints on a negative insert row before
+ * the update.
  */
 export function addSpend(
   sql: SqlStorage,
@@ -70,17 +73,33 @@ export function addSpend(
   ids: ScopeIds,
   change: { held: number; captured: number },
 ) {
+  const updated = sql.exec(
+    `UPDATE counters SET captured = captured + ?, held = held + ?
+     WHERE period_start = ? AND (${FOUR_SCOPES})`,
+    change.captured,
+    change.held,
+    period,
+    ACCOUNT,
+    ids.team,
+    ids.member,
+    ids.action,
+  ).rowsWritten;
+  if (updated === 4) return;
+  const present = new Set(
+    sql
+      .exec<{ scope: Scope }>(
+        `SELECT scope FROM counters WHERE period_start = ? AND (${FOUR_SCOPES})`,
+        period,
+        ACCOUNT,
+        ids.team,
+        ids.member,
+        ids.action,
+      )
+      .toArray()
+      .map((r) => r.scope),
+  );
   for (const [scope, id] of scopes(ids)) {
-    const updated = sql.exec(
-      `UPDATE counters SET captured = captured + ?, held = held + ?
-       WHERE period_start = ? AND scope = ? AND scope_id = ?`,
-      change.captured,
-      change.held,
-      period,
-      scope,
-      id,
-    ).rowsWritten;
-    if (updated > 0) continue;
+    if (present.has(scope)) continue;
     sql.exec(
       "INSERT INTO counters (period_start, scope, scope_id, captured, held) VALUES (?, ?, ?, ?, ?)",
       period,

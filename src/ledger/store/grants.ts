@@ -222,6 +222,18 @@ export function releaseHeld(
 }
 
 /** Expires the unspent credits of every grant whose expiry has passed. Returns how many moved. */
+/**
+ * When the next grant with credits left (spendable or held) expires, or null. A held credit
+ * counts because a void returns it to its grant, which must then expire like the rest.
+ */
+export function nextGrantExpiry(sql: SqlStorage): number | null {
+  return sql
+    .exec<{ at: number | null }>(
+      "SELECT MIN(expires_at) AS at FROM grants WHERE (remaining > 0 OR held > 0) AND expires_at IS NOT NULL",
+    )
+    .one().at;
+}
+
 export function expireGrants(sql: SqlStorage, now: number): number {
   const due = sql
     .exec<{ id: string; remaining: number }>(

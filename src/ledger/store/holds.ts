@@ -58,6 +58,11 @@ export function deleteHold(sql: SqlStorage, id: string) {
   sql.exec("DELETE FROM holds WHERE id = ?", id);
 }
 
+/** When the next hold lapses, or null when none is in flight. */
+export function nextHoldExpiry(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM holds").one().at;
+}
+
 export function dueHolds(sql: SqlStorage, now: number): HoldRow[] {
   return sql
     .exec<HoldRow>("SELECT * FROM holds WHERE expires_at <= ? ORDER BY expires_at", now)
