@@ -2,15 +2,17 @@
 /**
  * `npm run bench`: the gateway against a bare Hono forwarder to the same upstream (SPEC §10).
  *
- * Starts two `wrangler dev` servers on 127.0.0.1 (gateway + demo upstream, forwarder + demo
- * upstream), each with its own throw-away persist dir; applies the D1 migrations; seeds accounts
+ * Starts two servers on 127.0.0.1 (gateway + demo upstream, forwarder + demo upstream), each in
+ * its own workerd with a throw-away persist dir: by default Miniflare from Node (bench/serve.mjs,
+ * no inspector session), or `wrangler dev` with BENCH_RUNTIME=wrangler (its DevTools plumbing
+ * taxes every log line: see serve.mjs). Applies the D1 migrations; seeds accounts
  * through the gateway's HTTP API; loads both with autocannon (one hot key, keys spread over all
  * accounts, latency at 10 connections and at 1); waits for the ledgers' outboxes to reach D1 and
  * counts D1 writes per settled call; prints a table and writes bench/results.json (gitignored).
  * The workers are bundled once at the start, so edits made while it runs change nothing.
  *
  * Every process it starts is stopped by its id (also on errors and Ctrl-C); the temp dir is removed.
- * Knobs (environment): BENCH_ACCOUNTS, BENCH_CONNECTIONS, BENCH_LATENCY_CONNECTIONS,
+ * Knobs (environment): BENCH_RUNTIME (miniflare | wrangler), BENCH_ACCOUNTS, BENCH_CONNECTIONS, BENCH_LATENCY_CONNECTIONS,
  * BENCH_DURATION (s per target and phase), BENCH_SLICES, BENCH_WARMUP (s), BENCH_KEEP_TMP=1 (keep logs and state for a post-mortem).
  */
 import { spawn } from "node:child_process";
@@ -44,7 +46,15 @@ function intFromEnv(name, fallback, min, max) {
   return value;
 }
 
+const RUNTIMES = ["miniflare", "wrangler"];
+const RUNTIME = process.env.BENCH_RUNTIME || "miniflare";
+if (!RUNTIMES.includes(RUNTIME)) {
+  throw new Error(`BENCH_RUNTIME must be one of ${RUNTIMES.join(", ")}, got ${RUNTIME}`);
+}
+const SERVE = path.join(ROOT, "bench", "serve.mjs");
+
 const CONFIG = {
+  runtime: RUNTIME,
   accounts: intFromEnv("BENCH_ACCOUNTS", 50, 1, 200),
   connections: intFromEnv("BENCH_CONNECTIONS", 50, 1, 200),
   latencyConnections: intFromEnv("BENCH_LATENCY_CONNECTIONS", 10, 1, 200),
@@ -279,6 +289,54 @@ async function startDev(label, configs, persistTo, vars, logFile) {
   throw new Error(`${label} did not answer on ${base} within 60 s:\n${logTail(logFile)}`);
 }
 
+/**
+ * Starts bench/serve.mjs (Miniflare from Node) for bundled configs, the first one on the port,
+ * and waits for its "ready" line. It runs in its own process group, like wrangler dev.
+ */
+async function startMiniflare(label, configs, persistTo, vars, logFile, migrationsDir) {
+  const port = await freePort();
+  const specFile = path.join(tmp, `${label}-serve.json`);
+  writeFileSync(
+    specFile,
+    JSON.stringify({
+      port,
+      persistTo,
+      logFile,
+      migrationsDir,
+      workers: configs.map((config, i) => ({ config, vars: i === 0 ? vars : {} })),
+    }),
+  );
+  const fd = openSync(logFile, "a");
+  const child = spawn(process.execPath, [SERVE, specFile], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", fd],
+    detached: true,
+  });
+  closeSync(fd);
+  child.label = label;
+  children.add(child);
+  const ready = await new Promise((resolve) => {
+    let out = "";
+    const timer = setTimeout(() => resolve(null), 60_000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const line = /ready (\S+)/.exec(out);
+      if (line) {
+        clearTimeout(timer);
+        resolve(line[1]);
+      }
+    });
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+  });
+  if (!ready) throw new Error(`${label} did not start within 60 s:\n${logTail(logFile)}`);
+  child.stdout.resume();
+  return { child, base: `http://127.0.0.1:${port}`, port, logFile };
+}
+
 // ---- CPU accounting (Linux /proc; skipped elsewhere) -----------------------------------------
 // On a small shared machine req/s moves with whatever else runs; CPU time per request of each
 // process does not, so it is measured too, with the CPU the rest of the machine used meanwhile.
@@ -304,8 +362,12 @@ function processLabel(pid) {
   } catch {
     return "gone";
   }
-  if (cmd.includes("workerd")) return cmd.includes("--inspector-addr") ? "workerd" : "proxy";
-  if (cmd.includes("cli.js")) return "wrangler";
+  // wrangler dev runs the worker's workerd (with an inspector) behind a proxy workerd;
+  // Miniflare runs one workerd. "host" is the Node process that drives it and gets its logs.
+  if (cmd.includes("workerd")) {
+    return RUNTIME === "wrangler" && !cmd.includes("--inspector-addr") ? "proxy" : "workerd";
+  }
+  if (cmd.includes("cli.js") || cmd.includes("serve.mjs")) return "host";
   if (cmd.includes("esbuild")) return "esbuild";
   return "launcher";
 }
@@ -352,11 +414,11 @@ function cpuSnapshot(groups) {
   };
 }
 
-/** Kinds of the target's processes (workerd, proxy, wrangler) that exited or were replaced. */
+/** Kinds of the target's processes (workerd, proxy, host) that exited or were replaced. */
 function replacedProcesses(before, after, group) {
   const then = before.groups.get(group) ?? new Map();
   const now = after.groups.get(group) ?? new Map();
-  const watched = new Set(["workerd", "proxy", "wrangler"]);
+  const watched = new Set(["workerd", "proxy", "host"]);
   const replaced = new Set();
   for (const [pid, { label }] of then) if (!now.has(pid) && watched.has(label)) replaced.add(label);
   for (const [pid, { label }] of now) if (!then.has(pid) && watched.has(label)) replaced.add(label);
@@ -395,7 +457,7 @@ function cpuReport(sum, requests) {
   let targetMs = 0;
   for (const [label, ms] of Object.entries(sum.target)) {
     targetMs += ms;
-    if (label === "workerd" || label === "proxy" || label === "wrangler") {
+    if (label === "workerd" || label === "proxy" || label === "host") {
       perRequest[label] = requests > 0 ? round(ms / requests, 3) : null;
     }
   }
@@ -806,18 +868,28 @@ async function awaitFlush(base, accounts, expectedEvents, waitMs) {
   return { ...last, timedOut: true };
 }
 
-/** Non-2xx request lines, reloads and errors from the gateway's wrangler debug log. */
+/** Non-2xx request lines, reloads and errors from the gateway's log (wrangler's debug log or serve.mjs's). */
 function gatewayLogFindings(limit = 15) {
   const dir = path.join(tmp, "wrangler-logs", "gateway");
   const found = [];
-  let files = [];
+  let files = [path.join(tmp, "gateway.log")];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith(".log"));
+    files = files.concat(
+      readdirSync(dir)
+        .filter((f) => f.endsWith(".log"))
+        .map((f) => path.join(dir, f)),
+    );
   } catch {
-    return found;
+    // no wrangler debug log (Miniflare runtime)
   }
   for (const file of files) {
-    for (const line of readFileSync(path.join(dir, file), "utf8").split("\n")) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n")) {
       if (found.length >= limit) return found;
       if (/Reloading local server|\[ERROR\]|Uncaught|internal error/i.test(line)) {
         found.push(line.slice(0, 400));
@@ -852,7 +924,7 @@ function printReport(report) {
   const { spread, hot, latency, d1, cpu } = report;
   lines.push("");
   lines.push(
-    `creditgate bench  ${report.timestamp}  (${report.machine.cpus} cpus, node ${report.machine.node}, load avg at start ${report.machine.loadavgAtStart})`,
+    `creditgate bench  ${report.timestamp}  (runtime ${CONFIG.runtime}; ${report.machine.cpus} cpus, node ${report.machine.node}, load avg at start ${report.machine.loadavgAtStart})`,
   );
   lines.push(
     `${CONFIG.accounts} accounts; per phase and target ${CONFIG.warmupSeconds} s warm-up, then ${CONFIG.durationSeconds} s in ${CONFIG.slices} slices interleaved with the other target; POST ${ROUTE} ${BODY}`,
@@ -869,7 +941,7 @@ function printReport(report) {
     pad("2xx", 6),
     pad("non2xx", 6),
     pad("errors", 6),
-    "| CPU ms/call: workerd proxy wrangler | cores: target loadgen other",
+    "| CPU ms/call: workerd proxy    host | cores: target loadgen other",
   ];
   lines.push(header.join(" "));
   for (const p of report.raw.phases) {
@@ -886,7 +958,7 @@ function printReport(report) {
         pad(p.ok2xx, 6),
         pad(p.non2xx, 6),
         pad(p.errors, 6),
-        `|              ${pad(c.workerd, 7)} ${pad(c.proxy, 5)} ${pad(c.wrangler, 8)} |        ${pad(p.cpu?.targetCores, 6)} ${pad(p.cpu?.loadGeneratorCores, 7)} ${pad(p.cpu?.otherCores, 5)}`,
+        `|              ${pad(c.workerd, 7)} ${pad(c.proxy, 5)} ${pad(c.host, 8)} |        ${pad(p.cpu?.targetCores, 6)} ${pad(p.cpu?.loadGeneratorCores, 7)} ${pad(p.cpu?.otherCores, 5)}`,
       ].join(" "),
     );
   }
@@ -955,12 +1027,31 @@ async function main() {
   const gwLog = path.join(tmp, "gateway.log");
   const fwLog = path.join(tmp, "forwarder.log");
 
-  log("applying D1 migrations to a temp persist dir; bundling gateway, forwarder, demo upstream");
+  log("bundling gateway, forwarder, demo upstream");
   const [gatewayConfig, forwarderConfig, upstreamConfig] = await allSettled([
     snapshot("gateway", "wrangler.toml", gwLog),
     snapshot("forwarder", "bench/forwarder/wrangler.toml", fwLog),
     snapshot("upstream", "demo/upstream/wrangler.toml", path.join(tmp, "upstream.log")),
-    runWrangler(
+  ]);
+  const gatewayVars = { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN };
+  let gateway;
+  let forwarder;
+  if (RUNTIME === "miniflare") {
+    log("starting gateway and forwarder under Miniflare (serve.mjs applies the D1 migrations)");
+    [gateway, forwarder] = await allSettled([
+      startMiniflare(
+        "gateway",
+        [gatewayConfig, upstreamConfig],
+        gwState,
+        gatewayVars,
+        gwLog,
+        path.join(ROOT, "migrations"),
+      ),
+      startMiniflare("forwarder", [forwarderConfig, upstreamConfig], fwState, {}, fwLog),
+    ]);
+  } else {
+    log("applying D1 migrations to a temp persist dir");
+    await runWrangler(
       "d1 migrations",
       [
         "d1",
@@ -974,20 +1065,13 @@ async function main() {
         "wrangler.toml",
       ],
       path.join(tmp, "migrations.log"),
-    ),
-  ]);
-
-  log("starting gateway and forwarder under wrangler dev");
-  const [gateway, forwarder] = await allSettled([
-    startDev(
-      "gateway",
-      [gatewayConfig, upstreamConfig],
-      gwState,
-      { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN },
-      gwLog,
-    ),
-    startDev("forwarder", [forwarderConfig, upstreamConfig], fwState, {}, fwLog),
-  ]);
+    );
+    log("starting gateway and forwarder under wrangler dev");
+    [gateway, forwarder] = await allSettled([
+      startDev("gateway", [gatewayConfig, upstreamConfig], gwState, gatewayVars, gwLog),
+      startDev("forwarder", [forwarderConfig, upstreamConfig], fwState, {}, fwLog),
+    ]);
+  }
   log(
     `gateway ${gateway.base} (pid ${gateway.child.pid}), forwarder ${forwarder.base} (pid ${forwarder.child.pid})`,
   );
@@ -1172,7 +1256,7 @@ async function main() {
     }
     const findings = gatewayLogFindings();
     if (findings.length > 0) log(`from the gateway's log:\n${findings.join("\n")}`);
-    log(`wrangler output of the gateway:\n${logTail(gwLog, 20)}`);
+    log(`output of the gateway's server:\n${logTail(gwLog, 20)}`);
     return 1;
   }
   return 0;
