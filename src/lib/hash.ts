@@ -10,10 +10,17 @@ export async function sha256Hex(input: string | ArrayBuffer | Uint8Array): Promi
   return toHex(await crypto.subtle.digest("SHA-256", data));
 }
 
-/** Compares two strings in time that depends only on their length. */
+/**
+ * Compares two strings in time that depends only on their length. Compares UTF-16 code units,
+ * not UTF-8: encoding would turn every lone surrogate into U+FFFD and make different strings equal.
+ */
 export function timingSafeEqualStrings(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  if (x.byteLength !== y.byteLength) return false;
-  return crypto.subtle.timingSafeEqual(x, y);
+  if (a.length !== b.length) return false;
+  return crypto.subtle.timingSafeEqual(utf16(a), utf16(b));
+}
+
+function utf16(s: string): Uint8Array {
+  const units = new Uint16Array(s.length);
+  for (let i = 0; i < s.length; i++) units[i] = s.charCodeAt(i);
+  return new Uint8Array(units.buffer);
 }

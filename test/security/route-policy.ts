@@ -1,0 +1,219 @@
+/**
+ * The expected access of every mounted route, in ONE table keyed by "METHOD path" (the path as
+ * Hono lists it in `app.routes`, `:id` for a parameter). The isolation matrix enumerates the
+ * app's routes and fails on any route this table does not name, so a new route cannot ship
+ * without a declared policy and a probe that exercises it.
+ */
+import type { Role } from "../../src/ledger/types";
+
+export type Access =
+  /** `Authorization: Bearer $OPERATOR_TOKEN` only; any account key gets 401. */
+  | { kind: "operator" }
+  /** Account keys of these roles; other roles 403, the operator token and bad keys 401. */
+  | { kind: "account"; roles: readonly Role[] }
+  /** The priced proxy: the matrix probes every catalog action, member keys only. */
+  | { kind: "proxy" };
+
+/** The ids of one account a request can name; `scratch` is made fresh for each cell. */
+export interface Subject {
+  id: string;
+  teamId: string;
+  memberId: string;
+  /** A team, member or key created just before the call, for routes that consume one. */
+  scratch: string;
+}
+
+export interface Probe {
+  path: string;
+  body?: unknown;
+  /** The status when the caller holds the access the route declares. */
+  status: number;
+}
+
+export interface RoutePolicy {
+  access: Access;
+  /** What each call consumes, created in the target account before the state snapshot. */
+  scratch?: "team" | "member" | "key";
+  /** A request about the caller's own account (`target` is A), expected to succeed. */
+  own?: (target: Subject) => Probe;
+  /** The same request aimed at the other account (`target` is B): its ids in path and body. */
+  other?: (target: Subject) => Probe;
+}
+
+const admin: Access = { kind: "account", roles: ["admin"] };
+const readers: Access = { kind: "account", roles: ["admin", "finance"] };
+const operator: Access = { kind: "operator" };
+
+/** Rules that change nothing, so an admitted PUT leaves later proxy cells working. */
+const OPEN_RULES = {
+  allowedActions: null,
+  allowedCategories: null,
+  purpose: { required: false, allowed: null },
+  memberRateLimitPerMinute: null,
+  teamBudget: null,
+  memberBudget: null,
+};
+/** Rules that would lock a team out, were they let through. */
+const STRICT_RULES = { ...OPEN_RULES, allowedActions: [], teamBudget: 0, memberBudget: 0 };
+
+let fresh = 0;
+/** A new account id the operator may create (valid under ACCOUNT_ID_PATTERN). */
+const freshAccountId = () => `mx-${Date.now().toString(36)}-${++fresh}`;
+
+/** A request with no id to swap: B is named only in the headers (which every call sends). */
+const sameFor = (path: string, status: number, body?: unknown) => ({
+  own: () => ({ path, status, body }),
+  other: () => ({ path, status, body }),
+});
+
+export const ROUTE_POLICY: Record<string, RoutePolicy> = {
+  // ---- operator, /admin/v1 ---------------------------------------------------------------
+  "POST /admin/v1/accounts": {
+    access: operator,
+    own: () => ({
+      path: "/admin/v1/accounts",
+      body: { id: freshAccountId(), name: "Matrix", tier: "starter" },
+      status: 201,
+    }),
+    // Creating an account under B's id must not overwrite B.
+    other: (b) => ({
+      path: "/admin/v1/accounts",
+      body: { id: b.id, name: "Hijacked", tier: "enterprise", billingAnchorDay: 28 },
+      status: 409,
+    }),
+  },
+  "GET /admin/v1/accounts": { access: operator, ...sameFor("/admin/v1/accounts", 200) },
+  "GET /admin/v1/accounts/:id": {
+    access: operator,
+    own: (t) => ({ path: `/admin/v1/accounts/${t.id}`, status: 200 }),
+    other: (t) => ({ path: `/admin/v1/accounts/${t.id}`, status: 200 }),
+  },
+  "PATCH /admin/v1/accounts/:id": {
+    access: operator,
+    own: (t) => ({ path: `/admin/v1/accounts/${t.id}`, body: { rolloverCap: 0 }, status: 200 }),
+    other: (t) => ({ path: `/admin/v1/accounts/${t.id}`, body: { rolloverCap: 0 }, status: 200 }),
+  },
+  "POST /admin/v1/accounts/:id/grants": {
+    access: operator,
+    own: (t) => grantProbe(t),
+    other: (t) => grantProbe(t),
+  },
+  "POST /admin/v1/accounts/:id/keys": {
+    access: operator,
+    own: (t) => ({ path: `/admin/v1/accounts/${t.id}/keys`, body: { role: "admin" }, status: 201 }),
+    other: (t) => ({
+      path: `/admin/v1/accounts/${t.id}/keys`,
+      body: { role: "admin" },
+      status: 201,
+    }),
+  },
+  "GET /admin/v1/catalog": { access: operator, ...sameFor("/admin/v1/catalog", 200) },
+
+  // ---- account keys, /v1 -----------------------------------------------------------------
+  "GET /v1/account": { access: readers, ...sameFor("/v1/account", 200) },
+  "GET /v1/balance": {
+    access: { kind: "account", roles: ["admin", "finance", "member"] },
+    own: () => ({ path: "/v1/balance", status: 200 }),
+    // The query names B too: the balance is always the key's own account's.
+    other: (t) => ({ path: `/v1/balance?accountId=${t.id}&account=${t.id}`, status: 200 }),
+  },
+  "GET /v1/quote": {
+    access: { kind: "account", roles: ["member"] },
+    ...sameFor("/v1/quote?action=enrichment.company&units=2", 200),
+  },
+
+  "POST /v1/teams": { access: admin, ...sameFor("/v1/teams", 201, { name: "Matrix team" }) },
+  "GET /v1/teams": { access: readers, ...sameFor("/v1/teams?limit=200", 200) },
+  "GET /v1/teams/:id": {
+    access: readers,
+    own: (t) => ({ path: `/v1/teams/${t.teamId}`, status: 200 }),
+    other: (t) => ({ path: `/v1/teams/${t.teamId}`, status: 404 }),
+  },
+  "PATCH /v1/teams/:id": {
+    access: admin,
+    own: (t) => ({ path: `/v1/teams/${t.teamId}`, body: { name: "Sales" }, status: 200 }),
+    other: (t) => ({ path: `/v1/teams/${t.teamId}`, body: { name: "Intruded" }, status: 404 }),
+  },
+  "DELETE /v1/teams/:id": {
+    access: admin,
+    scratch: "team",
+    own: (t) => ({ path: `/v1/teams/${t.scratch}`, status: 204 }),
+    other: (t) => ({ path: `/v1/teams/${t.scratch}`, status: 404 }),
+  },
+  "GET /v1/teams/:id/rules": {
+    access: readers,
+    own: (t) => ({ path: `/v1/teams/${t.teamId}/rules`, status: 200 }),
+    other: (t) => ({ path: `/v1/teams/${t.teamId}/rules`, status: 404 }),
+  },
+  "PUT /v1/teams/:id/rules": {
+    access: admin,
+    own: (t) => ({ path: `/v1/teams/${t.teamId}/rules`, body: OPEN_RULES, status: 200 }),
+    other: (t) => ({ path: `/v1/teams/${t.teamId}/rules`, body: STRICT_RULES, status: 404 }),
+  },
+
+  "POST /v1/members": {
+    access: admin,
+    own: (t) => ({
+      path: "/v1/members",
+      body: { name: "Matrix member", teamId: t.teamId, seat: "core" },
+      status: 201,
+    }),
+    // A's admin naming B's team: the team does not exist in A's ledger.
+    other: (t) => ({
+      path: "/v1/members",
+      body: { name: "Intruder", teamId: t.teamId, seat: "core" },
+      status: 400,
+    }),
+  },
+  "GET /v1/members": { access: readers, ...sameFor("/v1/members?limit=200", 200) },
+  "GET /v1/members/:id": {
+    access: readers,
+    own: (t) => ({ path: `/v1/members/${t.memberId}`, status: 200 }),
+    other: (t) => ({ path: `/v1/members/${t.memberId}`, status: 404 }),
+  },
+  "PATCH /v1/members/:id": {
+    access: admin,
+    scratch: "member",
+    own: (t) => ({ path: `/v1/members/${t.scratch}`, body: { active: false }, status: 200 }),
+    other: (t) => ({
+      path: `/v1/members/${t.memberId}`,
+      body: { active: false, seat: "none", budget: 0 },
+      status: 404,
+    }),
+  },
+  "DELETE /v1/members/:id": {
+    access: admin,
+    scratch: "member",
+    own: (t) => ({ path: `/v1/members/${t.scratch}`, status: 204 }),
+    other: (t) => ({ path: `/v1/members/${t.scratch}`, status: 404 }),
+  },
+
+  "POST /v1/keys": {
+    access: admin,
+    own: () => ({ path: "/v1/keys", body: { role: "finance" }, status: 201 }),
+    // A's admin minting a key bound to B's member: no such member in A's ledger.
+    other: (t) => ({
+      path: "/v1/keys",
+      body: { role: "member", memberId: t.memberId },
+      status: 400,
+    }),
+  },
+  "GET /v1/keys": { access: admin, ...sameFor("/v1/keys?limit=200", 200) },
+  "DELETE /v1/keys/:id": {
+    access: admin,
+    scratch: "key",
+    own: (t) => ({ path: `/v1/keys/${t.scratch}`, status: 200 }),
+    other: (t) => ({ path: `/v1/keys/${t.scratch}`, status: 404 }),
+  },
+
+  // ---- everything else: the priced proxy (default deny; probed per catalog action) --------
+  "ALL /*": { access: { kind: "proxy" } },
+};
+
+function grantProbe(t: Subject): Probe {
+  return {
+    path: `/admin/v1/accounts/${t.id}/grants`,
+    body: { amount: 1, source: "promo" },
+    status: 201,
+  };
+}
