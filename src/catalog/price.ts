@@ -73,6 +73,14 @@ export function unitsForRequest(action: Action, url: URL, body: unknown): UnitsR
     }
     case "query": {
       const where = `query parameter "${unit.param}"`;
+      // As for body fields: a case-insensitive upstream could read a lookalike instead (I7).
+      const lower = unit.param.toLowerCase();
+      const lookalike = [...url.searchParams.keys()].find(
+        (k) => k !== unit.param && k.toLowerCase() === lower,
+      );
+      if (lookalike !== undefined) {
+        return { ok: false, detail: `the query must not hold "${lookalike}" beside ${where}` };
+      }
       const values = url.searchParams.getAll(unit.param);
       // Given twice, the gateway and the upstream might read different values: refuse.
       if (values.length !== 1) {

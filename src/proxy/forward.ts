@@ -63,15 +63,22 @@ export async function forward(
     headers,
     body: hasBody ? (body ?? request.body) : null,
     redirect: "manual",
-    signal: AbortSignal.timeout(action.timeoutMs),
   };
   const fetcher: Fetcher = upstream.binding
     ? bindingFetcher(env, upstream.binding)
     : { fetch: (input, i) => fetch(input, i) };
 
   const started = Date.now();
+  // The timeout bounds the wait for the answer to begin: once the upstream answers, the call is
+  // settled on its status and the body streams through; aborting it later would cut short an
+  // answer already charged for.
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("upstream timeout", "TimeoutError")),
+    action.timeoutMs,
+  );
   try {
-    const response = await fetcher.fetch(target, init);
+    const response = await fetcher.fetch(target, { ...init, signal: controller.signal });
     return { ok: true, response, ms: Date.now() - started };
   } catch (error) {
     const ms = Date.now() - started;
@@ -90,6 +97,8 @@ export async function forward(
       ms,
       detail: "The upstream could not be reached.",
     };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -42,7 +42,14 @@ async function readBody(request: Request, limit: number): Promise<ArrayBuffer> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let part: ReadableStreamReadResult<Uint8Array>;
+    try {
+      part = await reader.read();
+    } catch {
+      // The client went away or the body broke off: nothing was admitted, so nothing is charged.
+      throw new Problem("bad_request", "The request body ended before it was complete.");
+    }
+    const { done, value } = part;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

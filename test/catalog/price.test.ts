@@ -86,6 +86,10 @@ describe("unitsForRequest from the query", () => {
     "?limit=99999999999999999999",
     "?limit=1&limit=100",
     "?limit=1&l%69mit=100",
+    // A lookalike an upstream reading names case-insensitively could take instead (I7).
+    "?limit=1&Limit=100",
+    "?LIMIT=100&limit=1",
+    "?limit=3&lImIt=100",
   ])("refuses %s", (query) => {
     const result = units(query);
     expect(result.ok).toBe(false);
