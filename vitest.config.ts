@@ -1,7 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { buildSync } from "esbuild";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 /** Auxiliary workers are not built by Vite: bundle their TypeScript to one ES module. */
 function bundle(entry: string): string {
@@ -22,33 +22,62 @@ function bundle(entry: string): string {
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
-    plugins: [
-      cloudflareTest({
-        main: "./src/index.ts",
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            OPERATOR_TOKEN: "test-operator-token",
-            DEMO_UPSTREAM_TOKEN: "test-upstream-secret",
-            OUTBOX_FLUSH_DELAY_MS: "60000",
-          },
-          workers: [
-            {
-              // The demo feature service behind a "chaos" front that tests steer with headers.
-              name: "creditgate-demo-upstream",
-              modules: true,
-              compatibilityDate: "2026-04-01",
-              script: bundle("test/support/chaos-upstream.ts"),
-            },
-          ],
-        },
-      }),
-    ],
     test: {
-      setupFiles: ["./test/apply-migrations.ts"],
-      // The gateway logs a JSON line per request; show logs only for failing tests.
+      // The gateway logs a JSON line per request; show logs only for failing tests. (A root
+      // option: projects cannot set it.)
       silent: "passed-only",
+      projects: [
+        {
+          // Everything but test/e2e, inside workerd.
+          plugins: [
+            cloudflareTest({
+              main: "./src/index.ts",
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  OPERATOR_TOKEN: "test-operator-token",
+                  DEMO_UPSTREAM_TOKEN: "test-upstream-secret",
+                  OUTBOX_FLUSH_DELAY_MS: "60000",
+                  // The deterministic simulation (test/sim): `npm run simulate -- --seeds N` sets these.
+                  SIM_SEEDS: process.env.SIM_SEEDS ?? "",
+                  SIM_SEED: process.env.SIM_SEED ?? "",
+                  SIM_STEPS: process.env.SIM_STEPS ?? "",
+                },
+                workers: [
+                  {
+                    // The demo feature service behind a "chaos" front that tests steer with headers.
+                    name: "creditgate-demo-upstream",
+                    modules: true,
+                    compatibilityDate: "2026-04-01",
+                    script: bundle("test/support/chaos-upstream.ts"),
+                  },
+                ],
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            exclude: [...configDefaults.exclude, "test/e2e/**"],
+            setupFiles: ["./test/apply-migrations.ts"],
+          },
+        },
+        {
+          // test/e2e: plain Node driving real `wrangler dev` servers (see test/e2e/support).
+          test: {
+            name: "e2e",
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            pool: "forks",
+            globalSetup: ["./test/e2e/support/global-setup.ts"],
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
+            // After the workers project: both cores are busy while it runs, and these tests
+            // time real servers.
+            sequence: { groupOrder: 1 },
+          },
+        },
+      ],
     },
   };
 });

@@ -2,8 +2,14 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    SIM_SEEDS: string;
+    SIM_SEED: string;
+    SIM_STEPS: string;
   }
 }
 interface Env {
   TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+  SIM_SEEDS: string;
+  SIM_SEED: string;
+  SIM_STEPS: string;
 }
