@@ -383,7 +383,7 @@ export class Ledger {
         charged,
         remaining: availableCredits(this.sql, now),
       };
-      idempotency.recordSettled(this.sql, hold.idempotency_key, outcome);
+      idempotency.recordSettled(this.sql, hold.idempotency_key, outcome, now);
     }
     return charged;
   }

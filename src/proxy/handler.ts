@@ -65,15 +65,21 @@ export function proxyHandler(catalog: Catalog) {
         const o = admission.outcome;
         log.decision = "replayed";
         log.credits = 0;
-        return new Response(JSON.stringify({ replayed: true, ...o, holdId: undefined }), {
-          status: o.status >= 200 && o.status <= 599 ? o.status : 200,
-          headers: {
-            "content-type": "application/json",
-            ...creditHeaders(o.charged, o.remaining),
-            "x-credits-replayed": "true",
-            "x-credits-original-request-id": o.requestId,
+        const status = o.status >= 200 && o.status <= 599 ? o.status : 200;
+        // A 204, 205 or 304 carries no body, so its replay carries none either.
+        const bodyless = status === 204 || status === 205 || status === 304;
+        return new Response(
+          bodyless ? null : JSON.stringify({ replayed: true, ...o, holdId: undefined }),
+          {
+            status,
+            headers: {
+              ...(bodyless ? {} : { "content-type": "application/json" }),
+              ...creditHeaders(o.charged, o.remaining),
+              "x-credits-replayed": "true",
+              "x-credits-original-request-id": o.requestId,
+            },
           },
-        });
+        );
       }
       case "quote": {
         log.decision = "quoted";

@@ -1,6 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { balance, enrich, setupAccount, spend } from "../support/api";
+import type { AccountLedger } from "../../src/ledger/object";
+import type { AdmitRequest } from "../../src/ledger/types";
+import { balance, enrich, ledger, setupAccount, spend } from "../support/api";
 
 const upstreamCount = async (path: string) =>
   (
@@ -48,6 +51,70 @@ describe("Idempotency-Key (I3)", () => {
     }
     expect((await balance(acct.memberKey)).capturedThisPeriod).toBe(30);
     expect((await upstreamCount("/enrich/companies")) - before).toBeGreaterThanOrEqual(1);
+  });
+
+  it("replays an answer without a body (204) without a body, charging once", async () => {
+    const acct = await setupAccount();
+    const headers = { "idempotency-key": "no-content", "x-chaos-status": "204" };
+    const first = await spend(acct.memberKey, "/v1/test/one", headers);
+    expect(first.status).toBe(204);
+    expect(first.headers.get("x-credits-charged")).toBe("1");
+    const again = await spend(acct.memberKey, "/v1/test/one", headers);
+    expect(again.status).toBe(204);
+    expect(again.headers.get("x-credits-replayed")).toBe("true");
+    expect(await again.text()).toBe("");
+    expect((await balance(acct.memberKey)).capturedThisPeriod).toBe(1);
+  });
+
+  it("still replays for 24 h a call settled more than 24 h after its admission", async () => {
+    const acct = await setupAccount();
+    const stub = ledger(acct.id);
+    const t0 = Date.now();
+    await runInDurableObject(stub, (instance: AccountLedger) => {
+      instance.clock = () => t0;
+    });
+    const keyHash = await runInDurableObject(
+      stub,
+      (_i, state) =>
+        state.storage.sql
+          .exec<{ hash: string }>("SELECT hash FROM api_keys WHERE role = 'member'")
+          .one().hash,
+    );
+    const admit = (requestId: string): AdmitRequest => ({
+      keyHash,
+      requestId,
+      action: {
+        id: "test.one",
+        category: "enrichment",
+        minTier: "starter",
+        seat: null,
+        settlement: "on_success",
+        units: 1,
+        holdCredits: 1,
+      },
+      purpose: null,
+      idempotency: { key: "late", fingerprint: "f" },
+      dryRun: false,
+    });
+    const first = await stub.admit(admit("r1"));
+    if (first.kind !== "admitted") throw new Error(`admitted expected, got ${first.kind}`);
+    // No alarm voided the lapsed hold, and its settle arrives 25 h later: it is captured.
+    await runInDurableObject(stub, (instance: AccountLedger) => {
+      instance.clock = () => t0 + 25 * 3_600_000;
+    });
+    const settled = await stub.settle({
+      holdId: first.holdId,
+      idempotencyKey: "late",
+      decision: "capture",
+      credits: 1,
+      units: 1,
+      upstreamStatus: 200,
+      failure: null,
+      durationMs: 1,
+    });
+    expect(settled.charged).toBe(1);
+    const retry = await stub.admit(admit("r2"));
+    expect(retry.kind).toBe("replay");
   });
 
   it("does not forward a replay again", async () => {

@@ -54,10 +54,22 @@ export function recordInFlight(
   );
 }
 
-export function recordSettled(sql: SqlStorage, key: string, outcome: StoredOutcome) {
+/**
+ * Stores a key's outcome. A capture passes `settledAt`: the key's 24 h restart then, so a call
+ * settled late (its hold past its TTL, no alarm having voided it yet) still answers retries as
+ * a replay for 24 h instead of being charged again (I3).
+ */
+export function recordSettled(
+  sql: SqlStorage,
+  key: string,
+  outcome: StoredOutcome,
+  settledAt: number | null = null,
+) {
   sql.exec(
-    "UPDATE idempotency SET state = 'settled', outcome = ?, hold_id = NULL WHERE key = ?",
+    `UPDATE idempotency SET state = 'settled', outcome = ?, hold_id = NULL,
+       expires_at = COALESCE(?, expires_at) WHERE key = ?`,
     JSON.stringify(outcome),
+    settledAt === null ? null : settledAt + IDEMPOTENCY_TTL_MS,
     key,
   );
 }

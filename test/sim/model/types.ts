@@ -1,0 +1,193 @@
+/**
+ * The reference model's vocabulary: plain data for grants, holds, events, keys, rules and
+ * policy, and the product constants of SPEC §2 (written out here, not imported from src).
+ */
+import type { Category, Seat, Settlement, Tier } from "../../../src/ledger/types";
+
+export const HOLD_TTL_MS = 60_000;
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+export const RATE_WINDOW_MS = 60_000;
+export const OVERAGE_PRIORITY = 1_000_000;
+export const INCLUDED: Record<Tier, number> = {
+  starter: 500,
+  professional: 3000,
+  enterprise: 5000,
+};
+export const TIER_ORDER: readonly Tier[] = ["starter", "professional", "enterprise"];
+
+export interface Rules {
+  allowedActions: string[] | null;
+  allowedCategories: Category[] | null;
+  purpose: { required: boolean; allowed: string[] | null };
+  memberRateLimitPerMinute: number | null;
+  teamBudget: number | null;
+  memberBudget: number | null;
+}
+
+export const OPEN_RULES: Rules = {
+  allowedActions: null,
+  allowedCategories: null,
+  purpose: { required: false, allowed: null },
+  memberRateLimitPerMinute: null,
+  teamBudget: null,
+  memberBudget: null,
+};
+
+export interface Policy {
+  overage: { policy: "block" | "allow"; limit: number };
+  monthlySpendCap: number | null;
+  rolloverCap: number;
+  actionCaps: Record<string, number>;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  overage: { policy: "block", limit: 0 },
+  monthlySpendCap: null,
+  rolloverCap: 0,
+  actionCaps: {},
+};
+
+export type Scope = "account" | "team" | "member" | "action";
+
+export interface Spend {
+  captured: number;
+  held: number;
+}
+
+/** Credits taken from one grant (by creation order, `seq`). */
+export interface Allocation {
+  seq: number;
+  amount: number;
+}
+
+export interface MGrant {
+  seq: number;
+  source: string;
+  priority: number;
+  effectiveAt: number;
+  expiresAt: number | null;
+  periodStart: number | null;
+  amount: number;
+  remaining: number;
+  held: number;
+  captured: number;
+  expired: number;
+}
+
+export interface MHold {
+  requestId: string;
+  amount: number;
+  /** In the order they were taken. */
+  allocations: Allocation[];
+  expiresAt: number;
+  periodStart: number;
+  teamId: string;
+  memberId: string;
+  actionId: string;
+  idemKey: string | null;
+}
+
+export interface MEvent {
+  requestId: string;
+  outcome: "captured" | "voided" | "denied";
+  credits: number;
+  reason: string | null;
+  idemKey: string | null;
+  periodStart: number;
+  inOutbox: boolean;
+  inD1: boolean;
+}
+
+export interface MIdem {
+  fingerprint: string;
+  state: "in_flight" | "settled";
+  /** The request whose hold the key belongs to. */
+  requestId: string;
+  outcome: { charged: number; status: number } | null;
+  expiresAt: number;
+}
+
+export interface MMember {
+  id: string;
+  teamId: string;
+  seat: Seat;
+  active: boolean;
+  budget: number | null;
+}
+
+export interface MKey {
+  id: string;
+  secret: string;
+  role: "admin" | "member" | "finance";
+  memberId: string | null;
+  revoked: boolean;
+}
+
+/** The priced action as the gateway hands it to the ledger. */
+export interface Terms {
+  id: string;
+  category: Category;
+  minTier: Tier;
+  seat: Seat | null;
+  settlement: Settlement;
+  units: number;
+  holdCredits: number;
+}
+
+export interface Denial {
+  code: string;
+  rule: string | null;
+  retryAfter: number | null;
+}
+
+export type Admission =
+  | { kind: "unknown_key" }
+  | ({ kind: "denied" } & Denial)
+  | { kind: "idempotency"; code: "idempotency_mismatch" | "idempotency_in_progress" }
+  | { kind: "replay"; charged: number; status: number; requestId: string }
+  | { kind: "quote"; credits: number }
+  | { kind: "admitted"; hold: MHold; charged: number };
+
+/** What the upstream did, as the gateway saw it. */
+export type Upstream =
+  | { kind: "answer"; status: number; unitsHeader: string | null }
+  | { kind: "timeout" }
+  | { kind: "connection_error" };
+
+/** What the gateway asks the ledger once the upstream answered or failed. */
+export interface SettleAsk {
+  decision: "capture" | "void";
+  credits: number;
+  upstreamStatus: number | null;
+  failure: string | null;
+}
+
+/** The billing period containing `now` for an anchor day of 1..28 (SPEC §2: monthly, UTC). */
+export function periodOf(anchorDay: number, now: number): { start: number; end: number } {
+  const d = new Date(now);
+  let start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), anchorDay);
+  if (now < start) start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, anchorDay);
+  const s = new Date(start);
+  return { start, end: Date.UTC(s.getUTCFullYear(), s.getUTCMonth() + 1, anchorDay) };
+}
+
+/** SPEC §2 settlement modes: what a call is charged once its upstream answered or failed (I4). */
+export function settlementOf(
+  settlement: Settlement,
+  holdCredits: number,
+  upstream: Upstream,
+  meteredCredits: (unitsHeader: string | null) => number,
+): SettleAsk {
+  if (upstream.kind !== "answer") {
+    return { decision: "void", credits: 0, upstreamStatus: null, failure: upstream.kind };
+  }
+  const status = upstream.status;
+  if (settlement === "on_request") {
+    return { decision: "capture", credits: holdCredits, upstreamStatus: status, failure: null };
+  }
+  if (status < 200 || status > 299) {
+    return { decision: "void", credits: 0, upstreamStatus: status, failure: "upstream_status" };
+  }
+  const credits = settlement === "metered" ? meteredCredits(upstream.unitsHeader) : holdCredits;
+  return { decision: "capture", credits, upstreamStatus: status, failure: null };
+}
