@@ -12,7 +12,7 @@
  * The workers are bundled once at the start, so edits made while it runs change nothing.
  *
  * Every process it starts is stopped by its id (also on errors and Ctrl-C); the temp dir is removed.
- * Knobs (environment): BENCH_RUNTIME (miniflare | wrangler), BENCH_ACCOUNTS, BENCH_CONNECTIONS, BENCH_LATENCY_CONNECTIONS,
+ * Knobs (environment): BENCH_RUNTIME (miniflare | wrangler), BENCH_STATE (memory | disk), BENCH_ACCOUNTS, BENCH_CONNECTIONS, BENCH_LATENCY_CONNECTIONS,
  * BENCH_DURATION (s per target and phase), BENCH_SLICES, BENCH_WARMUP (s), BENCH_KEEP_TMP=1 (keep logs and state for a post-mortem).
  */
 import { spawn } from "node:child_process";
@@ -26,6 +26,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
@@ -52,9 +53,32 @@ if (!RUNTIMES.includes(RUNTIME)) {
   throw new Error(`BENCH_RUNTIME must be one of ${RUNTIMES.join(", ")}, got ${RUNTIME}`);
 }
 const SERVE = path.join(ROOT, "bench", "serve.mjs");
+/**
+ * Where the servers keep their throw-away state (Durable Object SQLite files, D1). Locally each
+ * ledger commit is an fsync on the machine's disk that blocks workerd's one thread; a deployed
+ * Durable Object's storage does not work that way. `memory` (the default) puts the state on
+ * tmpfs (/dev/shm) so the figures show the gateway's own work; `disk` keeps it in the temp dir.
+ */
+const STATES = ["memory", "disk"];
+const STATE = process.env.BENCH_STATE || "memory";
+if (!STATES.includes(STATE)) {
+  throw new Error(`BENCH_STATE must be one of ${STATES.join(", ")}, got ${STATE}`);
+}
+function stateRoot() {
+  if (STATE === "memory") {
+    try {
+      readdirSync("/dev/shm");
+      return "/dev/shm";
+    } catch {
+      process.stderr.write("[bench] no /dev/shm here: state stays on disk\n");
+    }
+  }
+  return tmpdir();
+}
 
 const CONFIG = {
   runtime: RUNTIME,
+  state: STATE,
   accounts: intFromEnv("BENCH_ACCOUNTS", 50, 1, 200),
   connections: intFromEnv("BENCH_CONNECTIONS", 50, 1, 200),
   latencyConnections: intFromEnv("BENCH_LATENCY_CONNECTIONS", 10, 1, 200),
@@ -638,7 +662,7 @@ function percentile(sorted, p) {
  * One autocannon run, closed loop: each connection sends its next request as soon as the previous
  * one is answered. Latencies are kept at full (sub-ms) precision from the response events.
  */
-function load({ base, keys, connections, seconds, target, rate }) {
+function closedLoop({ base, keys, connections, seconds, target }) {
   let next = 0;
   const requests = [
     {
@@ -656,10 +680,6 @@ function load({ base, keys, connections, seconds, target, rate }) {
   ];
   const latencies = [];
   const options = { url: base, connections, duration: seconds, requests, timeout: 10 };
-  // A fixed offered load (open loop) measures what the gateway adds without queueing behind a
-  // saturated CPU; without it each connection sends as fast as answers come back.
-  // Spread per connection: autocannon's overallRate releases each second's requests in a burst.
-  if (rate) options.connectionRate = Math.max(1, Math.round(rate / connections));
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (error, result) => {
       activeLoad = null;
@@ -671,6 +691,113 @@ function load({ base, keys, connections, seconds, target, rate }) {
     activeLoad = instance;
     instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
   });
+}
+
+/**
+ * Open loop at a fixed offered load: one request every 1000 / rate ms, evenly spaced, over at
+ * most `connections` keep-alive connections, each latency timed from its own send. (autocannon's
+ * per-connection rate starts every connection on the same tick, so its requests arrive in
+ * bursts of `connections` and the latency measured is mostly the burst's queue.)
+ */
+function openLoop({ base, keys, connections, seconds, target, rate }) {
+  const url = new URL(ROUTE, base);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const latencies = [];
+  const result = {
+    duration: seconds,
+    requests: { sent: 0, total: 0 },
+    "2xx": 0,
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    statusCodeStats: {},
+  };
+  let next = 0;
+  let inFlight = 0;
+  let stopped = false;
+  const send = () => {
+    const key = keys[next % keys.length];
+    next += 1;
+    result.requests.sent += 1;
+    inFlight += 1;
+    const started = performance.now();
+    const req = httpRequest(
+      url,
+      {
+        method: "POST",
+        agent,
+        timeout: 10_000,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(BODY),
+          authorization: `Bearer ${key}`,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          inFlight -= 1;
+          latencies.push(performance.now() - started);
+          result.requests.total += 1;
+          const code = res.statusCode ?? 0;
+          result.statusCodeStats[code] = { count: (result.statusCodeStats[code]?.count ?? 0) + 1 };
+          if (code >= 200 && code < 300) result["2xx"] += 1;
+          else {
+            result.non2xx += 1;
+            sampleFailure(target, code, Buffer.concat(chunks).toString());
+          }
+        });
+      },
+    );
+    req.on("timeout", () => {
+      result.timeouts += 1;
+      req.destroy(new Error("timeout"));
+    });
+    req.on("error", () => {
+      inFlight -= 1;
+      result.errors += 1;
+    });
+    req.end(BODY);
+  };
+  return new Promise((resolve) => {
+    const interval = 1000 / rate;
+    const begin = performance.now();
+    let sent = 0;
+    const tick = () => {
+      if (stopped) return;
+      const due = Math.floor((performance.now() - begin) / interval) + 1;
+      while (sent < due && performance.now() - begin < seconds * 1000) {
+        sent += 1;
+        send();
+      }
+      if (performance.now() - begin >= seconds * 1000) {
+        stopped = true;
+        const finish = () => {
+          if (inFlight > 0) return setTimeout(finish, 5);
+          agent.destroy();
+          activeLoad = null;
+          addToTally(tallies[target], result);
+          latencies.sort((a, b) => a - b);
+          resolve({ result, latencies });
+        };
+        return finish();
+      }
+      setTimeout(tick, Math.max(0, begin + sent * interval - performance.now()));
+    };
+    activeLoad = {
+      stop: () => {
+        stopped = true;
+        agent.destroy();
+      },
+    };
+    tick();
+  });
+}
+
+/** Closed loop when no rate is given, else a fixed offered load. */
+function load(spec) {
+  return spec.rate ? openLoop(spec) : closedLoop(spec);
 }
 
 /** Fails the run at once if the target's dev server is gone (no point loading a dead port). */
@@ -924,7 +1051,7 @@ function printReport(report) {
   const { spread, hot, latency, d1, cpu } = report;
   lines.push("");
   lines.push(
-    `creditgate bench  ${report.timestamp}  (runtime ${CONFIG.runtime}; ${report.machine.cpus} cpus, node ${report.machine.node}, load avg at start ${report.machine.loadavgAtStart})`,
+    `creditgate bench  ${report.timestamp}  (runtime ${CONFIG.runtime}, state in ${tmp}; ${report.machine.cpus} cpus, node ${report.machine.node}, load avg at start ${report.machine.loadavgAtStart})`,
   );
   lines.push(
     `${CONFIG.accounts} accounts; per phase and target ${CONFIG.warmupSeconds} s warm-up, then ${CONFIG.durationSeconds} s in ${CONFIG.slices} slices interleaved with the other target; POST ${ROUTE} ${BODY}`,
@@ -1021,7 +1148,7 @@ function printReport(report) {
 async function main() {
   const startedAt = Date.now();
   const loadavgAtStart = round(loadavg()[0]);
-  tmp = mkdtempSync(path.join(tmpdir(), "creditgate-bench-"));
+  tmp = mkdtempSync(path.join(stateRoot(), "creditgate-bench-"));
   const gwState = path.join(tmp, "gateway-state");
   const fwState = path.join(tmp, "forwarder-state");
   const gwLog = path.join(tmp, "gateway.log");
