@@ -8,7 +8,15 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/ledger/object";
 import { addMember, expectAdmitted, expectDenied, patchAccount, putRules } from "../rules/helpers";
-import { balance, grant, ledger, setupAccount, spend, type TestAccount } from "../support/api";
+import {
+  admitTestOne,
+  balance,
+  grant,
+  ledger,
+  setupAccount,
+  spend,
+  type TestAccount,
+} from "../support/api";
 
 async function warm(acct: TestAccount, key = acct.memberKey) {
   await expectAdmitted(await spend(key, "/v1/test/one"));
@@ -120,28 +128,7 @@ describe("the ledger's read cache never outlives a change", () => {
       instance.clock = () => now;
     });
     await warm(acct);
-    const admitted = await stub.admit({
-      keyHash: await runInDurableObject(
-        stub,
-        (_i, state) =>
-          state.storage.sql
-            .exec<{ hash: string }>("SELECT hash FROM api_keys WHERE role = 'member'")
-            .one().hash,
-      ),
-      requestId: "req-lapsing",
-      action: {
-        id: "test.one",
-        category: "enrichment",
-        minTier: "starter",
-        seat: null,
-        settlement: "on_success",
-        units: 1,
-        holdCredits: 7,
-      },
-      purpose: null,
-      idempotency: null,
-      dryRun: false,
-    });
+    const admitted = await stub.admit(await admitTestOne(acct, "req-lapsing", 7));
     expect(admitted.kind).toBe("admitted");
     expect((await stub.outboxStats()).pending).toBe(1);
     await runInDurableObject(stub, (instance: AccountLedger) => {

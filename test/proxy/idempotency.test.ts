@@ -2,8 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/ledger/object";
-import type { AdmitRequest } from "../../src/ledger/types";
-import { balance, enrich, ledger, setupAccount, spend } from "../support/api";
+import { admitTestOne, balance, enrich, ledger, setupAccount, spend } from "../support/api";
 
 const upstreamCount = async (path: string) =>
   (
@@ -73,30 +72,9 @@ describe("Idempotency-Key (I3)", () => {
     await runInDurableObject(stub, (instance: AccountLedger) => {
       instance.clock = () => t0;
     });
-    const keyHash = await runInDurableObject(
-      stub,
-      (_i, state) =>
-        state.storage.sql
-          .exec<{ hash: string }>("SELECT hash FROM api_keys WHERE role = 'member'")
-          .one().hash,
-    );
-    const admit = (requestId: string): AdmitRequest => ({
-      keyHash,
-      requestId,
-      action: {
-        id: "test.one",
-        category: "enrichment",
-        minTier: "starter",
-        seat: null,
-        settlement: "on_success",
-        units: 1,
-        holdCredits: 1,
-      },
-      purpose: null,
-      idempotency: { key: "late", fingerprint: "f" },
-      dryRun: false,
-    });
-    const first = await stub.admit(admit("r1"));
+    const admit = (requestId: string) =>
+      admitTestOne(acct, requestId, 1, { key: "late", fingerprint: "f" });
+    const first = await stub.admit(await admit("r1"));
     if (first.kind !== "admitted") throw new Error(`admitted expected, got ${first.kind}`);
     // No alarm voided the lapsed hold, and its settle arrives 25 h later: it is captured.
     await runInDurableObject(stub, (instance: AccountLedger) => {
@@ -113,7 +91,7 @@ describe("Idempotency-Key (I3)", () => {
       durationMs: 1,
     });
     expect(settled.charged).toBe(1);
-    const retry = await stub.admit(admit("r2"));
+    const retry = await stub.admit(await admit("r2"));
     expect(retry.kind).toBe("replay");
   });
 

@@ -1,6 +1,8 @@
 /** Test helpers that drive the real worker over HTTP, as a client would. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { AdmitRequest } from "../../src/ledger/types";
+import { sha256Hex } from "../../src/lib/hash";
 
 export const OPERATOR = { authorization: "Bearer test-operator-token" };
 
@@ -167,6 +169,34 @@ export function spend(
     headers: { ...bearer(key), "content-type": "application/json", ...headers },
     body,
   });
+}
+
+/**
+ * An admission of the test catalog's `test.one` (on_success) by the account's member key, for
+ * tests that call the ledger object directly (holds never settled, settled late, ...).
+ */
+export async function admitTestOne(
+  acct: TestAccount,
+  requestId: string,
+  holdCredits: number,
+  idempotency: AdmitRequest["idempotency"] = null,
+): Promise<AdmitRequest> {
+  return {
+    keyHash: await sha256Hex(acct.memberKey),
+    requestId,
+    action: {
+      id: "test.one",
+      category: "enrichment",
+      minTier: "starter",
+      seat: null,
+      settlement: "on_success",
+      units: 1,
+      holdCredits,
+    },
+    purpose: null,
+    idempotency,
+    dryRun: false,
+  };
 }
 
 /** Usage events of an account in D1. */

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { d1Events, enrich, ledger, setupAccount, spend } from "../support/api";
+import { admitTestOne, d1Events, enrich, ledger, setupAccount, spend } from "../support/api";
 
 const FAIL_TRIGGER =
   "CREATE TRIGGER IF NOT EXISTS fail_usage BEFORE INSERT ON usage_events BEGIN SELECT RAISE(ABORT, 'injected'); END;";
@@ -103,25 +103,7 @@ describe("holds that are never settled", () => {
   it("are voided by the alarm after their TTL, with a usage event", async () => {
     const acct = await setupAccount();
     const stub = ledger(acct.id);
-    const admitted = await stub.admit({
-      keyHash: await (async () => {
-        const { sha256Hex } = await import("../../src/lib/hash");
-        return sha256Hex(acct.memberKey);
-      })(),
-      requestId: "req-lost",
-      action: {
-        id: "test.one",
-        category: "enrichment",
-        minTier: "starter",
-        seat: null,
-        settlement: "on_success",
-        units: 1,
-        holdCredits: 9,
-      },
-      purpose: null,
-      idempotency: null,
-      dryRun: false,
-    });
+    const admitted = await stub.admit(await admitTestOne(acct, "req-lost", 9));
     expect(admitted.kind).toBe("admitted");
     expect((await stub.balance())?.held).toBe(9);
     await runInDurableObject(stub, (instance) => {
