@@ -8,22 +8,16 @@ import type { ProblemInit } from "../lib/problem";
 import {
   type Allocation,
   allocate,
-  type SpendableGrant,
+  mergeAllocations,
   splitCapture,
   sumAllocations,
+  sumRemaining,
 } from "./core/allocate";
-import { budgetLimits, checkCaller, decideAdmission } from "./core/decide";
+import { budgetLimits, checkCaller, decideAdmission, invalidKey } from "./core/decide";
 import type { Period } from "./core/period";
-import { budgetHeadroom, DEFAULT_TEAM_RULES, type TeamRules } from "./core/rules";
-import {
-  type AccountRow,
-  accountPolicy,
-  accountRow,
-  getMember,
-  type KeyRow,
-  keyByHash,
-  teamRules,
-} from "./store/config";
+import { budgetHeadroom, DEFAULT_TEAM_RULES } from "./core/rules";
+import { CachedReads } from "./reads";
+import { type AccountRow, accountPolicy, accountRow } from "./store/config";
 import { addSpend, budgetState } from "./store/counters";
 import { denialEvent, type EventFields, holdEvent } from "./store/events";
 import {
@@ -31,7 +25,6 @@ import {
   captureFromHeld,
   expireGrants,
   holdFromGrants,
-  nextGrantExpiry,
   releaseHeld,
   spendableGrants,
 } from "./store/grants";
@@ -41,8 +34,8 @@ import {
   getHold,
   type HoldRow,
   holdAllocations,
+  holdScope,
   insertHold,
-  nextHoldExpiry,
 } from "./store/holds";
 import * as idempotency from "./store/idempotency";
 import { appendEvent } from "./store/outbox";
@@ -52,7 +45,6 @@ import type {
   AdmitRequest,
   AdmitResult,
   Caller,
-  MemberView,
   SettleRequest,
   SettleResult,
   StoredOutcome,
@@ -62,48 +54,22 @@ export interface LedgerSettings {
   holdTtlMs: number;
 }
 
-/** Entries kept per map in the read cache; past it the map starts over (bounds memory). */
-const CACHE_ENTRIES = 256;
-
-/**
- * What the request path reads on every call but only management calls, period rolls and
- * expiries change. `undefined` means "not read yet"; see `Ledger.begin` for when it is dropped.
- */
-class ReadCache {
-  account: AccountRow | null | undefined = undefined;
-  readonly keys = new Map<string, KeyRow>();
-  readonly members = new Map<string, MemberView | null>();
-  readonly rules = new Map<string, TeamRules | null>();
-  /** Earliest expiry of a grant that still has credits (remaining or held); null: none. */
-  grantExpiry: number | null | undefined = undefined;
-  /** Earliest expiry of a hold; may be earlier than the truth (a settled hold), never later. */
-  holdExpiry: number | null | undefined = undefined;
-}
-
-function remember<K, V>(map: Map<K, V>, key: K, read: () => V): V {
-  if (map.has(key)) return map.get(key) as V;
-  const value = read();
-  if (map.size >= CACHE_ENTRIES) map.clear();
-  map.set(key, value);
-  return value;
-}
-
 export class Ledger {
   /** What this transaction already read of the account and its period (see `begin`). */
   private memo: { now: number; account: AccountRow; period: Period } | null = null;
-  private cache = new ReadCache();
+  private reads: CachedReads;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly settings: LedgerSettings,
-  ) {}
+  ) {
+    this.reads = new CachedReads(sql);
+  }
 
   /**
-   * Starts a transaction: forgets what the previous one read of the period. The read cache is
-   * kept only for the request path (`admit`, `settle`), which never writes keys, members, team
-   * rules or account settings and keeps the cache true itself when it rolls a period or makes a
-   * hold; any other transaction starts and ends with an empty cache (`forget`), and so does one
-   * that fails, as its writes were rolled back.
+   * Starts a transaction, forgetting what the last one read of the period. Only the request
+   * path keeps the cached reads (it writes no config and updates them on a period roll or a
+   * hold); other transactions, and failed ones, start and end without them (`forget`).
    */
   begin(keepCache: boolean) {
     this.memo = null;
@@ -112,7 +78,7 @@ export class Ledger {
 
   /** Drops every cached read: the next transaction reads from SQLite again. */
   forget() {
-    this.cache = new ReadCache();
+    this.reads = new CachedReads(this.sql);
   }
 
   /**
@@ -121,16 +87,13 @@ export class Ledger {
    */
   currentPeriod(now: number): Period | null {
     if (this.memo?.now === now) return this.memo.period;
-    const cache = this.cache;
-    if (cache.account === undefined) cache.account = accountRow(this.sql);
-    const account = cache.account;
+    const account = this.reads.account();
     if (!account) return null;
     if (account.period_start !== null && account.period_end !== null) {
       if (now >= account.period_start && now < account.period_end) {
-        if (cache.grantExpiry === undefined) cache.grantExpiry = nextGrantExpiry(this.sql);
-        if (cache.grantExpiry !== null && cache.grantExpiry <= now) {
+        if (this.reads.grantsDue(now)) {
           expireGrants(this.sql, now);
-          cache.grantExpiry = undefined;
+          this.reads.grantsExpired();
         }
         const period = { start: account.period_start, end: account.period_end };
         this.memo = { now, account, period };
@@ -140,8 +103,7 @@ export class Ledger {
     // Entering a period reads the last one's unused credits for rollover before expiring them.
     const period = enterPeriod(this.sql, account, accountPolicy(account), now);
     const entered = { ...account, period_start: period.start, period_end: period.end };
-    cache.account = entered;
-    cache.grantExpiry = undefined;
+    this.reads.enteredPeriod(entered);
     this.memo = { now, account: entered, period };
     return period;
   }
@@ -151,15 +113,14 @@ export class Ledger {
     const period = this.currentPeriod(now);
     const account = this.memo?.account;
     if (!period || !account) return invalidKey(null);
-    if (this.cache.holdExpiry === undefined) this.cache.holdExpiry = nextHoldExpiry(this.sql);
-    if (this.cache.holdExpiry !== null && this.cache.holdExpiry <= now) {
+    if (this.reads.holdsDue(now)) {
       this.expireHolds(now);
-      this.cache.holdExpiry = undefined;
+      this.reads.holdsExpired();
     }
 
-    const key = this.keyByHash(req.keyHash);
+    const key = this.reads.key(req.keyHash);
     if (!key) return invalidKey(null);
-    const member = key.member_id ? this.member(key.member_id) : null;
+    const member = key.member_id ? this.reads.member(key.member_id) : null;
     const caller: Caller | null = member
       ? { keyId: key.id, memberId: member.id, teamId: member.teamId }
       : null;
@@ -184,7 +145,7 @@ export class Ledger {
       if (known) return known;
     }
 
-    const rules = this.teamRules(member.teamId) ?? DEFAULT_TEAM_RULES;
+    const rules = this.reads.teamRules(member.teamId) ?? DEFAULT_TEAM_RULES;
     const limited = rules.memberRateLimitPerMinute !== null;
     const scope = { team: member.teamId, member: member.id, action: req.action.id };
     const spendable = spendableGrants(this.sql, now);
@@ -228,9 +189,7 @@ export class Ledger {
     };
     holdFromGrants(this.sql, allocations, { at: now, holdId, requestId: req.requestId });
     insertHold(this.sql, hold);
-    if (this.cache.holdExpiry !== undefined) {
-      this.cache.holdExpiry = Math.min(this.cache.holdExpiry ?? hold.expires_at, hold.expires_at);
-    }
+    this.reads.holdAdded(hold.expires_at);
     addSpend(this.sql, period.start, scope, { held: hold.amount, captured: 0 });
     if (limited) recordAdmission(this.sql, member.id, now);
     if (req.idempotency) {
@@ -313,16 +272,16 @@ export class Ledger {
   /** How far a metered capture may go past its hold without passing a budget or cap. */
   private budgetRoom(hold: HoldRow, fromHold: number): number {
     const account = this.memo?.account ?? accountRow(this.sql);
-    const member = this.member(hold.member_id);
+    const member = this.reads.member(hold.member_id);
     if (!account) return 0;
     // The team charged is the one at admission; the member's budget is the one it has now
     // (its own, or its current team's default), as the next admission would see it.
-    const rules = this.teamRules(hold.team_id) ?? DEFAULT_TEAM_RULES;
+    const rules = this.reads.teamRules(hold.team_id) ?? DEFAULT_TEAM_RULES;
     const memberBudget = member
-      ? (member.budget ?? this.teamRules(member.teamId)?.memberBudget ?? null)
+      ? (member.budget ?? this.reads.teamRules(member.teamId)?.memberBudget ?? null)
       : rules.memberBudget;
     const limits = budgetLimits(rules, accountPolicy(account), memberBudget, hold.action);
-    const spend = budgetState(this.sql, hold.period_start, scopeOf(hold));
+    const spend = budgetState(this.sql, hold.period_start, holdScope(hold));
     for (const scope of Object.values(spend)) {
       scope.held -= hold.amount;
       scope.captured += fromHold;
@@ -359,7 +318,7 @@ export class Ledger {
     }
     const charged = fromHold + sumAllocations(extra);
     const periodStart = hold.period_start;
-    addSpend(this.sql, periodStart, scopeOf(hold), { held: -hold.amount, captured: charged });
+    addSpend(this.sql, periodStart, holdScope(hold), { held: -hold.amount, captured: charged });
     deleteHold(this.sql, hold.id);
     const grants = mergeAllocations([...captured, ...extra]);
     this.writeEvent(
@@ -403,7 +362,7 @@ export class Ledger {
       reason,
     });
     deleteHold(this.sql, hold.id);
-    addSpend(this.sql, hold.period_start, scopeOf(hold), { held: -hold.amount, captured: 0 });
+    addSpend(this.sql, hold.period_start, holdScope(hold), { held: -hold.amount, captured: 0 });
     this.writeEvent(
       holdEvent(hold, {
         outcome: "voided",
@@ -431,55 +390,8 @@ export class Ledger {
     });
   }
 
-  /** A key by its hash; only keys that exist are cached, so unknown ones cannot fill memory. */
-  private keyByHash(hash: string): KeyRow | null {
-    const known = this.cache.keys.get(hash);
-    if (known) return known;
-    const row = keyByHash(this.sql, hash);
-    if (row) remember(this.cache.keys, hash, () => row);
-    return row;
-  }
-
-  private member(id: string): MemberView | null {
-    return remember(this.cache.members, id, () => getMember(this.sql, id));
-  }
-
-  private teamRules(teamId: string): TeamRules | null {
-    return remember(this.cache.rules, teamId, () => teamRules(this.sql, teamId));
-  }
-
   private writeEvent(fields: EventFields, periodStart: number, now: number) {
     const account = this.memo?.account ?? accountRow(this.sql);
     appendEvent(this.sql, account?.id ?? "", fields, periodStart, now);
   }
-}
-
-/** The budget scopes a hold counts against. */
-function scopeOf(hold: HoldRow) {
-  return { team: hold.team_id, member: hold.member_id, action: hold.action };
-}
-
-function invalidKey(caller: Caller | null): AdmitResult {
-  return {
-    kind: "denied",
-    caller,
-    problem: {
-      code: "invalid_key",
-      detail: "The API key is unknown or revoked.",
-      extras: { rule: "key" },
-    },
-  };
-}
-
-function sumRemaining(grants: readonly SpendableGrant[]): number {
-  let total = 0;
-  for (const g of grants) total += g.remaining;
-  return total;
-}
-
-/** Sums allocations per grant, for an event's provenance. */
-function mergeAllocations(allocations: readonly Allocation[]): Allocation[] {
-  const byGrant = new Map<string, number>();
-  for (const a of allocations) byGrant.set(a.grantId, (byGrant.get(a.grantId) ?? 0) + a.amount);
-  return [...byGrant].map(([grantId, amount]) => ({ grantId, amount }));
 }

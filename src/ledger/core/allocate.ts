@@ -75,3 +75,17 @@ export function splitCapture(
 export function sumAllocations(allocations: readonly Allocation[]): number {
   return allocations.reduce((sum, a) => sum + a.amount, 0);
 }
+
+/** Credits left in the given spendable grants. */
+export function sumRemaining(grants: readonly SpendableGrant[]): number {
+  let total = 0;
+  for (const g of grants) total += g.remaining;
+  return total;
+}
+
+/** Sums allocations per grant, for an event's provenance. */
+export function mergeAllocations(allocations: readonly Allocation[]): Allocation[] {
+  const byGrant = new Map<string, number>();
+  for (const a of allocations) byGrant.set(a.grantId, (byGrant.get(a.grantId) ?? 0) + a.amount);
+  return [...byGrant].map(([grantId, amount]) => ({ grantId, amount }));
+}

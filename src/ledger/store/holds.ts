@@ -54,6 +54,11 @@ export function holdAllocations(hold: HoldRow): Allocation[] {
   return JSON.parse(hold.allocations) as Allocation[];
 }
 
+/** The budget scopes a hold counts against. */
+export function holdScope(hold: HoldRow) {
+  return { team: hold.team_id, member: hold.member_id, action: hold.action };
+}
+
 export function deleteHold(sql: SqlStorage, id: string) {
   sql.exec("DELETE FROM holds WHERE id = ?", id);
 }
