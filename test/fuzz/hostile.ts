@@ -5,6 +5,20 @@
 import fc from "fast-check";
 
 /** C0 and C1 controls, DEL, bidi overrides and isolates, lone surrogates, CR/LF injections. */
+/** Methods to try where a route or action has another (standard, WebDAV and cache ones). */
+export const HTTP_METHODS = [
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+  "TRACE",
+  "PROPFIND",
+  "PURGE",
+] as const;
+
 export const UNSAFE_PIECES = [
   "\u0000",
   "\r",

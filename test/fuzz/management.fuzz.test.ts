@@ -22,7 +22,7 @@ import {
   upstreamLog,
   url,
 } from "./harness";
-import { extraHeaders, jsonText, looseUtf8, percentEncode } from "./hostile";
+import { extraHeaders, HTTP_METHODS, jsonText, looseUtf8, percentEncode } from "./hostile";
 import { authorization, caseArb } from "./management-cases";
 import {
   createFixture,
@@ -45,19 +45,6 @@ let oversized = 0;
  * Content-Length that lies (fetch lets a stream carry any header; an HTTP parser would not).
  */
 const FRAMINGS = ["length", "chunked", "under-declared length", "garbage length"] as const;
-const EXTRA_METHODS = [
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "PATCH",
-  "DELETE",
-  "OPTIONS",
-  "TRACE",
-  "PROPFIND",
-  "PURGE",
-];
-
 /** An id for the `{id}` of a path: the fixture's entity of that kind, or one that does not exist. */
 function idFor(path: string, f: Fixture): string {
   if (path.startsWith("/admin/v1/accounts/")) return f.accountId;
@@ -186,7 +173,7 @@ describe("fuzzing the management API", { timeout: 120_000 }, () => {
     const arb = fc
       .record({
         path: fc.constantFrom(...paths),
-        method: fc.constantFrom(...EXTRA_METHODS),
+        method: fc.constantFrom(...HTTP_METHODS),
         headers: extraHeaders,
       })
       .filter(({ path, method }) => {

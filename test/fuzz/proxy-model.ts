@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import type { Action } from "../../src/catalog";
 import { chaosActions } from "./harness";
-import { headerName, headerValue, word } from "./hostile";
+import { HTTP_METHODS, headerName, headerValue, word } from "./hostile";
 import { bodyArb, framingArb } from "./proxy-bodies";
 import {
   effectiveMethod,
@@ -22,19 +22,6 @@ import {
 } from "./proxy-case";
 import { pathArb } from "./proxy-paths";
 
-const OTHER_METHODS = [
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "PATCH",
-  "DELETE",
-  "OPTIONS",
-  "TRACE",
-  "PROPFIND",
-  "PURGE",
-];
-
 function methodArb(action: Action): fc.Arbitrary<Part<string>> {
   const variants = [
     action.method,
@@ -46,7 +33,7 @@ function methodArb(action: Action): fc.Arbitrary<Part<string>> {
     {
       weight: 1,
       arbitrary: fc
-        .constantFrom(...OTHER_METHODS.filter((m) => m !== action.method))
+        .constantFrom(...HTTP_METHODS.filter((m) => m !== action.method))
         .map((value) => ({ value, spoil: `method ${value}` })),
     },
   );

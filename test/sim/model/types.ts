@@ -2,6 +2,7 @@
  * The reference model's vocabulary: plain data for grants, holds, events, keys, rules and
  * policy, and the product constants of SPEC §2 (written out here, not imported from src).
  */
+import type { AccountPolicy, TeamRules } from "../../../src/ledger/core/rules";
 import type { Category, Seat, Settlement, Tier } from "../../../src/ledger/types";
 
 export const HOLD_TTL_MS = 60_000;
@@ -15,14 +16,8 @@ export const INCLUDED: Record<Tier, number> = {
 };
 export const TIER_ORDER: readonly Tier[] = ["starter", "professional", "enterprise"];
 
-export interface Rules {
-  allowedActions: string[] | null;
-  allowedCategories: Category[] | null;
-  purpose: { required: boolean; allowed: string[] | null };
-  memberRateLimitPerMinute: number | null;
-  teamBudget: number | null;
-  memberBudget: number | null;
-}
+/** The shapes come from src (a drift fails the type check); the values below are the model's own. */
+export type Rules = TeamRules;
 
 export const OPEN_RULES: Rules = {
   allowedActions: null,
@@ -33,12 +28,7 @@ export const OPEN_RULES: Rules = {
   memberBudget: null,
 };
 
-export interface Policy {
-  overage: { policy: "block" | "allow"; limit: number };
-  monthlySpendCap: number | null;
-  rolloverCap: number;
-  actionCaps: Record<string, number>;
-}
+export type Policy = AccountPolicy;
 
 export const DEFAULT_POLICY: Policy = {
   overage: { policy: "block", limit: 0 },
