@@ -280,7 +280,11 @@ export class Ledger {
     const memberBudget = member
       ? (member.budget ?? this.reads.teamRules(member.teamId)?.memberBudget ?? null)
       : rules.memberBudget;
-    const limits = budgetLimits(rules, accountPolicy(account), memberBudget, hold.action);
+    // The member's budget is resolved here: null means none, not the admission team's default.
+    const limits = {
+      ...budgetLimits(rules, accountPolicy(account), memberBudget, hold.action),
+      member: memberBudget,
+    };
     const spend = budgetState(this.sql, hold.period_start, holdScope(hold));
     for (const scope of Object.values(spend)) {
       scope.held -= hold.amount;

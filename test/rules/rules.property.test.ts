@@ -282,6 +282,8 @@ const setupArb = fc.record({
   ),
 });
 
+type Setup = typeof setupArb extends fc.Arbitrary<infer S> ? S : never;
+
 type Op =
   | {
       kind: "admit";
@@ -376,6 +378,14 @@ function terms(a: ActionDef, credits: number, settlement: Settlement): ActionTer
 /** How often each decision was seen over all runs, so a vacuous generator is noticed. */
 const seen = new Map<string, number>();
 const see = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
+
+/**
+ * A counterexample CI found (seed 1096012432): a member moved mid-call to a team with no
+ * default budget had its metered overrun capped by the old team's default of 0.
+ */
+const MOVED_TO_NO_DEFAULT: [Setup, Op[]] = JSON.parse(
+  `[{"tier":"starter","rules":[{"allowedActions":null,"allowedCategories":null,"purpose":{"required":true,"allowed":null},"memberRateLimitPerMinute":null,"teamBudget":null,"memberBudget":null},{"allowedActions":null,"allowedCategories":null,"purpose":{"required":true,"allowed":null},"memberRateLimitPerMinute":null,"teamBudget":null,"memberBudget":null}],"members":[{"team":0,"seat":"core","active":true,"budget":null},{"team":0,"seat":"core","active":true,"budget":null},{"team":0,"seat":"core","active":true,"budget":null}],"overage":{"policy":"block","limit":0},"leftover":1,"monthlySpendCap":0,"actionCaps":{}},[{"kind":"teamBudgets","team":0,"teamBudget":null,"memberBudget":0},{"kind":"caps","monthlySpendCap":null,"action":0,"cap":null},{"kind":"admit","member":2,"action":0,"credits":0,"settlement":"on_success","purpose":"p3"},{"kind":"moveMember","member":2,"team":1},{"kind":"advance","ms":20000},{"kind":"teamBudgets","team":1,"teamBudget":null,"memberBudget":null},{"kind":"capture","pick":0,"share":0,"beyond":1},{"kind":"admit","member":0,"action":0,"credits":12,"settlement":"on_success","purpose":null},{"kind":"void","pick":0},{"kind":"admit","member":0,"action":0,"credits":0,"settlement":"on_success","purpose":null},{"kind":"admit","member":0,"action":0,"credits":12,"settlement":"on_success","purpose":null},{"kind":"capture","pick":0,"share":0,"beyond":0},{"kind":"teamBudgets","team":0,"teamBudget":null,"memberBudget":null},{"kind":"advance","ms":20000}]]`,
+);
 
 describe("rules against a reference model", () => {
   it("decides like the model, never passes a budget, and keeps every grant conserved", async () => {
@@ -637,7 +647,10 @@ describe("rules against a reference model", () => {
           });
         },
       ),
-      { numRuns: 200 },
+      {
+        numRuns: 200,
+        examples: [MOVED_TO_NO_DEFAULT],
+      },
     );
     for (const what of [
       "admitted",
