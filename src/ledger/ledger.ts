@@ -274,13 +274,12 @@ export class Ledger {
     const account = this.memo?.account ?? accountRow(this.sql);
     const member = this.reads.member(hold.member_id);
     if (!account) return 0;
-    // The team charged is the one at admission; the member's budget is the one it has now
-    // (its own, or its current team's default), as the next admission would see it.
+    // The team charged is the one at admission; the member's budget is the one it has now (its
+    // own, or its current team's default; null is none, not the admission team's default).
     const rules = this.reads.teamRules(hold.team_id) ?? DEFAULT_TEAM_RULES;
     const memberBudget = member
       ? (member.budget ?? this.reads.teamRules(member.teamId)?.memberBudget ?? null)
       : rules.memberBudget;
-    // The member's budget is resolved here: null means none, not the admission team's default.
     const limits = {
       ...budgetLimits(rules, accountPolicy(account), memberBudget, hold.action),
       member: memberBudget,
