@@ -38,6 +38,20 @@ async function readBody(request: Request, limit: number): Promise<ArrayBuffer> {
     throw new Problem("payload_too_large", `The body exceeds ${limit} bytes.`, { limit });
   }
   if (!request.body) return new ArrayBuffer(0);
+  if (declared !== null && /^\d+$/.test(declared)) {
+    // A declared length within the limit: the runtime frames the body to it, so read it whole
+    // (one native call) and still count what arrived, in case the header was not the truth.
+    let whole: ArrayBuffer;
+    try {
+      whole = await request.arrayBuffer();
+    } catch {
+      throw new Problem("bad_request", "The request body ended before it was complete.");
+    }
+    if (whole.byteLength > limit) {
+      throw new Problem("payload_too_large", `The body exceeds ${limit} bytes.`, { limit });
+    }
+    return whole;
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

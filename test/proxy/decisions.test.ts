@@ -165,6 +165,32 @@ describe("admission decisions (SPEC §4)", () => {
     expect(res.headers.get("x-demo-authenticated")).toBe("true");
   });
 
+  it("refuses a body over the action's limit with 413 whatever Content-Length claims", async () => {
+    const acct = await setupAccount();
+    const before = await balance(acct.memberKey);
+    const big = new TextEncoder().encode(
+      JSON.stringify({ records: [{ domain: "a.example", pad: "x".repeat(1_100_000) }] }),
+    );
+    for (const declared of [null, "10", String(big.length)]) {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < big.length; at += 64 * 1024)
+            controller.enqueue(big.subarray(at, at + 64 * 1024));
+          controller.close();
+        },
+      });
+      const headers: Record<string, string> = {
+        ...bearer(acct.memberKey),
+        "content-type": "application/json",
+      };
+      if (declared !== null) headers["content-length"] = declared;
+      const res = await call("/v1/enrichment/companies", { method: "POST", headers, body });
+      expect(res.status, `content-length ${declared}`).toBe(413);
+      expect(await problem(res)).toMatchObject({ code: "payload_too_large" });
+    }
+    expect(await balance(acct.memberKey)).toEqual(before);
+  });
+
   it("lists the catalog for the operator", async () => {
     const res = await jsonCall<{ actions: { id: string; minTier: string; settlement: string }[] }>(
       "/admin/v1/catalog",
