@@ -204,6 +204,20 @@ export const Balance = z
     held: z.number().int(),
     capturedThisPeriod: z.number().int(),
     period: z.object({ start: z.string(), end: z.string() }),
+    forecast: z.object({
+      burnRate: z
+        .object({ last7Days: z.number().min(0), thisPeriod: z.number().min(0) })
+        .openapi({ description: "Credits captured per day, rounded to 2 decimals." }),
+      basis: z
+        .enum(["last7Days", "thisPeriod"])
+        .nullable()
+        .openapi({ description: "The rate projected: the last 7 days' unless 0; null: no spend." }),
+      projectedDepletionAt: z
+        .string()
+        .nullable()
+        .openapi({ description: "When `available` runs out at that rate; null: no spend." }),
+      depletesBeforePeriodEnd: z.boolean(),
+    }),
     grants: z.array(Grant),
     holds: z.object({ count: z.number().int(), oldestExpiresAt: z.string().nullable() }),
   })

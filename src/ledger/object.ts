@@ -7,9 +7,11 @@
 import type { ProblemInit } from "../lib/problem";
 import { iso } from "../lib/time";
 import { LedgerObject } from "./base";
+import { forecast } from "./core/forecast";
 import { type AccountPolicy, DEFAULT_TEAM_RULES, type Spend, type TeamRules } from "./core/rules";
 import * as config from "./store/config";
 import { accountSpend, spendOf } from "./store/counters";
+import { capturedLast7Days } from "./store/forecast";
 import { availableCredits, issueGrant, listGrants, overageOf } from "./store/grants";
 import { heldTotal } from "./store/holds";
 import { type FlushStats, flushStats } from "./store/outbox";
@@ -280,6 +282,7 @@ export class AccountLedger extends LedgerObject {
     return this.tx((now) => config.revokeKey(this.sql, id, now));
   }
 
+  /** The balance now: available, held, this period's spend, grants, holds and the forecast. */
   async balance(): Promise<BalanceView | null> {
     const view = this.tx((now) => {
       const period = this.ledger.currentPeriod(now);
@@ -289,8 +292,10 @@ export class AccountLedger extends LedgerObject {
       const overage = overageOf(this.sql, period.start);
       const account = config.accountRow(this.sql);
       const policy = account ? config.accountPolicy(account) : null;
+      const available = availableCredits(this.sql, now) - (overage?.remaining ?? 0);
+      const captured = accountSpend(this.sql, period.start).captured;
       return {
-        available: availableCredits(this.sql, now) - (overage?.remaining ?? 0),
+        available,
         overage: {
           policy: policy?.overage.policy ?? "block",
           limit: overage?.amount ?? 0,
@@ -298,8 +303,17 @@ export class AccountLedger extends LedgerObject {
           available: overage?.remaining ?? 0,
         },
         held: holds.amount,
-        capturedThisPeriod: accountSpend(this.sql, period.start).captured,
+        capturedThisPeriod: captured,
         period: { start: iso(period.start), end: iso(period.end) },
+        // Read in this transaction, so the forecast agrees with the available credits shown.
+        forecast: forecast({
+          now,
+          period,
+          available,
+          capturedLast7Days: capturedLast7Days(this.sql, now),
+          capturedThisPeriod: captured,
+          accountCreatedAt: account?.created_at ?? now,
+        }),
         grants: listGrants(this.sql, now, true),
         holds: {
           count: holds.count,

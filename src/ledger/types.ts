@@ -3,6 +3,7 @@
  * crosses the RPC boundary, so it is structured-clonable: no classes, no functions.
  */
 import type { ProblemInit } from "../lib/problem";
+import type { Forecast } from "./core/forecast";
 import type { AccountPolicy } from "./core/rules";
 
 export const TIERS = ["starter", "professional", "enterprise"] as const;
@@ -144,6 +145,8 @@ export interface BalanceView {
   held: number;
   capturedThisPeriod: number;
   period: { start: string; end: string };
+  /** Burn rate and projected depletion (see core/forecast.ts for the rules). */
+  forecast: Forecast;
   grants: GrantView[];
   holds: { count: number; oldestExpiresAt: string | null };
 }

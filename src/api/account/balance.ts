@@ -11,7 +11,7 @@ const read = createRoute({
   method: "get",
   path: "/balance",
   tags: ["balance"],
-  summary: "The account's balance: available, held, captured this period, grants",
+  summary: "The account's balance: available, held, captured this period, grants, forecast",
   middleware: [accountAuth("admin", "finance", "member")] as const,
   responses: { 200: json(Balance, "The balance"), ...problemResponses },
 });
