@@ -6,6 +6,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { accountRoutes } from "./api/account";
 import { adminRoutes } from "./api/admin";
+import { mountDocs } from "./api/docs";
 import type { Catalog } from "./catalog";
 import type { AppEnv } from "./lib/env";
 import { Problem, problemResponse } from "./lib/problem";
@@ -72,6 +73,7 @@ export function createApp(options: AppOptions) {
 
   app.route("/admin/v1", adminRoutes(options.catalog));
   app.route("/v1", accountRoutes(options.catalog));
+  mountDocs(app, options.catalog);
   app.all("*", proxyHandler(options.catalog));
   return app;
 }

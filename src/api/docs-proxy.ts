@@ -1,0 +1,323 @@
+/**
+ * The proxy in the API document: one operation per priced catalog action, generated from the
+ * catalog the app serves, with the request headers the proxy reads, the credit headers it
+ * answers with and the problem+json denials it can give.
+ */
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { type Action, type Catalog, holdCredits } from "../catalog";
+import { paramNames } from "../catalog/route";
+import type { ProblemCode } from "../lib/problem";
+import { Problem } from "./schemas";
+
+/** The generated document's type, without importing the generator's own package. */
+export type ApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
+
+/** The response headers of the proxy, documented once under components.headers. */
+export const CREDIT_HEADERS = {
+  "X-Credits-Action": {
+    description: "The id of the priced action the call resolved to.",
+    schema: { type: "string" },
+  },
+  "X-Credits-Charged": {
+    description:
+      "Credits this call was charged: 0 on a denial or dry run; on a replay, what the first call was charged.",
+    schema: { type: "integer", minimum: 0 },
+  },
+  "X-Credits-Remaining": {
+    description:
+      "Credits available after the call settled. Absent on denials and when settlement could not be recorded (the hold then expires and is voided).",
+    schema: { type: "integer" },
+  },
+  "X-Credits-Replayed": {
+    description:
+      "`true` when the answer is the stored outcome of an earlier call with the same Idempotency-Key; nothing was charged again.",
+    schema: { type: "string", const: "true" },
+  },
+  "X-Credits-Original-Request-Id": {
+    description: "On a replay: the request id of the call whose outcome is replayed.",
+    schema: { type: "string" },
+  },
+  "X-Credits-Quote": {
+    description: "On a dry run (`X-Credit-Dry-Run: true`): the credits the call would hold.",
+    schema: { type: "integer", minimum: 0 },
+  },
+  "X-Request-Id": {
+    description: "The gateway's id of this request; quote it when reporting a problem.",
+    schema: { type: "string" },
+  },
+  "Retry-After": {
+    description: "Seconds to wait before retrying.",
+    schema: { type: "integer", minimum: 1 },
+  },
+} as const;
+type CreditHeader = keyof typeof CREDIT_HEADERS;
+
+const headerRefs = (names: readonly CreditHeader[]) =>
+  Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }]));
+
+/** The refusals of the proxy, by status: the codes it really gives and the headers it adds. */
+export const PROXY_DENIALS: Record<
+  number,
+  { codes: readonly ProblemCode[]; description: string; headers: readonly CreditHeader[] }
+> = {
+  400: {
+    codes: ["bad_request", "invalid_path", "invalid_units"],
+    description: "Malformed headers or body, an unusable path, or a unit count out of range.",
+    headers: ["X-Request-Id"],
+  },
+  401: {
+    codes: ["invalid_key"],
+    description: "Missing, malformed, unknown or revoked key, or a deactivated member.",
+    headers: ["X-Request-Id"],
+  },
+  402: {
+    codes: ["insufficient_credits", "budget_exhausted"],
+    description: "The balance, or a team, member, action or account budget, cannot cover it.",
+    headers: ["X-Request-Id", "X-Credits-Action", "X-Credits-Charged"],
+  },
+  403: {
+    codes: [
+      "forbidden",
+      "plan_excludes_action",
+      "seat_required",
+      "team_not_allowed",
+      "purpose_required",
+      "purpose_not_allowed",
+    ],
+    description: "Not a member key, or a plan, seat, team or purpose rule says no.",
+    headers: ["X-Request-Id", "X-Credits-Action", "X-Credits-Charged"],
+  },
+  409: {
+    codes: ["idempotency_in_progress"],
+    description: "A call with this Idempotency-Key is still in flight.",
+    headers: ["X-Request-Id", "X-Credits-Action", "X-Credits-Charged", "Retry-After"],
+  },
+  413: {
+    codes: ["payload_too_large"],
+    description: "The body exceeds the action's limit.",
+    headers: ["X-Request-Id"],
+  },
+  422: {
+    codes: ["idempotency_mismatch"],
+    description: "The Idempotency-Key was used before with a different request.",
+    headers: ["X-Request-Id", "X-Credits-Action", "X-Credits-Charged"],
+  },
+  429: {
+    codes: ["rate_limited"],
+    description: "The member's per-minute rate limit.",
+    headers: ["X-Request-Id", "X-Credits-Action", "X-Credits-Charged", "Retry-After"],
+  },
+  500: {
+    codes: ["internal_error"],
+    description: "An unexpected failure; the body carries only the request id.",
+    headers: ["X-Request-Id"],
+  },
+  502: {
+    codes: ["bad_gateway"],
+    description: "The upstream could not be reached or broke off. Only on_request actions charge.",
+    headers: ["X-Request-Id", "X-Credits-Action", "X-Credits-Charged", "X-Credits-Remaining"],
+  },
+  503: {
+    codes: ["ledger_unavailable"],
+    description: "The ledger could not decide; nothing was charged (fail closed).",
+    headers: ["X-Request-Id"],
+  },
+  504: {
+    codes: ["gateway_timeout"],
+    description: "The upstream did not answer within the action's timeout.",
+    headers: ["X-Request-Id", "X-Credits-Action", "X-Credits-Charged", "X-Credits-Remaining"],
+  },
+};
+
+// The same formats the proxy enforces (src/proxy/prepare.ts, src/catalog/route.ts).
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const PURPOSE = /^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}$/;
+const PARAM_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
+
+const ProxyHeaders = z.object({
+  "Idempotency-Key": z
+    .string()
+    .regex(IDEMPOTENCY_KEY)
+    .optional()
+    .openapi({
+      param: {
+        description:
+          "Makes the call safe to retry: a repeat with the same key and request replays the first outcome without charging again (`X-Credits-Replayed: true`); while the first is in flight a repeat gets 409 `idempotency_in_progress`; the same key with a different request gets 422 `idempotency_mismatch`.",
+      },
+    }),
+  "X-Credit-Dry-Run": z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({
+      param: {
+        description:
+          "`true`: decide and quote (`X-Credits-Quote`), reserve nothing and do not call the upstream.",
+      },
+    }),
+  "X-Credit-Purpose": z
+    .string()
+    .regex(PURPOSE)
+    .optional()
+    .openapi({
+      param: { description: "Why the call is made; required or restricted by some teams' rules." },
+    }),
+});
+
+const DryRunQuote = z
+  .object({
+    dryRun: z.literal(true),
+    allowed: z.literal(true),
+    action: z.string(),
+    units: z.number().int(),
+    credits: z.number().int(),
+    available: z.number().int(),
+  })
+  .openapi("DryRunQuote");
+
+/** A dry-run quote, or whatever the upstream answered: its body is not the gateway's to type. */
+const SuccessBody = {
+  anyOf: [
+    { $ref: "#/components/schemas/DryRunQuote" },
+    {
+      description:
+        "The upstream's own answer, streamed back unchanged (a replay: its stored outcome).",
+    },
+  ],
+};
+
+const METHOD = {
+  GET: "get",
+  POST: "post",
+  PUT: "put",
+  PATCH: "patch",
+  DELETE: "delete",
+} as const;
+
+/** "POST /v1/ai/agents/:agentId/conversations" -> "/v1/ai/agents/{agentId}/conversations". */
+export function openApiPath(pattern: string): string {
+  return pattern.replaceAll(/:([A-Za-z][A-Za-z0-9]*)/g, "{$1}");
+}
+
+type UnitSource = Extract<Action["price"], { unit: unknown }>["unit"];
+
+function unitSource(unit: UnitSource): string {
+  switch (unit.from) {
+    case "body":
+      return `the length of the JSON array \`${unit.field}\` in the body`;
+    case "query":
+      return `the query parameter \`${unit.param}\``;
+    case "response_header":
+      return `the upstream's \`${unit.header}\` response header`;
+  }
+}
+
+const SETTLEMENT_TEXT: Record<Action["settlement"], string> = {
+  on_success: "`on_success`: held at admission, captured on a 2xx answer, voided otherwise",
+  metered: "`metered`: the largest hold at admission, the reported units captured on a 2xx",
+  on_request: "`on_request`: charged at admission whatever the upstream answers",
+};
+
+/** The price and settlement of an action, in words. */
+export function priceText(action: Action): string {
+  const price = action.price;
+  let cost = `${price.credits} credits per request`;
+  if ("unit" in price) {
+    const per = price.per === 1 ? "unit" : `${price.per} units (rounded up)`;
+    const hold = holdCredits(action, price.maxUnits);
+    cost = `${price.credits} credits per ${per}; units are ${unitSource(price.unit)}, at most ${price.maxUnits} (largest hold ${hold} credits)`;
+  }
+  const seat = action.seat ? `; seat \`${action.seat}\`` : "";
+  return `**Price**: ${cost}. **Settlement**: ${SETTLEMENT_TEXT[action.settlement]}. **Plan**: \`${action.minTier}\` and up${seat}. **Timeout**: ${action.timeoutMs} ms.`;
+}
+
+function requestOf(action: Action) {
+  const names = paramNames(action.path);
+  const params =
+    names.length > 0
+      ? z.object(Object.fromEntries(names.map((n) => [n, z.string().regex(PARAM_VALUE)])))
+      : undefined;
+  const unit = "unit" in action.price ? action.price.unit : null;
+  const maxUnits = "unit" in action.price ? action.price.maxUnits : 1;
+  const query =
+    unit?.from === "query"
+      ? z.object({
+          [unit.param]: z
+            .string()
+            .regex(/^[1-9][0-9]{0,9}$/)
+            .openapi({
+              description: `The unit count the call is priced by: 1 to ${maxUnits}.`,
+            }),
+        })
+      : undefined;
+  const body =
+    unit?.from === "body"
+      ? {
+          required: true,
+          content: {
+            "application/json": {
+              schema: z.looseObject({
+                [unit.field]: z.array(z.unknown()).min(1).max(maxUnits).openapi({
+                  description: "One item per unit priced; the rest of the body passes through.",
+                }),
+              }),
+            },
+          },
+        }
+      : undefined;
+  return { params, query, headers: ProxyHeaders, body };
+}
+
+function responsesOf() {
+  const problem = { "application/problem+json": { schema: Problem } };
+  const errors = Object.fromEntries(
+    Object.entries(PROXY_DENIALS).map(([status, d]) => [
+      status,
+      {
+        description: `${d.description} Codes: ${d.codes.map((c) => `\`${c}\``).join(", ")}.`,
+        headers: headerRefs(d.headers),
+        content: problem,
+      },
+    ]),
+  );
+  return {
+    200: {
+      description:
+        "The upstream's answer (its status and body pass through), with the credit headers; with `X-Credit-Dry-Run: true`, a quote; with a repeated Idempotency-Key, the first outcome replayed.",
+      headers: headerRefs([
+        "X-Request-Id",
+        "X-Credits-Action",
+        "X-Credits-Charged",
+        "X-Credits-Remaining",
+        "X-Credits-Replayed",
+        "X-Credits-Original-Request-Id",
+        "X-Credits-Quote",
+      ]),
+      content: { "application/json": { schema: SuccessBody } },
+    },
+    ...errors,
+  };
+}
+
+/** The proxy's part of the document: a path item per catalog action, and its components. */
+export function proxyDocument(catalog: Catalog): ApiDocument {
+  const scratch = new OpenAPIHono();
+  const registry = scratch.openAPIRegistry;
+  registry.register("DryRunQuote", DryRunQuote);
+  for (const [name, header] of Object.entries(CREDIT_HEADERS)) {
+    registry.registerComponent("headers", name, header);
+  }
+  for (const action of catalog.actions) {
+    registry.registerPath({
+      method: METHOD[action.method],
+      path: openApiPath(action.path),
+      operationId: action.id,
+      tags: ["proxy"],
+      summary: action.name,
+      description: [action.description ?? "", priceText(action)].filter(Boolean).join("\n\n"),
+      security: [{ accountKey: [] }],
+      request: requestOf(action),
+      responses: responsesOf(),
+    });
+  }
+  return scratch.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "", version: "" } });
+}

@@ -1,0 +1,150 @@
+/**
+ * The API document and its page, both public: OpenAPI 3.1 at `/openapi.json`, generated from the
+ * zod schemas the routes validate with (the app's OpenAPI registry) plus one operation per priced
+ * catalog action, and an interactive page at `/docs` that renders it with no outside script.
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Catalog } from "../catalog";
+import type { AppEnv } from "../lib/env";
+import { docsPage } from "./docs-page";
+import { type ApiDocument, proxyDocument } from "./docs-proxy";
+
+/** The gateway's version, as in package.json (a worker cannot read that file). */
+export const API_VERSION = "0.1.0";
+
+const DESCRIPTION = `The creditgate gateway: priced feature calls (the proxy) metered in credits, the operator API under \`/admin/v1\` and the account API under \`/v1\`.
+
+**Auth**: the operator API takes \`Authorization: Bearer $OPERATOR_TOKEN\` (\`operatorToken\`); the account API and the proxy take an account key \`Authorization: Bearer cg_<accountId>_<secret>\` (\`accountKey\`), whose role (admin, finance, member) decides what it may call.
+
+**Errors**: every error of every route is \`application/problem+json\` (RFC 9457, schema \`Problem\`) with a stable \`code\` and the \`requestId\`, also sent as \`X-Request-Id\`.
+
+**Proxy**: each catalog action answers at its own path with \`X-Credits-Action\`, \`X-Credits-Charged\` and \`X-Credits-Remaining\`; send \`Idempotency-Key\` to retry safely, \`X-Credit-Dry-Run: true\` for a quote, \`X-Credit-Purpose\` where a team requires one.`;
+
+const SECURITY_SCHEMES = {
+  operatorToken: {
+    type: "http",
+    scheme: "bearer",
+    description: "The platform operator's token (the `OPERATOR_TOKEN` secret).",
+  },
+  accountKey: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "cg_<accountId>_<secret>",
+    description: "An account API key; its role (admin, finance, member) decides what it may do.",
+  },
+} as const;
+
+const OPERATIONS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+type PathItem = NonNullable<ApiDocument["paths"]>[string];
+type Operation = NonNullable<PathItem["get"]>;
+
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+});
+
+/** Who may call a management path: the mount decides (operator auth on all of /admin/v1). */
+function securityFor(path: string): Operation["security"] {
+  if (path.startsWith("/admin/v1/")) return [{ operatorToken: [] }];
+  if (path.startsWith("/v1/")) return [{ accountKey: [] }];
+  return undefined;
+}
+
+/** What every route can also answer, beyond what its own definition lists. */
+function addSharedErrors(operation: Operation, path: string): void {
+  operation.responses ??= {};
+  const responses = operation.responses;
+  responses[500] ??= problem("Internal error (`internal_error`): only the request id is shown");
+  if (path.startsWith("/v1/")) {
+    responses[503] ??= problem("The account's ledger is unavailable (`ledger_unavailable`)");
+  }
+  const body = operation.requestBody;
+  if (body && "content" in body && body.content["application/json"]) {
+    responses[415] ??= problem("The body is not JSON (`unsupported_media_type`)");
+  }
+}
+
+/** `get /v1/teams/{id}` -> `get_v1_teams_id`. */
+function operationIdFor(method: string, path: string): string {
+  return `${method}_${path.replaceAll(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "")}`;
+}
+
+/** The whole document: the app's routes, completed, then the proxy's actions beside them. */
+export function buildDocument(app: OpenAPIHono<AppEnv>, catalog: Catalog): ApiDocument {
+  const doc = app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: { title: "creditgate", version: API_VERSION, description: DESCRIPTION },
+    servers: [{ url: "/" }],
+  });
+  doc.paths ??= {};
+  const paths = doc.paths;
+  for (const [path, item] of Object.entries(paths)) {
+    for (const method of OPERATIONS) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.operationId ??= operationIdFor(method, path);
+      operation.security ??= securityFor(path);
+      addSharedErrors(operation, path);
+    }
+  }
+  const proxy = proxyDocument(catalog);
+  for (const [path, item] of Object.entries(proxy.paths ?? {})) {
+    paths[path] ??= {};
+    const target = paths[path];
+    for (const method of OPERATIONS) {
+      // A management route registered at the same method and path answers before the proxy.
+      if (item[method] && !target[method]) target[method] = item[method];
+    }
+  }
+  const mine = doc.components ?? {};
+  const theirs = proxy.components ?? {};
+  doc.components = {
+    ...mine,
+    schemas: { ...theirs.schemas, ...mine.schemas },
+    headers: { ...theirs.headers, ...mine.headers },
+    securitySchemes: { ...mine.securitySchemes, ...SECURITY_SCHEMES },
+  };
+  return doc;
+}
+
+const documentRoute = createRoute({
+  method: "get",
+  path: "/openapi.json",
+  tags: ["docs"],
+  summary: "This API document (OpenAPI 3.1)",
+  security: [],
+  responses: {
+    200: {
+      description: "The OpenAPI 3.1 document",
+      content: { "application/json": { schema: z.looseObject({ openapi: z.string() }) } },
+    },
+  },
+});
+
+const pageRoute = createRoute({
+  method: "get",
+  path: "/docs",
+  tags: ["docs"],
+  summary: "Interactive API docs (HTML) for this document",
+  security: [],
+  responses: {
+    200: { description: "The docs page", content: { "text/html": { schema: z.string() } } },
+  },
+});
+
+/** Mounts `/openapi.json` and `/docs` (public, GET only); call before the proxy's catch-all. */
+export function mountDocs(app: OpenAPIHono<AppEnv>, catalog: Catalog): void {
+  let cached: ApiDocument | undefined;
+  app.openapi(documentRoute, (c) => {
+    cached ??= buildDocument(app, catalog);
+    return c.json({ ...cached }, 200);
+  });
+  app.openapi(pageRoute, (c) => {
+    const nonce = crypto.randomUUID().replaceAll("-", "");
+    return c.html(docsPage(nonce), 200, {
+      "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+    });
+  });
+}
