@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** The account directory: what the operator lists. Enforcement config lives in the ledger. */
 export const accounts = sqliteTable("accounts", {
@@ -42,7 +42,65 @@ export const usageEvents = sqliteTable(
   (t) => [
     index("usage_events_account_time").on(t.accountId, t.occurredAt, t.id),
     index("usage_events_account_period").on(t.accountId, t.periodStart),
+    // An export's snapshot is "every event of the account up to seq S": the ledger flushes in
+    // seq order, so the events at or below the largest seq D1 holds never change.
+    index("usage_events_account_seq").on(t.accountId, t.seq),
   ],
+);
+
+/**
+ * Archived usage: events older than the retention age, rolled up per day, period and
+ * who/what/outcome before the raw rows are deleted, so summaries and reconciliation keep their
+ * exact totals. A missing team or member is stored as ''.
+ */
+export const usageRollups = sqliteTable(
+  "usage_rollups",
+  {
+    accountId: text("account_id").notNull(),
+    day: text("day").notNull(),
+    periodStart: text("period_start").notNull(),
+    teamId: text("team_id").notNull().default(""),
+    memberId: text("member_id").notNull().default(""),
+    action: text("action").notNull(),
+    category: text("category").notNull(),
+    outcome: text("outcome", { enum: ["captured", "voided", "denied"] }).notNull(),
+    events: integer("events").notNull(),
+    units: integer("units").notNull(),
+    credits: integer("credits").notNull(),
+  },
+  (t) => [
+    primaryKey({
+      columns: [
+        t.accountId,
+        t.day,
+        t.periodStart,
+        t.teamId,
+        t.memberId,
+        t.action,
+        t.category,
+        t.outcome,
+      ],
+    }),
+    index("usage_rollups_account_period").on(t.accountId, t.periodStart),
+  ],
+);
+
+/**
+ * Deleted usage: what retention in `delete` mode removed, per period, action and team, so
+ * reconciliation still accounts for every captured credit. Summaries no longer see it.
+ */
+export const usageDeletions = sqliteTable(
+  "usage_deletions",
+  {
+    accountId: text("account_id").notNull(),
+    periodStart: text("period_start").notNull(),
+    action: text("action").notNull(),
+    teamId: text("team_id").notNull().default(""),
+    outcome: text("outcome", { enum: ["captured", "voided", "denied"] }).notNull(),
+    events: integer("events").notNull(),
+    credits: integer("credits").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.periodStart, t.action, t.teamId, t.outcome] })],
 );
 
 /** Who changed what in an account's configuration, and when. */

@@ -4,7 +4,10 @@
  * lapsed holds and rolls periods.
  */
 import { DurableObject } from "cloudflare:workers";
+import { iso } from "../lib/time";
 import { EVENTS_PER_FLUSH, insertUsageEvents } from "../usage/flush";
+import { type Comparison, compare, d1Captured } from "../usage/reconcile";
+import { type Period, periodAt } from "./core/period";
 import { Ledger } from "./ledger";
 import * as config from "./store/config";
 import { heldTotal } from "./store/holds";
@@ -16,6 +19,7 @@ import {
   pendingEvents,
   recordFlushFailure,
 } from "./store/outbox";
+import { ledgerCaptured, pendingCaptured } from "./store/reconcile";
 import { migrate } from "./store/schema";
 
 const MAX_FLUSH_BACKOFF_MS = 5 * 60 * 1000;
@@ -25,6 +29,20 @@ export interface FlushResult {
   pending: number;
   error: string | null;
 }
+
+/** Which period to reconcile: the current one, the one before, or the one containing a time. */
+export type PeriodChoice = "current" | "previous" | { at: number };
+
+export interface ReconcileView extends Comparison {
+  period: { start: string; end: string };
+  /** D1 holds every event of this account that occurred before this time. */
+  watermark: string;
+  /** Captured events of this period still in the outbox, all outcomes' events waiting. */
+  outbox: { capturedEvents: number; waiting: number };
+  flushed: { requested: boolean; events: number; error: string | null };
+}
+
+const RECONCILE_ATTEMPTS = 5;
 
 export abstract class LedgerObject extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
@@ -100,6 +118,56 @@ export abstract class LedgerObject extends DurableObject<Env> {
       );
       flushed += batch.length;
     }
+  }
+
+  /**
+   * The period's captured credits by the ledger beside D1's (SPEC §5). Optionally flushes first
+   * so D1 is complete. The ledger's half is read in one transaction; D1 is read after it, and
+   * the pair is kept only if no flush ran in between (one would move events from the outbox to
+   * D1 and count them twice); otherwise it reads again.
+   */
+  async reconcile(choice: PeriodChoice, flushFirst: boolean): Promise<ReconcileView | null> {
+    const flushed = flushFirst ? await this.flush() : null;
+    for (let attempt = 1; attempt <= RECONCILE_ATTEMPTS; attempt++) {
+      if (this.flushing) await this.flushing;
+      const ledgerSide = this.tx((now) => {
+        const account = config.accountRow(this.sql);
+        if (!account) return null;
+        const current = periodAt(account.billing_anchor_day, now);
+        const period: Period =
+          choice === "current"
+            ? current
+            : choice === "previous"
+              ? periodAt(account.billing_anchor_day, current.start - 1)
+              : periodAt(account.billing_anchor_day, choice.at);
+        const stats = flushStats(this.sql);
+        return {
+          accountId: account.id,
+          period,
+          ledger: ledgerCaptured(this.sql, period.start),
+          pending: pendingCaptured(this.sql, iso(period.start)),
+          flushedBefore: stats.flushedEvents,
+          waiting: stats.pending,
+          watermark: stats.oldestPendingAt ?? now,
+        };
+      });
+      if (!ledgerSide) return null;
+      const d1 = await d1Captured(this.env.DB, ledgerSide.accountId, iso(ledgerSide.period.start));
+      if (this.flushing || flushStats(this.sql).flushedEvents !== ledgerSide.flushedBefore)
+        continue;
+      return {
+        ...compare(ledgerSide.ledger, d1, ledgerSide.pending.totals),
+        period: { start: iso(ledgerSide.period.start), end: iso(ledgerSide.period.end) },
+        watermark: iso(ledgerSide.watermark),
+        outbox: { capturedEvents: ledgerSide.pending.events, waiting: ledgerSide.waiting },
+        flushed: {
+          requested: flushFirst,
+          events: flushed?.flushed ?? 0,
+          error: flushed?.error ?? null,
+        },
+      };
+    }
+    throw new Error("reconcile: the outbox kept flushing; retry");
   }
 
   /** Rolls the period, voids lapsed holds and forgets old idempotency keys, without flushing. */

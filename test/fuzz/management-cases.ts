@@ -44,8 +44,9 @@ export interface Case {
 type Spoiled<T> = { value: T; spoil: string | null };
 const ok = <T>(value: T): Spoiled<T> => ({ value, spoil: null });
 
+/** A field's kind: the route's own (`"GET /v1/usage/events limit"`) if it has one, else the shared one. */
 function kindOf(table: Record<string, FieldKind>, field: string, route: string): FieldKind {
-  const kind = table[field];
+  const kind = table[`${route} ${field}`] ?? table[field];
   if (!kind) throw new Error(`${route}: no kind for field "${field}" in management-fields.ts`);
   return kind;
 }
@@ -115,8 +116,9 @@ function queryArb(route: Route, key: string): fc.Arbitrary<Spoiled<[string, stri
     // No query schema: parameters are ignored, which is harmless for these reads.
     return fc.oneof(fc.constant(ok([])), random.map(ok));
   }
-  const { keys, required } = fieldsOf(route.query);
+  const { keys: all, required } = fieldsOf(route.query);
   const kind = (k: string) => kindOf(QUERY_FIELDS, k, key);
+  const keys = all.filter((k) => !kind(k).contextual);
   const validOf = (k: string) => kind(k).valid({ teamIds: [], memberIds: [] }).map(String);
   const valid = fc
     .record(Object.fromEntries(keys.map((k) => [k, validOf(k)])), { requiredKeys: required })
@@ -126,7 +128,7 @@ function queryArb(route: Route, key: string): fc.Arbitrary<Spoiled<[string, stri
     fc
       .tuple(
         valid,
-        word().filter((w) => !keys.includes(w)),
+        word().filter((w) => !all.includes(w)),
         anyText,
       )
       .map(([q, k, v]) => spoiled([...q, [k, v]], `unknown query parameter ${k}`)),
@@ -140,7 +142,7 @@ function queryArb(route: Route, key: string): fc.Arbitrary<Spoiled<[string, stri
           ),
       ),
     fc
-      .constantFrom(...keys)
+      .constantFrom(...all)
       .chain((k) =>
         fc
           .tuple(valid, kind(k).invalid)

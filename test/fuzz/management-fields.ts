@@ -27,6 +27,11 @@ export interface FieldKind {
   valid: (refs: Refs) => fc.Arbitrary<unknown>;
   /** Values the spec refuses: a request carrying one must change nothing. */
   invalid: fc.Arbitrary<unknown>;
+  /**
+   * Valid values exist only in context (a cursor from an earlier page): valid requests leave
+   * the field out, and only invalid values are sent.
+   */
+  contextual?: boolean;
 }
 
 const MAX_CREDITS = 1_000_000_000_000;
@@ -90,6 +95,14 @@ const reference = (pick: (refs: Refs) => readonly string[], prefix: string): Fie
 const purposeText = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,20}$/);
 
 export const BODY_FIELDS: Record<string, FieldKind> = {
+  olderThanDays: { valid: () => int(1, 3650), invalid: notAnIntIn(1, 3650) },
+  mode: enumOf(["archive", "delete"], ["shred", "purge"]),
+  dryRun: { valid: () => fc.boolean(), invalid: fc.constantFrom("true", 1, 0, null, "yes") },
+  // Valid ones name no account (404); ROUTE_SPECS names the fixture's account in valid bodies.
+  accountId: {
+    valid: () => fc.stringMatching(/^[a-z0-9-]{3,20}$/).map((s) => `zz-${s}`),
+    invalid: fc.oneof(fc.constantFrom("", "UPPER", "a/b"), overLongText(64), notOfType("string")),
+  },
   name,
   note: {
     valid: () => fc.oneof(fc.constant(""), safeText(500)),
@@ -200,7 +213,84 @@ const limitRefused = fc.oneof(
   int(201, 1_000_000).map(String),
 );
 
+/** Query fields of the usage routes: the range filters, and each route's own knobs. */
+const usageId: FieldKind = {
+  valid: () => fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/),
+  invalid: fc.oneof(
+    fc.constantFrom("", "a/b", "team x", "ü"),
+    overLongText(64),
+    unsafeText.filter((t) => t.length > 0),
+  ),
+};
+const usageAction: FieldKind = {
+  // Any well-formed action id filters (an unknown one matches nothing); malformed ones are refused.
+  valid: () => fc.oneof(fc.constantFrom(...ACTION_IDS), fc.constant("enrichment.nothing")),
+  invalid: fc.constantFrom("", "ENRICHMENT.COMPANY", "enrichment.company ", "enrichment", "a.b.c"),
+};
+const instant: FieldKind = {
+  valid: () =>
+    fc
+      .integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2030, 0, 1) })
+      .chain((ms) =>
+        fc.constantFrom(new Date(ms).toISOString(), new Date(ms).toISOString().slice(0, 10)),
+      ),
+  invalid: fc.constantFrom("tomorrow", "2026-13-01", "2026-11-01T00:00:00", "", "1700000000"),
+};
+const USAGE_RANGE: Record<string, FieldKind> = {
+  from: instant,
+  to: instant,
+  team: usageId,
+  member: usageId,
+  action: usageAction,
+  category: enumOf(CATEGORIES, ["billing"]),
+  outcome: enumOf(["captured", "voided", "denied"], ["refunded", "pending"]),
+};
+const forRoute = (route: string, fields: Record<string, FieldKind>) =>
+  Object.fromEntries(Object.entries(fields).map(([k, v]) => [`${route} ${k}`, v]));
+
 export const QUERY_FIELDS: Record<string, FieldKind> = {
+  ...forRoute("GET /v1/usage/events", {
+    ...USAGE_RANGE,
+    // CSV and NDJSON are not JSON: test/usage checks them; here the pages are fuzzed.
+    format: {
+      valid: () => fc.constant("json"),
+      invalid: enumOf(["json", "csv", "ndjson"], ["xml"]).invalid,
+    },
+    limit: {
+      valid: () => int(1, 1000).map(String),
+      invalid: fc.constantFrom("0", "-1", "1001", "1.5", "abc", "", "1e3", "Infinity"),
+    },
+    cursor: {
+      valid: () => fc.string({ minLength: 1, maxLength: 64 }),
+      invalid: fc.oneof(
+        fc.constantFrom("", "not-a-cursor!", "eyJ2IjoxfQ"),
+        fc.string({ minLength: 1, maxLength: 64 }),
+        overLongText(512),
+      ),
+      contextual: true,
+    },
+  }),
+  ...forRoute("GET /v1/usage/summary", {
+    ...USAGE_RANGE,
+    group_by: {
+      valid: () =>
+        fc
+          .subarray(["day", "team", "member", "action", "category"], { minLength: 1 })
+          .map((keys) => keys.join(",")),
+      invalid: fc.constantFrom("week", "team,team", "", "day,", "DAY", "day;team"),
+    },
+  }),
+  ...forRoute("GET /v1/usage/reconcile", {
+    period: {
+      valid: () => fc.constantFrom("current", "previous", "2026-11-01", "2025-01-15T12:00:00Z"),
+      invalid: fc.constantFrom("someday", "", "CURRENT", "2026-02-30x"),
+    },
+    // Not enumOf: its non-strings include booleans, which a query string spells "true"/"false".
+    flush: {
+      valid: () => fc.constantFrom("true", "false"),
+      invalid: fc.constantFrom("yes", "1", "0", "TRUE", "False", "", "true "),
+    },
+  }),
   limit: { valid: () => int(1, 200).map(String), invalid: limitRefused },
   cursor: {
     valid: () => fc.string({ minLength: 1, maxLength: 128 }),

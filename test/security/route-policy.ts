@@ -12,7 +12,9 @@ export type Access =
   /** Account keys of these roles; other roles 403, the operator token and bad keys 401. */
   | { kind: "account"; roles: readonly Role[] }
   /** The priced proxy: the matrix probes every catalog action, member keys only. */
-  | { kind: "proxy" };
+  | { kind: "proxy" }
+  /** No credentials: every principal, and any Authorization at all, gets the same answer. */
+  | { kind: "public" };
 
 /** The ids of one account a request can name; `scratch` is made fresh for each cell. */
 export interface Subject {
@@ -206,9 +208,40 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     other: (t) => ({ path: `/v1/keys/${t.scratch}`, status: 404 }),
   },
 
+  // A's keys filtering on B's team or member: the filter applies inside A's own usage only.
+  "GET /v1/usage/events": {
+    access: { kind: "account", roles: ["admin", "finance", "member"] },
+    own: () => ({ path: "/v1/usage/events?limit=5", status: 200 }),
+    other: (t) => ({ path: `/v1/usage/events?team=${t.teamId}&format=csv`, status: 200 }),
+  },
+  "GET /v1/usage/summary": {
+    access: { kind: "account", roles: ["admin", "finance", "member"] },
+    own: () => ({ path: "/v1/usage/summary?group_by=team,action", status: 200 }),
+    other: (t) => ({ path: `/v1/usage/summary?team=${t.teamId}&group_by=member`, status: 200 }),
+  },
+  "GET /v1/usage/reconcile": { access: readers, ...sameFor("/v1/usage/reconcile", 200) },
+  "POST /admin/v1/usage/retention": {
+    access: operator,
+    // A dry run: the operator may name any account, and nothing changes.
+    own: (t) => retentionProbe(t),
+    other: (t) => retentionProbe(t),
+  },
+
+  // ---- public: the API document and its page (GET only, read nothing of any account) -------
+  "GET /openapi.json": { access: { kind: "public" }, ...sameFor("/openapi.json", 200) },
+  "GET /docs": { access: { kind: "public" }, ...sameFor("/docs", 200) },
+
   // ---- everything else: the priced proxy (default deny; probed per catalog action) --------
   "ALL /*": { access: { kind: "proxy" } },
 };
+
+function retentionProbe(t: Subject): Probe {
+  return {
+    path: "/admin/v1/usage/retention",
+    body: { olderThanDays: 3650, mode: "delete", accountId: t.id, dryRun: true },
+    status: 200,
+  };
+}
 
 function grantProbe(t: Subject): Probe {
   return {

@@ -4,6 +4,7 @@ import type { Catalog } from "../../catalog";
 import type { AppEnv } from "../../lib/env";
 import { validationHook } from "../../lib/validation";
 import { managementBodyLimit } from "../auth";
+import { usageRoutes } from "../usage";
 import { accountInfoRoutes } from "./account";
 import { balanceRoutes } from "./balance";
 import { keyRoutes } from "./keys";
@@ -19,6 +20,7 @@ export const ACCOUNT_API_PATHS = [
   "/keys",
   "/balance",
   "/quote",
+  "/usage",
 ] as const;
 
 export function accountRoutes(catalog: Catalog) {
@@ -33,5 +35,6 @@ export function accountRoutes(catalog: Catalog) {
   app.route("/", balanceRoutes());
   app.route("/", quoteRoutes(catalog));
   app.route("/", accountInfoRoutes());
+  app.route("/", usageRoutes());
   return app;
 }

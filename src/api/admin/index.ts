@@ -18,6 +18,7 @@ import {
   problemResponses,
 } from "../schemas";
 import { accountAdminRoutes, requireAccount } from "./accounts";
+import { usageAdminRoutes } from "./usage";
 
 const grant = createRoute({
   method: "post",
@@ -90,5 +91,6 @@ export function adminRoutes(catalog: Catalog) {
   app.openapi(catalogRoute, (c) => c.json({ actions: catalog.actions.map(describeAction) }, 200));
 
   app.route("/", accountAdminRoutes(catalog));
+  app.route("/", usageAdminRoutes());
   return app;
 }

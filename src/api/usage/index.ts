@@ -1,0 +1,194 @@
+/**
+ * The usage API under /v1/usage (SPEC §5): events (JSON pages, or CSV and NDJSON streams),
+ * summaries and reconciliation. `admin` and `finance` keys read the whole account; a `member`
+ * key reads only its own events. The account always comes from the key (I6).
+ */
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../../lib/env";
+import { ledgerOf } from "../../lib/env";
+import { Problem } from "../../lib/problem";
+import { validationHook } from "../../lib/validation";
+import { decodeCursor, encodeCursor } from "../../usage/cursor";
+import { eventObject, eventRows, exportStream, positionOf, snapshotOf } from "../../usage/events";
+import { filterDigest, type UsageFilter } from "../../usage/filter";
+import { type GroupKey, MAX_GROUPS, summarize } from "../../usage/summary";
+import { accountAuth } from "../auth";
+import { json, problemResponses } from "../schemas";
+import {
+  EventPage,
+  EventsQuery,
+  ReconcileQuery,
+  Reconciliation,
+  Summary,
+  SummaryQuery,
+} from "./schemas";
+
+const readers = accountAuth("admin", "finance", "member");
+const books = accountAuth("admin", "finance");
+
+const events = createRoute({
+  method: "get",
+  path: "/usage/events",
+  tags: ["usage"],
+  summary: "Usage events, oldest first: JSON pages, or the whole range as CSV or NDJSON",
+  description:
+    "A listing is a snapshot of the events in D1 when its first page was read; `nextCursor` " +
+    "continues that snapshot, so pages lose and repeat nothing while new events arrive. " +
+    "`format=csv` (RFC 4180, header row) and `format=ndjson` stream the whole range.",
+  middleware: [readers] as const,
+  request: { query: EventsQuery },
+  responses: {
+    200: {
+      description: "A page of events (JSON) or the whole range (CSV, NDJSON)",
+      content: {
+        "application/json": { schema: EventPage },
+        "text/csv": { schema: { type: "string" as const } },
+        "application/x-ndjson": { schema: { type: "string" as const } },
+      },
+    },
+    ...problemResponses,
+  },
+});
+
+const summary = createRoute({
+  method: "get",
+  path: "/usage/summary",
+  tags: ["usage"],
+  summary: "Credits, units, calls and denials, grouped by day, team, member, action, category",
+  middleware: [readers] as const,
+  request: { query: SummaryQuery },
+  responses: { 200: json(Summary, "The totals"), ...problemResponses },
+});
+
+const reconcile = createRoute({
+  method: "get",
+  path: "/usage/reconcile",
+  tags: ["usage"],
+  summary: "The ledger's captured credits for a period beside D1's, with the outbox watermark",
+  middleware: [books] as const,
+  request: { query: ReconcileQuery },
+  responses: { 200: json(Reconciliation, "The comparison and its verdict"), ...problemResponses },
+});
+
+/** A date or date-time from the query as the ledger writes times (ISO, UTC, milliseconds). */
+function instant(value: string | undefined): string | null {
+  return value === undefined ? null : new Date(value).toISOString();
+}
+
+/** The filter a caller may use: a member key is held to its own events. */
+function filterFor(
+  c: Context<AppEnv>,
+  q: z.infer<typeof EventsQuery> | z.infer<typeof SummaryQuery>,
+): UsageFilter {
+  const principal = c.get("principal");
+  let member = q.member ?? null;
+  if (principal.role === "member") {
+    if (principal.memberId === null) throw new Problem("forbidden", "This key has no member.");
+    if (member !== null && member !== principal.memberId) {
+      throw new Problem("forbidden", "A member key reads only its own usage.");
+    }
+    member = principal.memberId;
+  }
+  return {
+    accountId: c.get("accountId"),
+    from: instant(q.from),
+    to: instant(q.to),
+    team: q.team ?? null,
+    member,
+    action: q.action ?? null,
+    category: q.category ?? null,
+    outcome: q.outcome ?? null,
+  };
+}
+
+export function usageRoutes() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.openapi(events, async (c) => {
+    const q = c.req.valid("query");
+    const filter = filterFor(c, q);
+    const digest = filterDigest(filter);
+    if (q.format !== "json") {
+      if (q.cursor !== undefined || c.req.query("limit") !== undefined) {
+        throw new Problem(
+          "bad_request",
+          "`cursor` and `limit` page JSON; CSV and NDJSON stream the whole range.",
+        );
+      }
+      const snapshot = await snapshotOf(c.env.DB, filter.accountId);
+      const csv = q.format === "csv";
+      const name = `usage-${filter.accountId}-${snapshot}.${csv ? "csv" : "ndjson"}`;
+      return c.body(exportStream(c.env.DB, filter, snapshot, q.format), 200, {
+        "content-type": csv ? "text/csv; charset=utf-8; header=present" : "application/x-ndjson",
+        "content-disposition": `attachment; filename="${name}"`,
+        "cache-control": "no-store",
+        "x-usage-snapshot": String(snapshot),
+      });
+    }
+    let snapshot: number;
+    let after = null;
+    if (q.cursor !== undefined) {
+      const cursor = decodeCursor(q.cursor);
+      if (!cursor) throw new Problem("bad_request", "The cursor is not valid.");
+      if (cursor.query !== digest) {
+        throw new Problem("bad_request", "The cursor belongs to a query with other filters.");
+      }
+      snapshot = cursor.snapshot;
+      after = { at: cursor.at, id: cursor.id };
+    } else {
+      snapshot = await snapshotOf(c.env.DB, filter.accountId);
+    }
+    const rows = await eventRows(c.env.DB, filter, snapshot, after, q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > q.limit && last
+        ? encodeCursor({ snapshot, query: digest, ...positionOf(last) })
+        : null;
+    c.header("cache-control", "no-store");
+    return c.json({ data: page.map(eventObject), nextCursor } as z.infer<typeof EventPage>, 200);
+  });
+
+  app.openapi(summary, async (c) => {
+    const q = c.req.valid("query");
+    const filter = filterFor(c, q);
+    const groupBy = (q.group_by ? q.group_by.split(",") : []) as GroupKey[];
+    const result = await summarize(c.env.DB, filter, groupBy);
+    if (result.tooMany) {
+      throw new Problem(
+        "bad_request",
+        `More than ${MAX_GROUPS} groups: narrow the range or group by fewer keys.`,
+      );
+    }
+    return c.json(
+      {
+        groupBy,
+        from: filter.from,
+        to: filter.to,
+        groups: result.groups as z.infer<typeof Summary>["groups"],
+        totals: result.totals,
+      },
+      200,
+    );
+  });
+
+  app.openapi(reconcile, async (c) => {
+    const q = c.req.valid("query");
+    const choice =
+      q.period === "current" || q.period === "previous"
+        ? q.period
+        : { at: Date.parse(instant(q.period) ?? "") };
+    let view: Awaited<ReturnType<ReturnType<typeof ledgerOf>["reconcile"]>>;
+    try {
+      view = await ledgerOf(c.env, c.get("accountId")).reconcile(choice, q.flush === "true");
+    } catch (error) {
+      c.get("log").error = error instanceof Error ? error.message : String(error);
+      throw new Problem("ledger_unavailable", "The ledger could not reconcile now; retry.");
+    }
+    if (!view) throw new Problem("not_found", "Account not found.");
+    return c.json(view, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,169 @@
+/**
+ * Reading usage events out of D1: keyset pages for JSON, and whole-range streams for CSV and
+ * NDJSON that read one page at a time as the client consumes them (flat memory at any size).
+ *
+ * Every listing is a snapshot: "the account's events with seq <= S", S being the largest seq D1
+ * held when the listing began. The ledger flushes its outbox in seq order, one D1 transaction
+ * per batch, so that set never changes afterwards (only retention removes events), and pages
+ * walked over it in (occurredAt, id) order lose and repeat nothing while new events arrive.
+ */
+import { type Clause, type UsageFilter, whereOf } from "./filter";
+
+/** The export's columns, in order: the CSV header row, the NDJSON keys and the JSON fields. */
+export const EVENT_COLUMNS = [
+  ["id", "id"],
+  ["occurredAt", "occurred_at"],
+  ["periodStart", "period_start"],
+  ["accountId", "account_id"],
+  ["teamId", "team_id"],
+  ["memberId", "member_id"],
+  ["keyId", "key_id"],
+  ["requestId", "request_id"],
+  ["action", "action"],
+  ["category", "category"],
+  ["outcome", "outcome"],
+  ["reason", "reason"],
+  ["units", "units"],
+  ["credits", "credits"],
+  ["heldCredits", "held_credits"],
+  ["upstreamStatus", "upstream_status"],
+  ["durationMs", "duration_ms"],
+  ["purpose", "purpose"],
+  ["idempotencyKey", "idempotency_key"],
+  ["grants", "grants"],
+  ["seq", "seq"],
+] as const;
+
+export type EventField = (typeof EVENT_COLUMNS)[number][0];
+export type RawEvent = (string | number | null)[];
+
+export interface ExportedEvent {
+  [field: string]: string | number | null | { grantId: string; amount: number }[];
+}
+
+const SELECT = EVENT_COLUMNS.map(([, column]) => column).join(", ");
+const AT = EVENT_COLUMNS.findIndex(([f]) => f === "occurredAt");
+const ID = EVENT_COLUMNS.findIndex(([f]) => f === "id");
+const GRANTS = EVENT_COLUMNS.findIndex(([f]) => f === "grants");
+
+export interface Position {
+  at: string;
+  id: string;
+}
+
+/** The snapshot a new listing reads: the largest seq of the account's events in D1 (0: none). */
+export async function snapshotOf(db: D1Database, accountId: string): Promise<number> {
+  const row = await db
+    .prepare("SELECT MAX(seq) AS s FROM usage_events WHERE account_id = ?")
+    .bind(accountId)
+    .first<{ s: number | null }>();
+  return row?.s ?? 0;
+}
+
+/** Up to `limit` events of the snapshot after `after`, oldest first, as raw column arrays. */
+export async function eventRows(
+  db: D1Database,
+  filter: UsageFilter,
+  snapshot: number,
+  after: Position | null,
+  limit: number,
+): Promise<RawEvent[]> {
+  const where: Clause = whereOf(filter);
+  let sql = `SELECT ${SELECT} FROM usage_events WHERE ${where.sql} AND seq <= ?`;
+  const params = [...where.params, snapshot];
+  if (after) {
+    sql += " AND (occurred_at > ? OR (occurred_at = ? AND id > ?))";
+    params.push(after.at, after.at, after.id);
+  }
+  sql += " ORDER BY occurred_at, id LIMIT ?";
+  params.push(limit);
+  return db
+    .prepare(sql)
+    .bind(...params)
+    .raw<(string | number | null)[]>();
+}
+
+export function positionOf(row: RawEvent): Position {
+  return { at: String(row[AT]), id: String(row[ID]) };
+}
+
+/** One event as the JSON and NDJSON formats give it: the allocation list parsed. */
+export function eventObject(row: RawEvent): ExportedEvent {
+  const out: ExportedEvent = {};
+  for (let i = 0; i < EVENT_COLUMNS.length; i++) {
+    const field = EVENT_COLUMNS[i]?.[0] as EventField;
+    out[field] = i === GRANTS ? parseGrants(row[i]) : (row[i] ?? null);
+  }
+  return out;
+}
+
+function parseGrants(value: unknown): { grantId: string; amount: number }[] {
+  if (typeof value !== "string") return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? (parsed as { grantId: string; amount: number }[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A cell that a spreadsheet would run as a formula starts with one of these (OWASP). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One RFC 4180 field. Text that a spreadsheet would read as a formula gets a leading `'`;
+ * numbers are written as numbers (credits and units are never negative).
+ */
+export function csvCell(value: string | number | null): string {
+  if (value === null) return "";
+  if (typeof value === "number") return String(value);
+  const text = FORMULA_START.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export const CSV_HEADER = `${EVENT_COLUMNS.map(([f]) => f).join(",")}\r\n`;
+
+export function csvLine(row: RawEvent): string {
+  let line = "";
+  for (let i = 0; i < row.length; i++) line += (i === 0 ? "" : ",") + csvCell(row[i] ?? null);
+  return `${line}\r\n`;
+}
+
+export function ndjsonLine(row: RawEvent): string {
+  return `${JSON.stringify(eventObject(row))}\n`;
+}
+
+/** Rows per D1 read while streaming: big enough to amortise the round trip, small in memory. */
+export const EXPORT_PAGE = 5000;
+
+/**
+ * The whole filtered snapshot as CSV or NDJSON. Pages are read only when the client asks for
+ * more (high-water mark 0), so memory stays flat however large the range. If D1 fails midway
+ * the stream errors: the client sees a cut-off transfer, never a silently short file.
+ */
+export function exportStream(
+  db: D1Database,
+  filter: UsageFilter,
+  snapshot: number,
+  format: "csv" | "ndjson",
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const line = format === "csv" ? csvLine : ndjsonLine;
+  let after: Position | null = null;
+  let first = true;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const rows = await eventRows(db, filter, snapshot, after, EXPORT_PAGE);
+        let text = first && format === "csv" ? CSV_HEADER : "";
+        first = false;
+        for (const row of rows) text += line(row);
+        if (text) controller.enqueue(encoder.encode(text));
+        const last = rows.at(-1);
+        if (rows.length < EXPORT_PAGE || !last) controller.close();
+        else after = positionOf(last);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * Usage retention (operator): events older than a cutoff leave `usage_events`, one UTC day at a
+ * time, each day in one D1 transaction.
+ *   archive: rolled up per day, period, team, member, action, category and outcome into
+ *            `usage_rollups` first, so summaries and reconciliation keep their exact totals;
+ *   delete:  only per-period totals by action and team are kept (`usage_deletions`), enough
+ *            for reconciliation to account for every captured credit.
+ * Ledger balances and counters live in the ledger objects and are never touched.
+ */
+
+export type RetentionMode = "archive" | "delete";
+
+export interface RetentionResult {
+  mode: RetentionMode;
+  cutoff: string;
+  accountId: string | null;
+  dryRun: boolean;
+  days: number;
+  events: number;
+  credits: number;
+  /** More days were due than one run processes: call again. */
+  more: boolean;
+}
+
+/** Days processed per request at most; the caller repeats the call for the rest. */
+export const MAX_DAYS_PER_RUN = 400;
+
+const ROLLUP_SQL = `INSERT INTO usage_rollups (account_id, day, period_start, team_id, member_id, action,
+    category, outcome, events, units, credits)
+  SELECT account_id, substr(occurred_at, 1, 10), period_start, COALESCE(team_id, ''),
+    COALESCE(member_id, ''), action, category, outcome, COUNT(*), SUM(units), SUM(credits)
+  FROM usage_events WHERE {where}
+  GROUP BY account_id, substr(occurred_at, 1, 10), period_start, COALESCE(team_id, ''),
+    COALESCE(member_id, ''), action, category, outcome
+  ON CONFLICT DO UPDATE SET events = events + excluded.events, units = units + excluded.units,
+    credits = credits + excluded.credits`;
+
+const DELETION_SQL = `INSERT INTO usage_deletions (account_id, period_start, action, team_id, outcome,
+    events, credits)
+  SELECT account_id, period_start, action, COALESCE(team_id, ''), outcome, COUNT(*), SUM(credits)
+  FROM usage_events WHERE {where}
+  GROUP BY account_id, period_start, action, COALESCE(team_id, ''), outcome
+  ON CONFLICT DO UPDATE SET events = events + excluded.events, credits = credits + excluded.credits`;
+
+/** Applies retention to events that occurred before `cutoff` (an ISO time at a UTC midnight). */
+export async function applyRetention(
+  db: D1Database,
+  options: { cutoff: string; mode: RetentionMode; accountId: string | null; dryRun: boolean },
+): Promise<RetentionResult> {
+  const { cutoff, mode, accountId, dryRun } = options;
+  const scope = accountId === null ? "" : " AND account_id = ?";
+  const scopeParams = accountId === null ? [] : [accountId];
+  const result: RetentionResult = {
+    ...options,
+    days: 0,
+    events: 0,
+    credits: 0,
+    more: false,
+  };
+
+  const days = await db
+    .prepare(
+      `SELECT substr(occurred_at, 1, 10) AS day, COUNT(*) AS events, SUM(CASE WHEN outcome = 'captured' THEN credits ELSE 0 END) AS credits
+       FROM usage_events WHERE occurred_at < ?${scope} GROUP BY day ORDER BY day LIMIT ?`,
+    )
+    .bind(cutoff, ...scopeParams, MAX_DAYS_PER_RUN)
+    .all<{ day: string; events: number; credits: number }>();
+
+  for (const day of days.results) {
+    const start = `${day.day}T00:00:00.000Z`;
+    const end = new Date(Date.parse(start) + 86_400_000).toISOString();
+    // ISO strings of one format order as their times do.
+    const upTo = [end, cutoff].sort()[0] ?? cutoff;
+    const where = `occurred_at >= ? AND occurred_at < ?${scope}`;
+    const params = [start, upTo, ...scopeParams];
+    let events = day.events;
+    if (!dryRun) {
+      const keep = (mode === "archive" ? ROLLUP_SQL : DELETION_SQL).replace("{where}", where);
+      // One transaction: what is deleted is exactly what was rolled up.
+      const [, removed] = await db.batch([
+        db.prepare(keep).bind(...params),
+        db.prepare(`DELETE FROM usage_events WHERE ${where}`).bind(...params),
+      ]);
+      events = removed?.meta.changes ?? 0;
+    }
+    result.days += 1;
+    result.events += events;
+    result.credits += Number(day.credits);
+  }
+  result.more = days.results.length === MAX_DAYS_PER_RUN;
+  return result;
+}
