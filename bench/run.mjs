@@ -13,7 +13,8 @@
  *
  * Every process it starts is stopped by its id (also on errors and Ctrl-C); the temp dir is removed.
  * Knobs (environment): BENCH_RUNTIME (miniflare | wrangler), BENCH_STATE (memory | disk), BENCH_ACCOUNTS, BENCH_CONNECTIONS, BENCH_LATENCY_CONNECTIONS,
- * BENCH_DURATION (s per target and phase), BENCH_SLICES, BENCH_WARMUP (s), BENCH_KEEP_TMP=1 (keep logs and state for a post-mortem).
+ * BENCH_DURATION (s per target and phase), BENCH_SLICES, BENCH_WARMUP (s), BENCH_EXPORT_EVENTS (usage events the CSV
+ * export phase streams; Miniflare only, see bench/export.mjs), BENCH_KEEP_TMP=1 (keep logs and state for a post-mortem).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -32,6 +33,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { measureExport } from "./export.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -87,10 +89,17 @@ const CONFIG = {
   durationSeconds: intFromEnv("BENCH_DURATION", 9, 1, 20),
   slices: intFromEnv("BENCH_SLICES", 3, 1, 10),
   warmupSeconds: intFromEnv("BENCH_WARMUP", 2, 0, 10),
+  /** Usage events the export phase streams as CSV (Miniflare runtime only). */
+  exportEvents: intFromEnv("BENCH_EXPORT_EVENTS", 100_000, 1_000, 1_000_000),
   grantCredits: 10_000_000,
   creditsPerCall: 10,
 };
-const TARGETS = { spreadRatio: 0.5, addedP50Ms: 3, d1WritesPerSettledCall: 1 / 25 };
+const TARGETS = {
+  spreadRatio: 0.5,
+  addedP50Ms: 3,
+  d1WritesPerSettledCall: 1 / 25,
+  exportEventsPerSec: 20_000,
+};
 /** Hard ceiling on the whole run: past it everything is stopped and the run fails. */
 const WATCHDOG_MS = 290_000;
 const ROUTE = "/v1/enrichment/companies";
@@ -317,7 +326,7 @@ async function startDev(label, configs, persistTo, vars, logFile) {
  * Starts bench/serve.mjs (Miniflare from Node) for bundled configs, the first one on the port,
  * and waits for its "ready" line. It runs in its own process group, like wrangler dev.
  */
-async function startMiniflare(label, configs, persistTo, vars, logFile, migrationsDir) {
+async function startMiniflare(label, configs, persistTo, vars, logFile, migrationsDir, seedUsage) {
   const port = await freePort();
   const specFile = path.join(tmp, `${label}-serve.json`);
   writeFileSync(
@@ -327,6 +336,7 @@ async function startMiniflare(label, configs, persistTo, vars, logFile, migratio
       persistTo,
       logFile,
       migrationsDir,
+      seedUsage,
       workers: configs.map((config, i) => ({ config, vars: i === 0 ? vars : {} })),
     }),
   );
@@ -1119,6 +1129,20 @@ function printReport(report) {
     `<= ${round(TARGETS.d1WritesPerSettledCall, 3)}`,
     d1.pass,
   );
+  if (report.export) {
+    const e = report.export;
+    row(
+      `usage export, CSV events/s (${e.events} events)`,
+      e.eventsPerSec,
+      `>= ${TARGETS.exportEventsPerSec}`,
+      e.pass,
+    );
+    row(
+      "  workerd RSS growth MiB, half / whole range",
+      `${e.halfRange.workerdRssGrowthMb} / ${e.workerdRssMb.growth}`,
+      "-",
+    );
+  }
   row("gateway workerd CPU ms per call (spread)", cpu.gatewayWorkerdMsPerCall, "-");
   row("forwarder workerd CPU ms per call (spread)", cpu.forwarderWorkerdMsPerCall, "-");
   lines.push(
@@ -1173,6 +1197,7 @@ async function main() {
         gatewayVars,
         gwLog,
         path.join(ROOT, "migrations"),
+        { count: CONFIG.exportEvents },
       ),
       startMiniflare("forwarder", [forwarderConfig, upstreamConfig], fwState, {}, fwLog),
     ]);
@@ -1235,6 +1260,17 @@ async function main() {
   const after = await awaitFlush(gateway.base, accounts, gw.ok2xx, waitMs);
   const ledger = await ledgerTotals(gateway.base, accounts);
 
+  let exportResult = null;
+  if (RUNTIME === "miniflare") {
+    log(`exporting ${CONFIG.exportEvents} usage events as CSV (half the range, then all of it)`);
+    exportResult = await measureExport({
+      base: gateway.base,
+      serverPid: gateway.child.pid,
+      operatorToken: OPERATOR_TOKEN,
+      count: CONFIG.exportEvents,
+    });
+  }
+
   const find = (name, target) => phases.find((p) => p.phase === name && p.target === target);
   const ratio = (a, b) => (a && b ? round(a / b, 3) : null);
   const flushWrites = after.flushWrites - before.flushWrites;
@@ -1275,6 +1311,7 @@ async function main() {
     );
   }
   if (ledger.held !== 0) problems.push(`${ledger.held} credits still held after the run`);
+  if (exportResult) problems.push(...exportResult.problems);
   for (const p of phases) {
     if (p.replacedProcesses.length > 0) {
       problems.push(
@@ -1349,6 +1386,24 @@ async function main() {
       target: `<= ${TARGETS.d1WritesPerSettledCall}`,
       pass:
         d1WritesPerSettledCall !== null && d1WritesPerSettledCall <= TARGETS.d1WritesPerSettledCall,
+    },
+    export: exportResult && {
+      events: exportResult.events,
+      seconds: round(exportResult.seconds, 2),
+      eventsPerSec: Math.round(exportResult.eventsPerSec),
+      megabytes: round(exportResult.megabytes, 1),
+      workerdRssMb: {
+        before: round(exportResult.workerdRssMb.before, 1),
+        peak: round(exportResult.workerdRssMb.peak, 1),
+        growth: round(exportResult.workerdRssMb.growth, 1),
+      },
+      halfRange: {
+        events: exportResult.halfRange.events,
+        eventsPerSec: Math.round(exportResult.halfRange.eventsPerSec),
+        workerdRssGrowthMb: round(exportResult.halfRange.workerdRssGrowthMb, 1),
+      },
+      target: `eventsPerSec >= ${TARGETS.exportEventsPerSec}`,
+      pass: exportResult.eventsPerSec >= TARGETS.exportEventsPerSec,
     },
     cpu: {
       gatewayWorkerdMsPerCall: find("spread", "gateway").cpu?.msPerRequest.workerd ?? null,

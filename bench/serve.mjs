@@ -10,7 +10,8 @@
  * process appends each one to a file.
  *
  * Usage: node bench/serve.mjs SPEC.json, where SPEC is
- *   { port, persistTo, logFile, migrationsDir?, workers: [{ config, vars? }] }
+ *   { port, persistTo, logFile, migrationsDir?, seedUsage?: { count }, inspectorPort?,
+ *     workers: [{ config, vars? }] }
  * `config` is a wrangler config (the bench's bundled snapshot); the first worker gets the port.
  * Prints "ready <url>" once it answers. Stops on SIGTERM/SIGINT (Miniflare stops workerd).
  */
@@ -18,6 +19,7 @@ import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { seedUsageSql } from "./export.mjs";
 
 const spec = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const logOut = createWriteStream(spec.logFile, { flags: "a" });
@@ -41,6 +43,8 @@ const mf = new Miniflare({
   host: "127.0.0.1",
   port: spec.port,
   workers,
+  // Only when asked (the e2e export test reads the isolate's heap): no session is attached here.
+  ...(spec.inspectorPort ? { inspectorPort: spec.inspectorPort } : {}),
   durableObjectsPersist: path.join(spec.persistTo, "do"),
   d1Persist: path.join(spec.persistTo, "d1"),
   handleStructuredLogs: ({ level, message }) => {
@@ -71,6 +75,15 @@ try {
         if (statement.trim()) await db.prepare(statement).run();
       }
     }
+  }
+  if (spec.seedUsage) {
+    // The export bench's events, written straight into D1 (see bench/export.mjs).
+    const db = await mf.getD1Database("DB");
+    const { sql, params } = seedUsageSql(spec.seedUsage.count);
+    await db
+      .prepare(sql)
+      .bind(...params)
+      .run();
   }
   process.stdout.write(`ready ${url.href}\n`);
 } catch (error) {

@@ -89,3 +89,14 @@ declare module "node:net" {
   export function createServer(): Server;
   export function connect(options: { host: string; port: number }): Socket;
 }
+
+declare module "ws" {
+  export default class WebSocket {
+    constructor(url: string);
+    once(event: "open", listener: () => void): this;
+    once(event: "error", listener: (error: Error) => void): this;
+    on(event: "message", listener: (data: { toString(): string }) => void): this;
+    send(data: string): void;
+    close(): void;
+  }
+}

@@ -7,7 +7,7 @@
  * its lifetime passes. Nothing here signals a process it did not start.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import process from "node:process";
@@ -45,7 +45,7 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-function exited(child: ChildProcess): boolean {
+export function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
@@ -114,7 +114,7 @@ function wranglerEnv(ws: Workspace, label: string): Record<string, string> {
   };
 }
 
-interface Started {
+export interface Started {
   child: ChildProcess;
   pgid: number;
   stdout: string;
@@ -123,6 +123,12 @@ interface Started {
 
 /** Starts `wrangler <args>` under the guard, in a new process group, output to files. */
 function startWrangler(ws: Workspace, label: string, args: string[]): Started {
+  const wrangler = path.join(ws.root, "node_modules", "wrangler", "bin", "wrangler.js");
+  return startGuarded(ws, label, [wrangler, ...args]);
+}
+
+/** Starts `node <args>` under the guard, in a new process group, output to files. */
+export function startGuarded(ws: Workspace, label: string, args: string[]): Started {
   const dir = path.join(ws.tmp, "out");
   mkdirSync(dir, { recursive: true });
   const stem = path.join(dir, `${label.replace(/\W+/g, "-")}-${Date.now()}`);
@@ -131,10 +137,9 @@ function startWrangler(ws: Workspace, label: string, args: string[]): Started {
   const out = openSync(stdout, "a");
   const err = openSync(stderr, "a");
   const guard = path.join(ws.root, "test", "e2e", "support", "guard.mjs");
-  const wrangler = path.join(ws.root, "node_modules", "wrangler", "bin", "wrangler.js");
   const child = spawn(
     process.execPath,
-    [guard, String(process.pid), String(LIFETIME_MS), process.execPath, wrangler, ...args],
+    [guard, String(process.pid), String(LIFETIME_MS), process.execPath, ...args],
     {
       cwd: ws.root,
       env: wranglerEnv(ws, label),
@@ -145,13 +150,13 @@ function startWrangler(ws: Workspace, label: string, args: string[]): Started {
   closeSync(out);
   closeSync(err);
   const pgid = child.pid;
-  if (pgid === undefined) throw new Error(`${label}: could not start wrangler`);
+  if (pgid === undefined) throw new Error(`${label}: could not start ${args[0]}`);
   groups.set(pgid, label);
   return { child, pgid, stdout, stderr };
 }
 
 /** Stops a group gracefully (SIGTERM to the guard, which passes it on), then by force. */
-async function stopGroup(started: Started): Promise<void> {
+export async function stopGroup(started: Started): Promise<void> {
   if (!exited(started.child)) {
     started.child.kill("SIGTERM");
     if (!(await waitForExit(started.child, STOP_TIMEOUT_MS))) {
@@ -279,6 +284,11 @@ export class DevServer {
     return `${tail(this.started.stderr, lines)}\n${tail(this.started.stdout, lines)}`;
   }
 
+  /** The pids of the server's workerd processes (Linux /proc; empty elsewhere). */
+  workerdPids(): number[] {
+    return workerdPidsOf(this.started.pgid);
+  }
+
   /** SIGTERM, wait, then SIGKILL whatever of the group is left. */
   async stop(): Promise<void> {
     await stopGroup(this.started);
@@ -290,6 +300,25 @@ export class DevServer {
     await waitForExit(this.started.child, 5_000);
     await reapGroup(this.started.pgid);
   }
+}
+
+/** The workerd processes of a process group (Linux /proc; empty elsewhere). */
+export function workerdPidsOf(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    // After the command: state, ppid, pgrp.
+    const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    if (pgrp === pgid && comm.startsWith("workerd")) pids.push(Number(entry));
+  }
+  return pids;
 }
 
 /** Runs a read-only SQL statement against the local D1 of a persist dir (server stopped). */
