@@ -25,4 +25,9 @@ CREATE TABLE `usage_rollups` (
 );
 --> statement-breakpoint
 CREATE INDEX `usage_rollups_account_period` ON `usage_rollups` (`account_id`,`period_start`);--> statement-breakpoint
-CREATE INDEX `usage_events_account_seq` ON `usage_events` (`account_id`,`seq`);
+CREATE TABLE `usage_tombstones` (
+	`id` text PRIMARY KEY NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `usage_events_account_seq` ON `usage_events` (`account_id`,`seq`);--> statement-breakpoint
+CREATE INDEX `usage_events_time` ON `usage_events` (`occurred_at`);

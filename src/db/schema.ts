@@ -45,8 +45,19 @@ export const usageEvents = sqliteTable(
     // An export's snapshot is "every event of the account up to seq S": the ledger flushes in
     // seq order, so the events at or below the largest seq D1 holds never change.
     index("usage_events_account_seq").on(t.accountId, t.seq),
+    // Retention over every account cuts by time alone.
+    index("usage_events_time").on(t.occurredAt),
   ],
 );
+
+/**
+ * Ids of events retention removed. A flush retried after a lost acknowledgement sends events D1
+ * already took; while they are in usage_events the primary key stops a second copy, and once
+ * retention has moved them, this table does (usage/flush.ts).
+ */
+export const usageTombstones = sqliteTable("usage_tombstones", {
+  id: text("id").primaryKey(),
+});
 
 /**
  * Archived usage: events older than the retention age, rolled up per day, period and

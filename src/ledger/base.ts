@@ -19,7 +19,7 @@ import {
   pendingEvents,
   recordFlushFailure,
 } from "./store/outbox";
-import { ledgerCaptured, pendingCaptured } from "./store/reconcile";
+import { flushedBelow, ledgerCaptured, pendingCaptured } from "./store/reconcile";
 import { migrate } from "./store/schema";
 
 const MAX_FLUSH_BACKOFF_MS = 5 * 60 * 1000;
@@ -41,8 +41,6 @@ export interface ReconcileView extends Comparison {
   outbox: { capturedEvents: number; waiting: number };
   flushed: { requested: boolean; events: number; error: string | null };
 }
-
-const RECONCILE_ATTEMPTS = 5;
 
 export abstract class LedgerObject extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
@@ -122,52 +120,48 @@ export abstract class LedgerObject extends DurableObject<Env> {
 
   /**
    * The period's captured credits by the ledger beside D1's (SPEC §5). Optionally flushes first
-   * so D1 is complete. The ledger's half is read in one transaction; D1 is read after it, and
-   * the pair is kept only if no flush ran in between (one would move events from the outbox to
-   * D1 and count them twice); otherwise it reads again.
+   * so D1 is complete. The ledger's half, with the outbox and the seq below which D1 is known to
+   * be complete, is read in one transaction; D1 is then read up to that seq. A flush landing in
+   * between, or one whose acknowledgement was lost, can then neither count an event twice nor
+   * miss one: an event is in D1's half or in the outbox's, by its seq.
    */
   async reconcile(choice: PeriodChoice, flushFirst: boolean): Promise<ReconcileView | null> {
     const flushed = flushFirst ? await this.flush() : null;
-    for (let attempt = 1; attempt <= RECONCILE_ATTEMPTS; attempt++) {
-      if (this.flushing) await this.flushing;
-      const ledgerSide = this.tx((now) => {
-        const account = config.accountRow(this.sql);
-        if (!account) return null;
-        const current = periodAt(account.billing_anchor_day, now);
-        const period: Period =
-          choice === "current"
-            ? current
-            : choice === "previous"
-              ? periodAt(account.billing_anchor_day, current.start - 1)
-              : periodAt(account.billing_anchor_day, choice.at);
-        const stats = flushStats(this.sql);
-        return {
-          accountId: account.id,
-          period,
-          ledger: ledgerCaptured(this.sql, period.start),
-          pending: pendingCaptured(this.sql, iso(period.start)),
-          flushedBefore: stats.flushedEvents,
-          waiting: stats.pending,
-          watermark: stats.oldestPendingAt ?? now,
-        };
-      });
-      if (!ledgerSide) return null;
-      const d1 = await d1Captured(this.env.DB, ledgerSide.accountId, iso(ledgerSide.period.start));
-      if (this.flushing || flushStats(this.sql).flushedEvents !== ledgerSide.flushedBefore)
-        continue;
+    const ledgerSide = this.tx((now) => {
+      const account = config.accountRow(this.sql);
+      if (!account) return null;
+      const current = periodAt(account.billing_anchor_day, now);
+      const period: Period =
+        choice === "current"
+          ? current
+          : choice === "previous"
+            ? periodAt(account.billing_anchor_day, current.start - 1)
+            : periodAt(account.billing_anchor_day, choice.at);
+      const stats = flushStats(this.sql);
       return {
-        ...compare(ledgerSide.ledger, d1, ledgerSide.pending.totals),
-        period: { start: iso(ledgerSide.period.start), end: iso(ledgerSide.period.end) },
-        watermark: iso(ledgerSide.watermark),
-        outbox: { capturedEvents: ledgerSide.pending.events, waiting: ledgerSide.waiting },
-        flushed: {
-          requested: flushFirst,
-          events: flushed?.flushed ?? 0,
-          error: flushed?.error ?? null,
-        },
+        accountId: account.id,
+        period,
+        ledger: ledgerCaptured(this.sql, period.start),
+        pending: pendingCaptured(this.sql, iso(period.start)),
+        seqBelow: flushedBelow(this.sql),
+        waiting: stats.pending,
+        watermark: stats.oldestPendingAt ?? now,
       };
-    }
-    throw new Error("reconcile: the outbox kept flushing; retry");
+    });
+    if (!ledgerSide) return null;
+    const { accountId, period, seqBelow } = ledgerSide;
+    const d1 = await d1Captured(this.env.DB, accountId, iso(period.start), seqBelow);
+    return {
+      ...compare(ledgerSide.ledger, d1, ledgerSide.pending.totals),
+      period: { start: iso(period.start), end: iso(period.end) },
+      watermark: iso(ledgerSide.watermark),
+      outbox: { capturedEvents: ledgerSide.pending.events, waiting: ledgerSide.waiting },
+      flushed: {
+        requested: flushFirst,
+        events: flushed?.flushed ?? 0,
+        error: flushed?.error ?? null,
+      },
+    };
   }
 
   /** Rolls the period, voids lapsed holds and forgets old idempotency keys, without flushing. */

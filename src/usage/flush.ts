@@ -2,7 +2,8 @@
  * Copies usage events from a ledger's outbox into D1. Each statement inserts up to
  * EVENTS_PER_STATEMENT events from one JSON parameter (D1 caps bound parameters per statement),
  * and all statements of a flush go in one `batch`, one round trip. `ON CONFLICT DO NOTHING` on
- * the event id makes a repeated flush harmless (I5: exactly once in D1).
+ * the event id makes a repeated flush harmless (I5: exactly once in D1), and so does the tombstone
+ * of an event that retention has already moved out of usage_events.
  */
 import type { UsageEvent } from "../ledger/types";
 
@@ -35,7 +36,8 @@ const COLUMNS: ReadonlyArray<[column: string, field: keyof UsageEvent]> = [
 
 const INSERT_SQL = `INSERT INTO usage_events (${COLUMNS.map(([c]) => c).join(", ")})
 SELECT ${COLUMNS.map(([, f]) => `json_extract(value, '$.${f}')`).join(", ")}
-FROM json_each(?) WHERE true
+FROM json_each(?)
+WHERE NOT EXISTS (SELECT 1 FROM usage_tombstones t WHERE t.id = json_extract(value, '$.id'))
 ON CONFLICT(id) DO NOTHING`;
 
 /** Inserts the events into D1 in one round trip. Throws if D1 refuses; then nothing is lost. */

@@ -29,12 +29,14 @@ export async function d1Captured(
   db: D1Database,
   accountId: string,
   periodStart: string,
+  /** Only raw events with a smaller seq: the ones the ledger knows D1 has (see base.ts). */
+  seqBelow: number,
 ): Promise<CapturedTotals> {
   const { results } = await db
     .prepare(
       `SELECT action, team, SUM(credits) AS credits FROM (
          SELECT action, team_id AS team, credits FROM usage_events
-           WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured'
+           WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured' AND seq < ?3
          UNION ALL
          SELECT action, NULLIF(team_id, '') AS team, credits FROM usage_rollups
            WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured'
@@ -43,7 +45,7 @@ export async function d1Captured(
            WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured'
        ) GROUP BY action, team`,
     )
-    .bind(accountId, periodStart)
+    .bind(accountId, periodStart, seqBelow)
     .all<{ action: string; team: string | null; credits: number }>();
   const totals = emptyTotals();
   for (const r of results) addTo(totals, r.action, r.team, Number(r.credits));

@@ -5,7 +5,8 @@
  *            `usage_rollups` first, so summaries and reconciliation keep their exact totals;
  *   delete:  only per-period totals by action and team are kept (`usage_deletions`), enough
  *            for reconciliation to account for every captured credit.
- * Ledger balances and counters live in the ledger objects and are never touched.
+ * Either way the removed events' ids stay as tombstones, so a flush retried after a lost
+ * acknowledgement cannot bring them back. Ledger balances and counters are never touched.
  */
 
 export type RetentionMode = "archive" | "delete";
@@ -77,8 +78,13 @@ export async function applyRetention(
     if (!dryRun) {
       const keep = (mode === "archive" ? ROLLUP_SQL : DELETION_SQL).replace("{where}", where);
       // One transaction: what is deleted is exactly what was rolled up.
-      const [, removed] = await db.batch([
+      const [, , removed] = await db.batch([
         db.prepare(keep).bind(...params),
+        db
+          .prepare(
+            `INSERT INTO usage_tombstones (id) SELECT id FROM usage_events WHERE ${where} ON CONFLICT DO NOTHING`,
+          )
+          .bind(...params),
         db.prepare(`DELETE FROM usage_events WHERE ${where}`).bind(...params),
       ]);
       events = removed?.meta.changes ?? 0;

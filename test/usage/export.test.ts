@@ -6,6 +6,7 @@ import { EVENT_COLUMNS } from "../../src/usage/events";
 import {
   bearer,
   call,
+  d1Events,
   enrich,
   jsonCall,
   ledger,
@@ -18,6 +19,7 @@ import {
   exported,
   insertMany,
   insertSynthetic,
+  lostAckFlush,
   makeUsage,
   type Row,
   secondMember,
@@ -47,6 +49,8 @@ describe("usage export (SPEC §5 /usage/events)", () => {
     const csv = await exported(acct.financeKey, "", "csv");
     expect(csv.res.headers.get("content-type")).toMatch(/^text\/csv/);
     expect(csv.res.headers.get("content-disposition")).toMatch(/^attachment; filename="usage-/);
+    const snapshot = Number(csv.res.headers.get("x-usage-snapshot"));
+    expect(snapshot).toBe(Math.max(...pages.map((p) => Number(p.seq))));
     expect(csv.text.startsWith(`${EVENT_COLUMNS.map(([f]) => f).join(",")}\r\n`)).toBe(true);
     const rows = csvObjects(csv.text);
 
@@ -215,7 +219,11 @@ describe("usage export (SPEC §5 /usage/events)", () => {
     const first = await jsonCall<{ nextCursor: string }>("/v1/usage/events?limit=1", {
       headers: bearer(acct.adminKey),
     });
-    const forged = btoa(JSON.stringify({ v: 1, s: 1, t: "x", i: "y", q: "z" }));
+    // Well-formed base64url JSON, but not a cursor: the time is no ISO time.
+    const forged = btoa(JSON.stringify({ v: 1, s: 1, t: "x", i: "y", q: "z" }))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
     const bad = [
       "/v1/usage/events?from=2026-11-10&to=2026-11-01",
       "/v1/usage/events?from=2026-11-10&to=2026-11-10",
@@ -235,6 +243,9 @@ describe("usage export (SPEC §5 /usage/events)", () => {
       "/v1/usage/summary?group_by=",
       "/v1/usage/summary?from=2026-12-01&to=2026-11-01",
       "/v1/usage/reconcile?period=someday",
+      "/v1/usage/reconcile?period=0050-06-15",
+      `/v1/usage/events?to=${encodeURIComponent("9999-12-31T23:00:00-05:00")}`,
+      "/v1/usage/events?from=1969-12-31",
       "/v1/usage/reconcile?flush=yes",
     ];
     for (const path of bad) {
@@ -339,10 +350,33 @@ describe("reconcile (SPEC §5 /usage/reconcile)", () => {
         (instance as unknown as { env: unknown }).env = env;
       }
     });
+    // As of the ledger's read, the three events waited in the outbox: pending, not twice.
     expect(view).toMatchObject({
-      verdict: "balanced",
-      total: { ledger: 30, d1: 30, pending: 0, unexplained: 0 },
+      verdict: "pending",
+      total: { ledger: 30, d1: 0, pending: 30, unexplained: 0 },
     });
+    const now = await ledger(acct.id).reconcile("current", false);
+    expect(now).toMatchObject({ verdict: "balanced", total: { ledger: 30, d1: 30, pending: 0 } });
+  });
+
+  it("counts events of a flush whose acknowledgement was lost once: as pending", async () => {
+    const acct = await setupAccount();
+    for (let i = 0; i < 3; i++) await enrich(acct.memberKey, 1);
+    expect((await lostAckFlush(acct.id)).error).toMatch(/connection lost/);
+    expect(await d1Events(acct.id)).toHaveLength(3);
+    const rec = await jsonCall<{ verdict: string; total: Record<string, number> }>(
+      "/v1/usage/reconcile",
+      { headers: bearer(acct.financeKey) },
+    );
+    expect(rec.body.verdict).toBe("pending");
+    expect(rec.body.total).toEqual({ ledger: 30, d1: 0, pending: 30, unexplained: 0 });
+    // The retry finds them in D1 already (the primary key), acknowledges them: balanced.
+    expect((await ledger(acct.id).flush()).error).toBeNull();
+    expect(await d1Events(acct.id)).toHaveLength(3);
+    const after = await jsonCall<{ verdict: string }>("/v1/usage/reconcile", {
+      headers: bearer(acct.financeKey),
+    });
+    expect(after.body.verdict).toBe("balanced");
   });
 
   it("reports a mismatch that the outbox does not explain", async () => {

@@ -4,13 +4,15 @@ import {
   balance,
   bearer,
   call,
+  enrich,
   jsonCall,
+  ledger,
   OPERATOR,
   type ProblemBody,
   setupAccount,
   type TestAccount,
 } from "../support/api";
-import { allPages, makeUsage, secondMember } from "./support";
+import { allPages, lostAckFlush, makeUsage, secondMember } from "./support";
 
 const DAY = 86_400_000;
 
@@ -80,6 +82,20 @@ describe("usage retention (operator)", () => {
     expect(after.reconcile).toEqual(before.reconcile);
     expect(after.reconcile.verdict).toBe("balanced");
     expect(after.balance).toEqual(before.balance);
+  });
+
+  it("keeps a moved event from coming back with a flush retried after a lost acknowledgement", async () => {
+    const acct = await setupAccount();
+    await enrich(acct.memberKey, 1);
+    expect((await lostAckFlush(acct.id)).error).not.toBeNull();
+    await age(acct.id, 40);
+    const moved = await retention({ olderThanDays: 30, mode: "archive", accountId: acct.id });
+    expect(moved.body).toMatchObject({ events: 1, credits: 10 });
+    expect((await ledger(acct.id).flush()).error).toBeNull();
+    const { summary, reconcile } = await books(acct);
+    expect(summary.totals).toMatchObject({ credits: 10, calls: 1 });
+    expect(reconcile).toMatchObject({ verdict: "balanced", total: { ledger: 10, d1: 10 } });
+    expect(await allPages(acct.financeKey, "", 50)).toEqual([]);
   });
 
   it("keeps recent events and other accounts' events; a dry run changes nothing", async () => {

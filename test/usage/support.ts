@@ -1,6 +1,8 @@
 /** Helpers of the usage API tests: reading every format, parsing CSV, making events. */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { AccountLedger } from "../../src/ledger/object";
 import type { UsageEvent } from "../../src/ledger/types";
 import { insertUsageEvents } from "../../src/usage/flush";
 import { bearer, call, enrich, jsonCall, ledger, spend, type TestAccount } from "../support/api";
@@ -186,4 +188,24 @@ export async function insertMany(
   )
     .bind(accountId, count, options.from, options.stepMs, options.credits)
     .run();
+}
+
+/** A flush whose D1 batch commits but whose answer is lost: D1 has the events, the outbox too. */
+export async function lostAckFlush(accountId: string) {
+  return runInDurableObject(ledger(accountId), async (instance: AccountLedger) => {
+    const real = env.DB;
+    const lossy = {
+      prepare: (query: string) => real.prepare(query),
+      batch: async (statements: D1PreparedStatement[]) => {
+        await real.batch(statements);
+        throw new Error("D1_ERROR: network connection lost");
+      },
+    };
+    (instance as unknown as { env: unknown }).env = { ...env, DB: lossy };
+    try {
+      return await instance.flush();
+    } finally {
+      (instance as unknown as { env: unknown }).env = env;
+    }
+  });
 }

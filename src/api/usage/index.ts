@@ -71,9 +71,20 @@ const reconcile = createRoute({
   responses: { 200: json(Reconciliation, "The comparison and its verdict"), ...problemResponses },
 });
 
-/** A date or date-time from the query as the ledger writes times (ISO, UTC, milliseconds). */
-function instant(value: string | undefined): string | null {
-  return value === undefined ? null : new Date(value).toISOString();
+/**
+ * A date or date-time from the query as the ledger writes times (ISO, UTC, milliseconds). Times
+ * compare as text, so one that leaves the four-digit years (an offset past 9999) is refused, as
+ * are years before 2000 (no usage exists there, and two-digit years read as the 1900s).
+ */
+function instant(value: string | undefined, field: string): string | null {
+  if (value === undefined) return null;
+  const iso = new Date(value).toISOString();
+  if (!/^[2-9]\d{3}-/.test(iso)) {
+    throw new Problem("validation_failed", `${field} must fall in the years 2000 to 9999.`, {
+      field,
+    });
+  }
+  return iso;
 }
 
 /** The filter a caller may use: a member key is held to its own events. */
@@ -92,8 +103,8 @@ function filterFor(
   }
   return {
     accountId: c.get("accountId"),
-    from: instant(q.from),
-    to: instant(q.to),
+    from: instant(q.from, "from"),
+    to: instant(q.to, "to"),
     team: q.team ?? null,
     member,
     action: q.action ?? null,
@@ -178,7 +189,7 @@ export function usageRoutes() {
     const choice =
       q.period === "current" || q.period === "previous"
         ? q.period
-        : { at: Date.parse(instant(q.period) ?? "") };
+        : { at: Date.parse(instant(q.period, "period") ?? "") };
     let view: Awaited<ReturnType<ReturnType<typeof ledgerOf>["reconcile"]>>;
     try {
       view = await ledgerOf(c.env, c.get("accountId")).reconcile(choice, q.flush === "true");

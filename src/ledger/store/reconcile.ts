@@ -45,3 +45,19 @@ export function pendingCaptured(
   }
   return { totals, events };
 }
+
+/**
+ * The seq below which every event of this ledger is in D1 and out of the outbox: the oldest
+ * waiting event's, or the next one to be written when none waits. The ledger flushes in seq
+ * order and removes events only once D1 has them, so D1 holds exactly the events below it, plus
+ * perhaps some at or above it that are also still waiting (a flush in flight, or one whose
+ * acknowledgement was lost): those count as pending, never twice.
+ */
+export function flushedBelow(sql: SqlStorage): number {
+  const waiting = sql.exec<{ s: number | null }>("SELECT MIN(seq) AS s FROM outbox").one().s;
+  if (waiting !== null) return waiting;
+  const last = sql
+    .exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+    .toArray()[0];
+  return (last?.seq ?? 0) + 1;
+}
