@@ -17,6 +17,7 @@ import { budgetLimits, checkCaller, decideAdmission, invalidKey } from "./core/d
 import type { Period } from "./core/period";
 import { budgetHeadroom, DEFAULT_TEAM_RULES } from "./core/rules";
 import { CachedReads } from "./reads";
+import { fireDebitAlerts } from "./store/alerts";
 import { type AccountRow, accountPolicy, accountRow } from "./store/config";
 import { addSpend, budgetState } from "./store/counters";
 import { denialEvent, type EventFields, holdEvent } from "./store/events";
@@ -150,6 +151,7 @@ export class Ledger {
     const scope = { team: member.teamId, member: member.id, action: req.action.id };
     const spendable = spendableGrants(this.sql, now);
     const available = sumRemaining(spendable);
+    const spend = budgetState(this.sql, period.start, scope);
     const denial = decideAdmission(req.action, {
       tier: account.tier,
       seat: member.seat,
@@ -158,7 +160,7 @@ export class Ledger {
       memberBudget: member.budget,
       purpose: req.purpose,
       recent: limited ? recentAdmissions(this.sql, member.id, now) : [],
-      spend: budgetState(this.sql, period.start, scope),
+      spend,
       available,
       now,
     });
@@ -191,6 +193,13 @@ export class Ledger {
     insertHold(this.sql, hold);
     this.reads.holdAdded(hold.expires_at);
     addSpend(this.sql, period.start, scope, { held: hold.amount, captured: 0 });
+    fireDebitAlerts(this.sql, account, period.start, req, {
+      spend,
+      limits: budgetLimits(rules, accountPolicy(account), member.budget, req.action.id),
+      scope,
+      available,
+      now,
+    });
     if (limited) recordAdmission(this.sql, member.id, now);
     if (req.idempotency) {
       idempotency.recordInFlight(
@@ -229,7 +238,7 @@ export class Ledger {
     this.currentPeriod(now);
     const hold = getHold(this.sql, req.holdId);
     if (!hold) {
-      this.recordOnRequestStatus(req, now);
+      idempotency.recordOnRequestStatus(this.sql, req, now);
       return { settled: false, charged: 0, available: availableCredits(this.sql, now) };
     }
     const allocations = holdAllocations(hold);
@@ -380,17 +389,6 @@ export class Ledger {
     );
     // Nothing was charged, so a retry with the same key is a new attempt.
     if (hold.idempotency_key) idempotency.forget(this.sql, hold.idempotency_key);
-  }
-
-  /** An on_request call was captured at admission; its settle call only records the status. */
-  private recordOnRequestStatus(req: SettleRequest, now: number) {
-    if (!req.idempotencyKey || req.upstreamStatus === null) return;
-    const record = idempotency.findRecord(this.sql, req.idempotencyKey, now);
-    if (record?.state !== "settled" || record.outcome.holdId !== req.holdId) return;
-    idempotency.recordSettled(this.sql, req.idempotencyKey, {
-      ...record.outcome,
-      status: req.upstreamStatus,
-    });
   }
 
   private writeEvent(fields: EventFields, periodStart: number, now: number) {

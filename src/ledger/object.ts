@@ -7,8 +7,10 @@
 import type { ProblemInit } from "../lib/problem";
 import { iso } from "../lib/time";
 import { LedgerObject } from "./base";
+import { type AlertSettings, alertSettingsOf } from "./core/alerts";
 import { forecast } from "./core/forecast";
 import { type AccountPolicy, DEFAULT_TEAM_RULES, type Spend, type TeamRules } from "./core/rules";
+import { type AlertView, listAlerts, writeAlertSettings } from "./store/alerts";
 import * as config from "./store/config";
 import { accountSpend, spendOf } from "./store/counters";
 import { capturedLast7Days } from "./store/forecast";
@@ -323,6 +325,23 @@ export class AccountLedger extends LedgerObject {
     });
     await this.schedule();
     return view;
+  }
+
+  // ---- alerts (issue 6) -------------------------------------------------------------------
+
+  async alertSettings(): Promise<AlertSettings | null> {
+    const account = config.accountRow(this.sql);
+    return account ? alertSettingsOf(account.alert_settings) : null;
+  }
+
+  async setAlertSettings(settings: AlertSettings): Promise<AlertSettings> {
+    this.requireAccount();
+    this.tx((now) => writeAlertSettings(this.sql, settings, now));
+    return settings;
+  }
+
+  async alerts(options: Parameters<typeof listAlerts>[1]): Promise<AlertView[]> {
+    return listAlerts(this.sql, options);
   }
 
   /** Every grant, including spent and expired ones, for audits and conservation checks. */

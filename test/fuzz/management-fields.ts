@@ -94,7 +94,56 @@ const reference = (pick: (refs: Refs) => readonly string[], prefix: string): Fie
 });
 const purposeText = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,20}$/);
 
+const enabledOnly = {
+  valid: () => fc.record({ enabled: fc.boolean() }),
+  invalid: fc.oneof(
+    fc.constantFrom({}, { enabled: "yes" }, { enabled: true, extra: 1 }, null, true),
+    notOfType("string"),
+  ),
+};
+
 export const BODY_FIELDS: Record<string, FieldKind> = {
+  thresholds: {
+    valid: () => fc.uniqueArray(int(1, 100), { maxLength: 10 }),
+    invalid: fc.oneof(
+      fc.constantFrom([0], [101], [50, 50], [50.5], ["50"], null, 50),
+      fc
+        .array(int(1, 100), { minLength: 11, maxLength: 12 })
+        .filter((a) => new Set(a).size === a.length),
+    ),
+  },
+  spike: {
+    valid: () =>
+      fc.record({
+        enabled: fc.boolean(),
+        factor: fc.double({ min: 1.5, max: 100, noNaN: true }),
+        floorCredits: credits(0),
+      }),
+    invalid: fc.oneof(
+      fc.constantFrom(
+        { enabled: true, factor: 1, floorCredits: 0 },
+        { enabled: true, factor: 3, floorCredits: -1 },
+        { enabled: true, factor: 3 },
+        { enabled: true, factor: 3, floorCredits: 0, extra: 1 },
+      ),
+      notOfType("string"),
+    ),
+  },
+  forecast: enabledOnly,
+  depleted: enabledOnly,
+  deniedBurst: {
+    valid: () =>
+      fc.record({ enabled: fc.boolean(), count: int(2, 100_000), windowMinutes: int(1, 1440) }),
+    invalid: fc.oneof(
+      fc.constantFrom(
+        { enabled: true, count: 1, windowMinutes: 5 },
+        { enabled: true, count: 20, windowMinutes: 0 },
+        { enabled: true, count: 20, windowMinutes: 1441 },
+        { enabled: true, count: 20 },
+      ),
+      notOfType("string"),
+    ),
+  },
   olderThanDays: { valid: () => int(1, 3650), invalid: notAnIntIn(1, 3650) },
   mode: enumOf(["archive", "delete"], ["shred", "purge"]),
   dryRun: { valid: () => fc.boolean(), invalid: fc.constantFrom("true", 1, 0, null, "yes") },
@@ -267,6 +316,14 @@ export const QUERY_FIELDS: Record<string, FieldKind> = {
         fc.string({ minLength: 1, maxLength: 64 }),
         overLongText(512),
       ),
+      contextual: true,
+    },
+  }),
+  ...forRoute("GET /v1/alerts", {
+    kind: enumOf(["threshold", "spike", "forecast", "depleted", "denied_burst"], ["budget"]),
+    cursor: {
+      valid: () => fc.string({ minLength: 1, maxLength: 64 }),
+      invalid: fc.oneof(fc.constantFrom("", "zzz", "12.alert"), overLongText(200)),
       contextual: true,
     },
   }),

@@ -243,6 +243,19 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   "GET /v1/balance": { roles: ["admin", "finance", "member"] },
   "GET /v1/quote": { roles: ["member"] },
   "GET /v1/account": { roles: READERS },
+  "GET /v1/alerts": { roles: READERS },
+  "GET /v1/alerts/settings": { roles: READERS },
+  "PUT /v1/alerts/settings": {
+    roles: ADMIN,
+    body: (f) =>
+      fc.record({
+        thresholds: pick(f, "thresholds"),
+        spike: pick(f, "spike"),
+        forecast: pick(f, "forecast"),
+        depleted: pick(f, "depleted"),
+        deniedBurst: pick(f, "deniedBurst"),
+      }),
+  },
   "GET /v1/usage/events": { roles: ["admin", "finance", "member"] },
   "GET /v1/usage/summary": { roles: ["admin", "finance", "member"] },
   "GET /v1/usage/reconcile": { roles: READERS },

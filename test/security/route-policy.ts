@@ -227,6 +227,20 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     other: (t) => retentionProbe(t),
   },
 
+  "GET /v1/alerts": { access: readers, ...sameFor("/v1/alerts?limit=5", 200) },
+  "GET /v1/alerts/settings": { access: readers, ...sameFor("/v1/alerts/settings", 200) },
+  // The settings are the key's own account's, whatever else the request names.
+  "PUT /v1/alerts/settings": {
+    access: admin,
+    ...sameFor("/v1/alerts/settings", 200, {
+      thresholds: [50, 80, 100],
+      spike: { enabled: true, factor: 3, floorCredits: 100 },
+      forecast: { enabled: true },
+      depleted: { enabled: true },
+      deniedBurst: { enabled: true, count: 20, windowMinutes: 5 },
+    }),
+  },
+
   // ---- public: the API document and its page (GET only, read nothing of any account) -------
   "GET /openapi.json": { access: { kind: "public" }, ...sameFor("/openapi.json", 200) },
   "GET /docs": { access: { kind: "public" }, ...sameFor("/docs", 200) },

@@ -6,6 +6,7 @@ import { validationHook } from "../../lib/validation";
 import { managementBodyLimit } from "../auth";
 import { usageRoutes } from "../usage";
 import { accountInfoRoutes } from "./account";
+import { alertRoutes } from "./alerts";
 import { balanceRoutes } from "./balance";
 import { keyRoutes } from "./keys";
 import { memberRoutes } from "./members";
@@ -21,6 +22,7 @@ export const ACCOUNT_API_PATHS = [
   "/balance",
   "/quote",
   "/usage",
+  "/alerts",
 ] as const;
 
 export function accountRoutes(catalog: Catalog) {
@@ -36,5 +38,6 @@ export function accountRoutes(catalog: Catalog) {
   app.route("/", quoteRoutes(catalog));
   app.route("/", accountInfoRoutes());
   app.route("/", usageRoutes());
+  app.route("/", alertRoutes());
   return app;
 }

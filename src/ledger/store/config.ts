@@ -30,6 +30,8 @@ export interface AccountRow {
   period_start: number | null;
   period_end: number | null;
   policy: string;
+  /** Alert settings as JSON (issue 6); '{}' means the defaults. */
+  alert_settings: string;
   created_at: number;
   updated_at: number;
   [key: string]: SqlStorageValue;

@@ -1,5 +1,5 @@
 /** Idempotency records (I3): 24 hours per key, scoped to the account. */
-import type { AdmitResult, Caller, StoredOutcome } from "../types";
+import type { AdmitResult, Caller, SettleRequest, StoredOutcome } from "../types";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -115,4 +115,12 @@ export function answerKnown(
     };
   }
   return { kind: "replay", outcome: record.outcome };
+}
+
+/** An on_request call was captured at admission; its settle call only records the status. */
+export function recordOnRequestStatus(sql: SqlStorage, req: SettleRequest, now: number) {
+  if (!req.idempotencyKey || req.upstreamStatus === null) return;
+  const record = findRecord(sql, req.idempotencyKey, now);
+  if (record?.state !== "settled" || record.outcome.holdId !== req.holdId) return;
+  recordSettled(sql, req.idempotencyKey, { ...record.outcome, status: req.upstreamStatus });
 }

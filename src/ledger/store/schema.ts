@@ -146,7 +146,28 @@ CREATE TABLE rate_events (member_id TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX rate_events_member_at ON rate_events (member_id, at);
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2];
+/**
+ * Alerts (issue 6): one row per kind, scope, line and period, so each fires at most once; the
+ * row is written in the transaction of the debit that fired it. Settings live on the account.
+ */
+const V3 = `
+ALTER TABLE account ADD COLUMN alert_settings TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  period_start INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('threshold','spike','forecast','depleted','denied_burst')),
+  scope TEXT NOT NULL CHECK (scope IN ('account','team','member')),
+  scope_id TEXT NOT NULL,
+  threshold INTEGER NOT NULL DEFAULT 0,
+  fired_at INTEGER NOT NULL,
+  request_id TEXT,
+  detail TEXT NOT NULL,
+  UNIQUE (period_start, kind, scope, scope_id, threshold)
+);
+CREATE INDEX alerts_fired ON alerts (fired_at, id);
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 /** Brings the object's tables up to the current schema version. Synchronous; run at start-up. */
 export function migrate(sql: SqlStorage): void {

@@ -1,0 +1,129 @@
+/**
+ * Account API: alert settings and the alerts fired (SPEC §8, issue 6). Alerts are decided in
+ * the ledger's debit transaction; these routes read and configure them.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { ALERT_KINDS, ALERT_SCOPES } from "../../ledger/core/alerts";
+import type { AppEnv } from "../../lib/env";
+import { ledgerOf } from "../../lib/env";
+import { Problem } from "../../lib/problem";
+import { validationHook } from "../../lib/validation";
+import { accountAuth } from "../auth";
+import { credits, json, jsonBody, problemResponses } from "../schemas";
+
+const readers = accountAuth("admin", "finance");
+const admins = accountAuth("admin");
+
+export const AlertSettings = z
+  .strictObject({
+    thresholds: z
+      .array(z.number().int().min(1).max(100))
+      .max(10)
+      .refine((t) => new Set(t).size === t.length, "thresholds must be distinct")
+      .openapi({ description: "Percent of a scope's credits for the period; [] turns them off." }),
+    spike: z.strictObject({
+      enabled: z.boolean(),
+      factor: z.number().min(1.5).max(100),
+      floorCredits: credits,
+    }),
+    forecast: z.strictObject({ enabled: z.boolean() }),
+    depleted: z.strictObject({ enabled: z.boolean() }),
+    deniedBurst: z.strictObject({
+      enabled: z.boolean(),
+      count: z.number().int().min(2).max(100_000),
+      windowMinutes: z.number().int().min(1).max(1440),
+    }),
+  })
+  .openapi("AlertSettings");
+
+export const Alert = z
+  .object({
+    id: z.string(),
+    kind: z.enum(ALERT_KINDS),
+    scope: z.enum(ALERT_SCOPES),
+    scopeId: z.string(),
+    threshold: z.number().int().nullable(),
+    periodStart: z.string(),
+    firedAt: z.string(),
+    requestId: z.string().nullable(),
+    detail: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
+  })
+  .openapi("Alert");
+
+const AlertsQuery = z.strictObject({
+  kind: z.enum(ALERT_KINDS).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+const readSettings = createRoute({
+  method: "get",
+  path: "/alerts/settings",
+  tags: ["alerts"],
+  summary: "The account's alert settings (defaults until changed)",
+  middleware: [readers] as const,
+  responses: { 200: json(AlertSettings, "The settings"), ...problemResponses },
+});
+
+const writeSettings = createRoute({
+  method: "put",
+  path: "/alerts/settings",
+  tags: ["alerts"],
+  summary: "Replace the account's alert settings (from the next debit on)",
+  middleware: [admins] as const,
+  request: { body: jsonBody(AlertSettings) },
+  responses: { 200: json(AlertSettings, "The settings now"), ...problemResponses },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/alerts",
+  tags: ["alerts"],
+  summary: "Alerts fired, newest first",
+  middleware: [readers] as const,
+  request: { query: AlertsQuery },
+  responses: {
+    200: json(
+      z.object({ data: z.array(Alert), nextCursor: z.string().nullable() }).openapi("AlertList"),
+      "A page of alerts",
+    ),
+    ...problemResponses,
+  },
+});
+
+/** `<firedAt ms>.<id>`: where the last page ended. */
+function decodePosition(cursor: string): { at: number; id: string } | null {
+  const match = /^(\d{1,15})\.(alert_[A-Za-z0-9]{1,40})$/.exec(cursor);
+  return match ? { at: Number(match[1]), id: match[2] as string } : null;
+}
+
+export function alertRoutes() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openapi(readSettings, async (c) => {
+    const settings = await ledgerOf(c.env, c.get("accountId")).alertSettings();
+    if (!settings) throw new Problem("not_found", "Account not found.");
+    return c.json(settings, 200);
+  });
+  app.openapi(writeSettings, async (c) => {
+    const input = c.req.valid("json");
+    const settings = { ...input, thresholds: [...input.thresholds].sort((a, b) => a - b) };
+    return c.json(await ledgerOf(c.env, c.get("accountId")).setAlertSettings(settings), 200);
+  });
+  app.openapi(list, async (c) => {
+    const q = c.req.valid("query");
+    const before = q.cursor === undefined ? null : decodePosition(q.cursor);
+    if (q.cursor !== undefined && !before)
+      throw new Problem("bad_request", "The cursor is not valid.");
+    const rows = await ledgerOf(c.env, c.get("accountId")).alerts({
+      kind: q.kind ?? null,
+      before,
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > q.limit && last ? `${Date.parse(last.firedAt)}.${last.id}` : null;
+    return c.json({ data: page, nextCursor }, 200);
+  });
+  return app;
+}
