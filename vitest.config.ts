@@ -44,7 +44,17 @@ export default defineConfig(async () => {
                   SIM_SEED: process.env.SIM_SEED ?? "",
                   SIM_STEPS: process.env.SIM_STEPS ?? "",
                 },
+                // Outbound fetches (webhook deliveries) go through the test receiver, which
+                // passes everything not addressed to https://hooks.test on to the network.
+                outboundService: "webhook-receiver",
+                serviceBindings: { WEBHOOK_RECEIVER: "webhook-receiver" },
                 workers: [
+                  {
+                    name: "webhook-receiver",
+                    modules: true,
+                    compatibilityDate: "2026-04-01",
+                    script: bundle("test/support/webhook-receiver.ts"),
+                  },
                   {
                     // The demo feature service behind a "chaos" front that tests steer with headers.
                     name: "creditgate-demo-upstream",

@@ -5,6 +5,7 @@ declare namespace Cloudflare {
     SIM_SEEDS: string;
     SIM_SEED: string;
     SIM_STEPS: string;
+    WEBHOOK_RECEIVER: Fetcher;
   }
 }
 interface Env {
@@ -12,4 +13,5 @@ interface Env {
   SIM_SEEDS: string;
   SIM_SEED: string;
   SIM_STEPS: string;
+  WEBHOOK_RECEIVER: Fetcher;
 }

@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { iso } from "../lib/time";
 import { EVENTS_PER_FLUSH, insertUsageEvents } from "../usage/flush";
 import { type Comparison, compare, d1Captured } from "../usage/reconcile";
+import { deliverWebhook } from "../webhooks/deliver";
 import { type Period, periodAt } from "./core/period";
 import { Ledger } from "./ledger";
 import * as config from "./store/config";
@@ -21,8 +22,19 @@ import {
 } from "./store/outbox";
 import { flushedBelow, ledgerCaptured, pendingCaptured } from "./store/reconcile";
 import { migrate } from "./store/schema";
+import {
+  type DeliveryView,
+  dueDeliveries,
+  listDeliveries,
+  nextDeliveryAt,
+  recordAttempt,
+  setWebhook,
+  webhookOf,
+} from "./store/webhooks";
 
 const MAX_FLUSH_BACKOFF_MS = 5 * 60 * 1000;
+/** Webhook deliveries one alarm sends at most (the rest are due at once: the next alarm). */
+const WEBHOOK_BATCH = 20;
 
 export interface FlushResult {
   flushed: number;
@@ -49,6 +61,7 @@ export abstract class LedgerObject extends DurableObject<Env> {
   clock: () => number = () => Date.now();
   private alarmAt: number | null = null;
   private flushing: Promise<FlushResult> | null = null;
+  private delivering: Promise<number> | null = null;
   private flushFailures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -164,6 +177,62 @@ export abstract class LedgerObject extends DurableObject<Env> {
     };
   }
 
+  // ---- webhooks (issue 6) ------------------------------------------------------------------
+
+  /** Where alerts go, or null. The secret never leaves the object except when it is set. */
+  async webhook(): Promise<{ url: string; secretPrefix: string; updatedAt: string } | null> {
+    const hook = webhookOf(this.sql);
+    if (!hook) return null;
+    return {
+      url: hook.url,
+      secretPrefix: hook.secret.slice(0, 10),
+      updatedAt: iso(hook.updatedAt),
+    };
+  }
+
+  async setWebhook(hook: { url: string; secret: string } | null): Promise<void> {
+    if (!config.accountRow(this.sql)) throw new Error("ledger has no account");
+    this.tx((now) => setWebhook(this.sql, hook, now));
+  }
+
+  async deliveries(options: Parameters<typeof listDeliveries>[1]): Promise<DeliveryView[]> {
+    return listDeliveries(this.sql, options);
+  }
+
+  /**
+   * Sends the deliveries that are due, at most WEBHOOK_BATCH per alarm, side by side; each
+   * attempt is recorded in its own small transaction once its answer is in. Runs only in the
+   * alarm: a slow or failing receiver never touches a proxied call.
+   */
+  async deliverWebhooks(): Promise<number> {
+    // One round at a time: a second caller waits for it instead of sending the same ones again.
+    this.delivering ??= this.deliverDue().finally(() => {
+      this.delivering = null;
+    });
+    return this.delivering;
+  }
+
+  private async deliverDue(): Promise<number> {
+    const now = this.clock();
+    const due = dueDeliveries(this.sql, now, WEBHOOK_BATCH);
+    if (due.length === 0) return 0;
+    const hook = webhookOf(this.sql);
+    const fetcher = (request: Request) => fetch(request);
+    await Promise.all(
+      due.map(async (d) => {
+        const result = hook
+          ? await deliverWebhook(fetcher, hook, {
+              id: d.id,
+              timestamp: Math.floor(this.clock() / 1000),
+              body: d.payload,
+            })
+          : { ok: false, status: null, error: "no webhook configured" };
+        this.tx((at) => recordAttempt(this.sql, d.id, result, at));
+      }),
+    );
+    return due.length;
+  }
+
   /** Rolls the period, voids lapsed holds and forgets old idempotency keys, without flushing. */
   async tick(): Promise<void> {
     this.tx((now) => this.ledger.tick(now));
@@ -172,6 +241,7 @@ export abstract class LedgerObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     await this.tick();
+    await this.deliverWebhooks();
     const result = await this.flush();
     if (result.error !== null) {
       const line = {
@@ -198,6 +268,8 @@ export abstract class LedgerObject extends DurableObject<Env> {
     if (account?.period_end) due.push(account.period_end);
     const idem = idempotency.nextExpiry(this.sql);
     if (idem !== null) due.push(idem);
+    const delivery = nextDeliveryAt(this.sql);
+    if (delivery !== null) due.push(delivery);
     if (hasPending(this.sql)) {
       const backoff =
         this.flushFailures > 0

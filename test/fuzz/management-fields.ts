@@ -129,6 +129,32 @@ export const BODY_FIELDS: Record<string, FieldKind> = {
       notOfType("string"),
     ),
   },
+  url: {
+    valid: () => fc.constantFrom("https://hooks.test/in/fuzz", "https://example.com/hooks/credits"),
+    invalid: fc.oneof(
+      fc.constantFrom(
+        "http://hooks.test/in/fuzz",
+        "https://127.0.0.1/x",
+        "https://user:pw@example.com/x",
+        "ftp://example.com/x",
+        "not a url",
+        "",
+        "https://gateway.test/v1/balance",
+      ),
+      overLongText(2048),
+      notOfType("string"),
+    ),
+  },
+  secret: {
+    valid: () =>
+      fc
+        .uint8Array({ minLength: 24, maxLength: 64 })
+        .map((b) => `whsec_${btoa(String.fromCharCode(...b))}`),
+    invalid: fc.oneof(
+      fc.constantFrom("plain", "whsec_", "whsec_c2hvcnQ=", "whsec_!!!!", ""),
+      notOfType("string"),
+    ),
+  },
   forecast: enabledOnly,
   depleted: enabledOnly,
   deniedBurst: {
@@ -324,6 +350,13 @@ export const QUERY_FIELDS: Record<string, FieldKind> = {
     cursor: {
       valid: () => fc.string({ minLength: 1, maxLength: 64 }),
       invalid: fc.oneof(fc.constantFrom("", "zzz", "12.alert"), overLongText(200)),
+      contextual: true,
+    },
+  }),
+  ...forRoute("GET /v1/webhook/deliveries", {
+    cursor: {
+      valid: () => fc.string({ minLength: 1, maxLength: 64 }),
+      invalid: fc.oneof(fc.constantFrom("", "zzz", "12.msg"), overLongText(200)),
       contextual: true,
     },
   }),

@@ -256,6 +256,14 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
         deniedBurst: pick(f, "deniedBurst"),
       }),
   },
+  "PUT /v1/webhook": {
+    roles: ADMIN,
+    body: (f) =>
+      fc.record({ url: pick(f, "url"), secret: pick(f, "secret") }, { requiredKeys: ["url"] }),
+  },
+  "GET /v1/webhook": { roles: READERS },
+  "DELETE /v1/webhook": { roles: ADMIN },
+  "GET /v1/webhook/deliveries": { roles: READERS },
   "GET /v1/usage/events": { roles: ["admin", "finance", "member"] },
   "GET /v1/usage/summary": { roles: ["admin", "finance", "member"] },
   "GET /v1/usage/reconcile": { roles: READERS },

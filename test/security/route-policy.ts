@@ -241,6 +241,17 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     }),
   },
 
+  "PUT /v1/webhook": {
+    access: admin,
+    ...sameFor("/v1/webhook", 200, { url: "https://hooks.test/in/matrix" }),
+  },
+  "GET /v1/webhook": { access: readers, ...sameFor("/v1/webhook", 200) },
+  "DELETE /v1/webhook": { access: admin, ...sameFor("/v1/webhook", 204) },
+  "GET /v1/webhook/deliveries": {
+    access: readers,
+    ...sameFor("/v1/webhook/deliveries?limit=5", 200),
+  },
+
   // ---- public: the API document and its page (GET only, read nothing of any account) -------
   "GET /openapi.json": { access: { kind: "public" }, ...sameFor("/openapi.json", 200) },
   "GET /docs": { access: { kind: "public" }, ...sameFor("/docs", 200) },

@@ -12,6 +12,7 @@ import { keyRoutes } from "./keys";
 import { memberRoutes } from "./members";
 import { quoteRoutes } from "./quote";
 import { teamRoutes } from "./teams";
+import { webhookRoutes } from "./webhook";
 
 /** Paths of the account API; anything else under /v1 belongs to the proxy. */
 export const ACCOUNT_API_PATHS = [
@@ -23,6 +24,7 @@ export const ACCOUNT_API_PATHS = [
   "/quote",
   "/usage",
   "/alerts",
+  "/webhook",
 ] as const;
 
 export function accountRoutes(catalog: Catalog) {
@@ -39,5 +41,6 @@ export function accountRoutes(catalog: Catalog) {
   app.route("/", accountInfoRoutes());
   app.route("/", usageRoutes());
   app.route("/", alertRoutes());
+  app.route("/", webhookRoutes());
   return app;
 }

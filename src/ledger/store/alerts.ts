@@ -16,6 +16,7 @@ import {
 } from "../core/alerts";
 import type { BudgetState, Spend } from "../core/rules";
 import type { ScopeIds } from "./counters";
+import { queueDelivery, webhookOf } from "./webhooks";
 
 export interface AlertView {
   id: string;
@@ -42,27 +43,45 @@ interface AlertRow {
   [key: string]: SqlStorageValue;
 }
 
-/** Records the alerts of one debit; a line already fired this period is skipped. */
+/**
+ * Records the alerts of one debit; a line already fired this period is skipped. Each new alert
+ * is queued for the account's webhook, if it has one, in the same transaction.
+ */
 export function fire(
   sql: SqlStorage,
   alerts: readonly AlertFiring[],
   ctx: { periodStart: number; now: number; requestId: string | null },
 ): number {
   let fired = 0;
+  const hook = alerts.length > 0 ? webhookOf(sql) : null;
   for (const a of alerts) {
-    fired += sql.exec(
+    const row: AlertRow = {
+      id: newId("alert"),
+      kind: a.kind,
+      scope: a.scope,
+      scope_id: a.scopeId,
+      threshold: a.threshold,
+      period_start: ctx.periodStart,
+      fired_at: ctx.now,
+      request_id: ctx.requestId,
+      detail: JSON.stringify(a.detail),
+    };
+    const written = sql.exec(
       `INSERT INTO alerts (id, period_start, kind, scope, scope_id, threshold, fired_at, request_id, detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      newId("alert"),
-      ctx.periodStart,
-      a.kind,
-      a.scope,
-      a.scopeId,
-      a.threshold,
-      ctx.now,
-      ctx.requestId,
-      JSON.stringify(a.detail),
+      row.id,
+      row.period_start,
+      row.kind,
+      row.scope,
+      row.scope_id,
+      row.threshold,
+      row.fired_at,
+      row.request_id,
+      row.detail,
     ).rowsWritten;
+    if (written === 0) continue;
+    fired += 1;
+    if (hook) queueDelivery(sql, view(row), ctx.now);
   }
   return fired;
 }

@@ -32,6 +32,9 @@ export interface AccountRow {
   policy: string;
   /** Alert settings as JSON (issue 6); '{}' means the defaults. */
   alert_settings: string;
+  webhook_url: string | null;
+  webhook_secret: string | null;
+  webhook_updated_at: number | null;
   created_at: number;
   updated_at: number;
   [key: string]: SqlStorageValue;

@@ -167,7 +167,33 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_fired ON alerts (fired_at, id);
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2, V3];
+/**
+ * Webhooks (issue 6): the account's endpoint and signing secret, and one delivery per fired
+ * alert, queued in the alert's transaction and sent by the alarm until it succeeds or gives up.
+ */
+const V4 = `
+ALTER TABLE account ADD COLUMN webhook_url TEXT;
+ALTER TABLE account ADD COLUMN webhook_secret TEXT;
+ALTER TABLE account ADD COLUMN webhook_updated_at INTEGER;
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  alert_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','delivered','failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_attempt_at INTEGER,
+  last_status INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at, id);
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 /** Brings the object's tables up to the current schema version. Synchronous; run at start-up. */
 export function migrate(sql: SqlStorage): void {

@@ -1,0 +1,166 @@
+/**
+ * Account API: the webhook alerts are sent to, and its delivery log (SPEC §8, issue 6).
+ * Deliveries are signed per the Standard Webhooks spec with the account's secret.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/env";
+import { ledgerOf } from "../../lib/env";
+import { Problem } from "../../lib/problem";
+import { validationHook } from "../../lib/validation";
+import { newWebhookSecret, parseWebhookSecret } from "../../webhooks/sign";
+import { checkWebhookUrl } from "../../webhooks/url";
+import { accountAuth } from "../auth";
+import { json, jsonBody, problemResponses } from "../schemas";
+
+const readers = accountAuth("admin", "finance");
+const admins = accountAuth("admin");
+
+const SetWebhook = z
+  .strictObject({
+    url: z.string().min(1).max(2048),
+    secret: z
+      .string()
+      .max(200)
+      .optional()
+      .openapi({ description: "`whsec_` + base64 of 24 to 64 bytes; generated when left out." }),
+  })
+  .openapi("SetWebhook");
+
+const Webhook = z
+  .object({
+    url: z.string().nullable().openapi({ description: "null: no webhook is set." }),
+    secretPrefix: z.string().nullable(),
+    updatedAt: z.string().nullable(),
+  })
+  .openapi("Webhook");
+
+const WebhookSet = z
+  .object({
+    url: z.string(),
+    secret: z.string().openapi({ description: "The signing secret: shown only here." }),
+  })
+  .openapi("WebhookSet");
+
+const Delivery = z
+  .object({
+    id: z.string().openapi({ description: "The `webhook-id` of every attempt." }),
+    alertId: z.string(),
+    type: z.string(),
+    state: z.enum(["pending", "delivered", "failed"]),
+    attempts: z.number().int(),
+    nextAttemptAt: z.string().nullable(),
+    lastAttemptAt: z.string().nullable(),
+    lastStatus: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .openapi("WebhookDelivery");
+
+const DeliveriesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+const put = createRoute({
+  method: "put",
+  path: "/webhook",
+  tags: ["alerts"],
+  summary: "Set the URL alerts are sent to, and its signing secret",
+  middleware: [admins] as const,
+  request: { body: jsonBody(SetWebhook) },
+  responses: { 200: json(WebhookSet, "The webhook and its secret"), ...problemResponses },
+});
+
+const read = createRoute({
+  method: "get",
+  path: "/webhook",
+  tags: ["alerts"],
+  summary: "The webhook alerts are sent to (the secret's prefix only; url null when none)",
+  middleware: [readers] as const,
+  responses: { 200: json(Webhook, "The webhook"), ...problemResponses },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/webhook",
+  tags: ["alerts"],
+  summary: "Stop sending alerts to a webhook",
+  middleware: [admins] as const,
+  responses: { 204: { description: "Removed" }, ...problemResponses },
+});
+
+const deliveries = createRoute({
+  method: "get",
+  path: "/webhook/deliveries",
+  tags: ["alerts"],
+  summary: "The delivery log, newest first: state, attempts, last status and error",
+  middleware: [readers] as const,
+  request: { query: DeliveriesQuery },
+  responses: {
+    200: json(
+      z
+        .object({ data: z.array(Delivery), nextCursor: z.string().nullable() })
+        .openapi("WebhookDeliveryList"),
+      "A page of deliveries",
+    ),
+    ...problemResponses,
+  },
+});
+
+/** `<createdAt ms>.<id>`: where the last page ended. */
+function decodePosition(cursor: string): { at: number; id: string } | null {
+  const match = /^(\d{1,15})\.(msg_[A-Za-z0-9]{1,40})$/.exec(cursor);
+  return match ? { at: Number(match[1]), id: match[2] as string } : null;
+}
+
+/** Local development may send to http and local hosts; a deployed gateway never does. */
+function allowInsecure(env: Env): boolean {
+  return (env as unknown as Record<string, unknown>).WEBHOOK_ALLOW_INSECURE === "true";
+}
+
+export function webhookRoutes() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openapi(put, async (c) => {
+    const input = c.req.valid("json");
+    const checked = checkWebhookUrl(input.url, {
+      allowInsecure: allowInsecure(c.env),
+      gatewayHosts: [new URL(c.req.url).hostname],
+    });
+    if (!checked.ok) {
+      throw new Problem("validation_failed", `url: ${checked.detail}`, { field: "url" });
+    }
+    const secret = input.secret ?? newWebhookSecret();
+    if (!parseWebhookSecret(secret)) {
+      throw new Problem("validation_failed", "secret: `whsec_` and base64 of 24 to 64 bytes.", {
+        field: "secret",
+      });
+    }
+    await ledgerOf(c.env, c.get("accountId")).setWebhook({ url: checked.url, secret });
+    return c.json({ url: checked.url, secret }, 200);
+  });
+  app.openapi(read, async (c) => {
+    const hook = await ledgerOf(c.env, c.get("accountId")).webhook();
+    return c.json(hook ?? { url: null, secretPrefix: null, updatedAt: null }, 200);
+  });
+  app.openapi(remove, async (c) => {
+    await ledgerOf(c.env, c.get("accountId")).setWebhook(null);
+    return c.body(null, 204);
+  });
+  app.openapi(deliveries, async (c) => {
+    const q = c.req.valid("query");
+    const before = q.cursor === undefined ? null : decodePosition(q.cursor);
+    if (q.cursor !== undefined && !before)
+      throw new Problem("bad_request", "The cursor is not valid.");
+    const rows = await ledgerOf(c.env, c.get("accountId")).deliveries({
+      before,
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > q.limit && last ? `${Date.parse(last.createdAt)}.${last.id}` : null;
+    return c.json({ data: page, nextCursor }, 200);
+  });
+  return app;
+}
