@@ -17,7 +17,7 @@ import { budgetLimits, checkCaller, decideAdmission, invalidKey } from "./core/d
 import type { Period } from "./core/period";
 import { budgetHeadroom, DEFAULT_TEAM_RULES } from "./core/rules";
 import { CachedReads } from "./reads";
-import { fireDebitAlerts } from "./store/alerts";
+import { fireCaptureAlerts, fireDebitAlerts, fireDenialAlerts } from "./store/alerts";
 import { type AccountRow, accountPolicy, accountRow } from "./store/config";
 import { addSpend, budgetState } from "./store/counters";
 import { denialEvent, type EventFields, holdEvent } from "./store/events";
@@ -51,9 +51,7 @@ import type {
   StoredOutcome,
 } from "./types";
 
-export interface LedgerSettings {
-  holdTtlMs: number;
-}
+export type LedgerSettings = { holdTtlMs: number };
 
 export class Ledger {
   /** What this transaction already read of the account and its period (see `begin`). */
@@ -126,8 +124,10 @@ export class Ledger {
       ? { keyId: key.id, memberId: member.id, teamId: member.teamId }
       : null;
     const denyWith = (problem: ProblemInit, retryAfterSeconds?: number): AdmitResult => {
-      if (!req.dryRun)
+      if (!req.dryRun) {
         this.writeEvent(denialEvent(req, key.id, member, problem), period.start, now);
+        fireDenialAlerts(this.sql, account, period.start, req.requestId, now);
+      }
       return retryAfterSeconds === undefined
         ? { kind: "denied", problem, caller }
         : { kind: "denied", problem, caller, retryAfterSeconds };
@@ -331,6 +331,7 @@ export class Ledger {
     const charged = fromHold + sumAllocations(extra);
     const periodStart = hold.period_start;
     addSpend(this.sql, periodStart, holdScope(hold), { held: -hold.amount, captured: charged });
+    fireCaptureAlerts(this.sql, this.memo?.account, periodStart, hold.request_id, charged, now);
     deleteHold(this.sql, hold.id);
     const grants = mergeAllocations([...captured, ...extra]);
     this.writeEvent(

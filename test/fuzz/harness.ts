@@ -163,7 +163,8 @@ export type Rows = Record<string, unknown>[];
 /**
  * Every row of every table of the account's ledger. The outbox is summarised as the number of
  * events ever written (waiting plus flushed), so an alarm flushing it mid-case changes nothing;
- * the append-only entries by their count and newest sequence number.
+ * the append-only entries by their count and newest sequence number. Denial and alert
+ * bookkeeping is left out (see below).
  */
 export async function ledgerState(accountId: string): Promise<Record<string, Rows | number>> {
   return runInDurableObject(ledger(accountId), (_object, state) => {
@@ -177,6 +178,9 @@ export async function ledgerState(accountId: string): Promise<Record<string, Row
     const out: Record<string, Rows | number> = {};
     for (const table of tables) {
       if (table === "outbox" || table === "flush_stats") continue;
+      // What a denial leaves besides its usage event: the denial-burst count and the alerts it
+      // may fire (with their webhook deliveries). Outputs, like the event; not the books.
+      if (table === "denials" || table === "alerts" || table === "webhook_deliveries") continue;
       if (table === "entries") {
         // Append-only (a trigger refuses anything else): its size and newest row say it all.
         out.entries = sql.exec("SELECT COUNT(*) AS n, MAX(seq) AS last FROM entries").toArray();

@@ -11,9 +11,11 @@ import {
   type AlertSettings,
   alertSettingsOf,
   depletedAlert,
+  isSpike,
   thresholdAlerts,
   type UsageStep,
 } from "../core/alerts";
+import { forecast } from "../core/forecast";
 import type { BudgetState, Spend } from "../core/rules";
 import type { ScopeIds } from "./counters";
 import { queueDelivery, webhookOf } from "./webhooks";
@@ -177,4 +179,162 @@ export function fireDebitAlerts(
   if (depleted) alerts.push(depleted);
   if (alerts.length === 0) return 0;
   return fire(sql, alerts, { periodStart, now: d.now, requestId: req.requestId });
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** Credits captured per clock hour: what spike and forecast alerts measure. */
+function addHourlySpend(sql: SqlStorage, now: number, credits: number) {
+  sql.exec(
+    "INSERT INTO spend_hours (hour, captured) VALUES (?, ?) ON CONFLICT(hour) DO UPDATE SET captured = captured + excluded.captured",
+    Math.floor(now / HOUR_MS),
+    credits,
+  );
+}
+
+/**
+ * The last hour's spend and the 24 hours' before it, from clock-hour buckets: the last hour is
+ * the current hour so far plus the part of the previous hour that is still within 60 minutes.
+ */
+export function recentSpend(
+  sql: SqlStorage,
+  now: number,
+): { lastHour: number; before: number; fullDay: boolean } {
+  const hour = Math.floor(now / HOUR_MS);
+  const first = sql.exec<{ h: number | null }>("SELECT MIN(hour) AS h FROM spend_hours").one().h;
+  const rows = sql
+    .exec<{ hour: number; captured: number }>(
+      "SELECT hour, captured FROM spend_hours WHERE hour >= ?",
+      hour - 25,
+    )
+    .toArray();
+  const into = (now - hour * HOUR_MS) / HOUR_MS;
+  let lastHour = 0;
+  let before = 0;
+  for (const r of rows) {
+    if (r.hour === hour) lastHour += r.captured;
+    else if (r.hour === hour - 1) {
+      lastHour += r.captured * (1 - into);
+      before += r.captured * into;
+    } else if (r.hour < hour - 1) before += r.captured;
+  }
+  // A spike is measured against a whole day of history: a new account's first busy hour is not one.
+  const fullDay = first !== null && first <= hour - 24;
+  return { lastHour: Math.round(lastHour), before: Math.round(before), fullDay };
+}
+
+/**
+ * After a capture, in its transaction: counts the spend in its hour and fires a spike alert
+ * (at most one per UTC day) when the last hour ran above the settings' factor and floor.
+ */
+export function fireCaptureAlerts(
+  sql: SqlStorage,
+  account: { id: string; alert_settings: string } | null | undefined,
+  periodStart: number,
+  requestId: string,
+  credits: number,
+  now: number,
+): number {
+  if (!account || credits <= 0) return 0;
+  addHourlySpend(sql, now, credits);
+  const settings = alertSettingsOf(account.alert_settings);
+  if (!settings.spike.enabled) return 0;
+  const { lastHour, before, fullDay } = recentSpend(sql, now);
+  if (!fullDay || !isSpike(lastHour, before, settings)) return 0;
+  const detail = {
+    lastHour,
+    hourlyAverage: Math.round(before / 24),
+    factor: settings.spike.factor,
+  };
+  return fire(
+    sql,
+    [
+      {
+        kind: "spike",
+        scope: "account",
+        scopeId: account.id,
+        threshold: Math.floor(now / DAY_MS),
+        detail,
+      },
+    ],
+    { periodStart, now, requestId },
+  );
+}
+
+/**
+ * After a denial, in its transaction: notes it and fires a denial-burst alert (at most one per
+ * window) once `count` denials fell within `windowMinutes`.
+ */
+export function fireDenialAlerts(
+  sql: SqlStorage,
+  account: { id: string; alert_settings: string },
+  periodStart: number,
+  requestId: string,
+  now: number,
+): number {
+  const settings = alertSettingsOf(account.alert_settings);
+  if (!settings.deniedBurst.enabled) return 0;
+  const windowMs = settings.deniedBurst.windowMinutes * 60_000;
+  sql.exec("DELETE FROM denials WHERE at <= ?", now - windowMs);
+  sql.exec("INSERT INTO denials (at) VALUES (?)", now);
+  const { n } = sql
+    .exec<{ n: number }>("SELECT COUNT(*) AS n FROM denials WHERE at > ?", now - windowMs)
+    .one();
+  if (n < settings.deniedBurst.count) return 0;
+  const detail = { denials: n, windowMinutes: settings.deniedBurst.windowMinutes };
+  return fire(
+    sql,
+    [
+      {
+        kind: "denied_burst",
+        scope: "account",
+        scopeId: account.id,
+        threshold: Math.floor(now / windowMs),
+        detail,
+      },
+    ],
+    { periodStart, now, requestId },
+  );
+}
+
+/**
+ * The forecast alert, from the alarm: at the last 7 days' burn rate the available credits run
+ * out before the period ends (at most one per period). Reads the hourly buckets, not the ledger.
+ */
+export function fireForecastAlert(
+  sql: SqlStorage,
+  account: { id: string; alert_settings: string; created_at: number },
+  period: { start: number; end: number },
+  available: number,
+  capturedThisPeriod: number,
+  now: number,
+): number {
+  const settings = alertSettingsOf(account.alert_settings);
+  if (!settings.forecast.enabled) return 0;
+  const { last7 } = sql
+    .exec<{ last7: number | null }>(
+      "SELECT SUM(captured) AS last7 FROM spend_hours WHERE hour >= ?",
+      Math.floor((now - 7 * DAY_MS) / HOUR_MS),
+    )
+    .one();
+  const f = forecast({
+    now,
+    period,
+    available,
+    capturedLast7Days: last7 ?? 0,
+    capturedThisPeriod,
+    accountCreatedAt: account.created_at,
+  });
+  if (!f.depletesBeforePeriodEnd || available <= 0) return 0;
+  const detail = {
+    projectedDepletionAt: f.projectedDepletionAt,
+    burnRatePerDay: f.basis === "thisPeriod" ? f.burnRate.thisPeriod : f.burnRate.last7Days,
+    available,
+  };
+  return fire(
+    sql,
+    [{ kind: "forecast", scope: "account", scopeId: account.id, threshold: 0, detail }],
+    { periodStart: period.start, now, requestId: null },
+  );
 }

@@ -170,6 +170,7 @@ CREATE INDEX alerts_fired ON alerts (fired_at, id);
 /**
  * Webhooks (issue 6): the account's endpoint and signing secret, and one delivery per fired
  * alert, queued in the alert's transaction and sent by the alarm until it succeeds or gives up.
+ * Spend per clock hour and recent denials feed the spike, forecast and denial-burst alerts.
  */
 const V4 = `
 ALTER TABLE account ADD COLUMN webhook_url TEXT;
@@ -191,6 +192,9 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at, id);
+CREATE TABLE spend_hours (hour INTEGER PRIMARY KEY, captured INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE denials (at INTEGER NOT NULL);
+CREATE INDEX denials_at ON denials (at);
 `;
 
 const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
