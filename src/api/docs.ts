@@ -5,7 +5,9 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Catalog } from "../catalog";
+import { ALERT_KINDS } from "../ledger/core/alerts";
 import type { AppEnv } from "../lib/env";
+import { Alert } from "./account/alerts";
 import { docsPage } from "./docs-page";
 import { type ApiDocument, proxyDocument } from "./docs-proxy";
 
@@ -69,8 +71,43 @@ function operationIdFor(method: string, path: string): string {
   return `${method}_${path.replaceAll(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "")}`;
 }
 
+/** What the account's webhook receives for each alert (README "Webhook"). */
+const AlertDelivery = z
+  .object({
+    type: z
+      .enum(ALERT_KINDS.map((k) => `alert.${k}`) as [string, ...string[]])
+      .openapi({ description: "`alert.` + the alert's kind" }),
+    timestamp: z.string().openapi({ description: "When the alert fired (ISO 8601)" }),
+    data: Alert,
+  })
+  .openapi("AlertDelivery");
+
+function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
+  const header = (description: string) => ({ description, schema: { type: "string" as const } });
+  app.openAPIRegistry.registerWebhook({
+    method: "post",
+    path: "alert",
+    tags: ["alerts"],
+    summary: "An alert, sent to the account's webhook (PUT /v1/webhook)",
+    description:
+      "Signed per Standard Webhooks. Retried with backoff (30 s doubling, capped at 6 h, 12 attempts) until the receiver answers 2xx; every attempt of a message has the same `webhook-id`.",
+    request: {
+      headers: z.object({
+        "webhook-id": z.string().openapi(header("The message id: the same on every attempt")),
+        "webhook-timestamp": z.string().openapi(header("Unix seconds of this attempt")),
+        "webhook-signature": z
+          .string()
+          .openapi(header("`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret")),
+      }),
+      body: { content: { "application/json": { schema: AlertDelivery } } },
+    },
+    responses: { 200: { description: "Any 2xx: delivered" } },
+  });
+}
+
 /** The whole document: the app's routes, completed, then the proxy's actions beside them. */
 export function buildDocument(app: OpenAPIHono<AppEnv>, catalog: Catalog): ApiDocument {
+  registerWebhooks(app);
   const doc = app.getOpenAPI31Document({
     openapi: "3.1.0",
     info: { title: "creditgate", version: API_VERSION, description: DESCRIPTION },

@@ -114,6 +114,28 @@ export const usageDeletions = sqliteTable(
   (t) => [primaryKey({ columns: [t.accountId, t.periodStart, t.action, t.teamId, t.outcome] })],
 );
 
+/**
+ * Alerts as the ledgers fired them (issue 6), copied from each ledger by its alarm like usage
+ * events: exactly once, by id. `GET /v1/alerts` reads the ledger itself; this is for finance
+ * and operators querying across time and accounts.
+ */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    kind: text("kind").notNull(),
+    scope: text("scope").notNull(),
+    scopeId: text("scope_id").notNull(),
+    threshold: integer("threshold"),
+    periodStart: text("period_start").notNull(),
+    firedAt: text("fired_at").notNull(),
+    requestId: text("request_id"),
+    detail: text("detail").notNull(),
+  },
+  (t) => [index("alerts_account_time").on(t.accountId, t.firedAt)],
+);
+
 /** Who changed what in an account's configuration, and when. */
 export const auditLog = sqliteTable(
   "audit_log",

@@ -5,12 +5,12 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { iso } from "../lib/time";
-import { EVENTS_PER_FLUSH, insertUsageEvents } from "../usage/flush";
+import { EVENTS_PER_FLUSH, insertAlerts, insertUsageEvents } from "../usage/flush";
 import { type Comparison, compare, d1Captured } from "../usage/reconcile";
 import { deliverWebhook } from "../webhooks/deliver";
 import { type Period, periodAt } from "./core/period";
 import { Ledger } from "./ledger";
-import { fireForecastAlert } from "./store/alerts";
+import { alertsToCopy, fireForecastAlert, markCopied } from "./store/alerts";
 import * as config from "./store/config";
 import { accountSpend } from "./store/counters";
 import { availableCredits } from "./store/grants";
@@ -38,6 +38,8 @@ import {
 const MAX_FLUSH_BACKOFF_MS = 5 * 60 * 1000;
 /** Webhook deliveries one alarm sends at most (the rest are due at once: the next alarm). */
 const WEBHOOK_BATCH = 20;
+/** Alerts per D1 statement when copying (each is one JSON element of one bound parameter). */
+const ALERTS_PER_COPY = 100;
 
 export interface FlushResult {
   flushed: number;
@@ -112,6 +114,12 @@ export abstract class LedgerObject extends DurableObject<Env> {
 
   private async flushAll(): Promise<FlushResult> {
     let flushed = 0;
+    const alertError = await this.copyAlerts();
+    if (alertError !== null) {
+      this.flushFailures += 1;
+      recordFlushFailure(this.sql, alertError);
+      return { flushed, pending: flushStats(this.sql).pending, error: alertError };
+    }
     for (;;) {
       const batch = pendingEvents(this.sql, EVENTS_PER_FLUSH);
       if (batch.length === 0) return { flushed, pending: 0, error: null };
@@ -131,6 +139,27 @@ export abstract class LedgerObject extends DurableObject<Env> {
         this.clock(),
       );
       flushed += batch.length;
+    }
+  }
+
+  /** Copies fired alerts to D1 (exactly once, by id); the error if D1 refused, else null. */
+  private async copyAlerts(): Promise<string | null> {
+    const account = config.accountRow(this.sql);
+    if (!account) return null;
+    for (;;) {
+      const batch = alertsToCopy(this.sql, account.id, ALERTS_PER_COPY);
+      if (batch.length === 0) return null;
+      try {
+        await insertAlerts(this.env.DB, batch);
+      } catch (error) {
+        return `alerts: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      this.tx(() =>
+        markCopied(
+          this.sql,
+          batch.map((a) => a.id),
+        ),
+      );
     }
   }
 

@@ -53,3 +53,32 @@ export async function insertUsageEvents(
   }
   await db.batch(statements);
 }
+
+/** Alerts as the ledger lists them, with their account: what D1's `alerts` table holds. */
+export interface AlertCopy {
+  id: string;
+  accountId: string;
+  kind: string;
+  scope: string;
+  scopeId: string;
+  threshold: number | null;
+  periodStart: string;
+  firedAt: string;
+  requestId: string | null;
+  detail: Record<string, unknown>;
+}
+
+const ALERT_SQL = `INSERT INTO alerts (id, account_id, kind, scope, scope_id, threshold, period_start,
+  fired_at, request_id, detail)
+SELECT json_extract(value, '$.id'), json_extract(value, '$.accountId'), json_extract(value, '$.kind'),
+  json_extract(value, '$.scope'), json_extract(value, '$.scopeId'), json_extract(value, '$.threshold'),
+  json_extract(value, '$.periodStart'), json_extract(value, '$.firedAt'),
+  json_extract(value, '$.requestId'), json(json_extract(value, '$.detail'))
+FROM json_each(?) WHERE true
+ON CONFLICT(id) DO NOTHING`;
+
+/** Copies alerts into D1 in one statement; a repeat inserts nothing twice. */
+export async function insertAlerts(db: D1Database, alerts: readonly AlertCopy[]): Promise<void> {
+  if (alerts.length === 0) return;
+  await db.prepare(ALERT_SQL).bind(JSON.stringify(alerts)).run();
+}

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -10,6 +11,7 @@ import {
   bearer,
   call,
   jsonCall,
+  ledger,
   type ProblemBody,
   setupAccount,
   spend,
@@ -202,6 +204,36 @@ describe("threshold alerts from the debit path (SPEC §8)", () => {
     } while (cursor);
     expect(seen).toEqual(all.map((a) => a.id));
     expect((await alerts(acct, "&kind=depleted")).map((a) => a.kind)).toEqual(["depleted"]);
+  });
+
+  it("copies alerts to D1 with the outbox flush, each once, also after a failed copy", async () => {
+    const acct = await setupAccount({ tier: "starter" });
+    expect((await drain(acct, 500)).status).toBe(200);
+    const fired = await alerts(acct);
+    const inD1 = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT id, kind, threshold, detail FROM alerts WHERE account_id = ? ORDER BY id",
+        )
+          .bind(acct.id)
+          .all<{ id: string; kind: string; threshold: number; detail: string }>()
+      ).results;
+    expect(await inD1()).toEqual([]);
+    await env.DB.exec(
+      "CREATE TRIGGER IF NOT EXISTS fail_alerts BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+    );
+    try {
+      expect((await ledger(acct.id).flush()).error).toMatch(/alerts: .*injected/);
+    } finally {
+      await env.DB.exec("DROP TRIGGER IF EXISTS fail_alerts;");
+    }
+    expect(await inD1()).toEqual([]);
+    expect((await ledger(acct.id).flush()).error).toBeNull();
+    await ledger(acct.id).flush();
+    const copied = await inD1();
+    expect(copied.map((a) => a.id)).toEqual(fired.map((a) => a.id).sort());
+    const at80 = copied.find((a) => a.threshold === 80);
+    expect(JSON.parse(at80?.detail ?? "{}")).toMatchObject({ limit: 500, percent: 80 });
   });
 
   it("refuses bad settings and the wrong roles with problem+json, changing nothing", async () => {

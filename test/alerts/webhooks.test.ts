@@ -226,4 +226,23 @@ describe("webhook delivery of alerts (SPEC §8)", () => {
     expect(removed.status).toBe(204);
     expect(await jsonCall("/v1/webhook", { headers: bearer(acct.adminKey) })).toMatchObject(unset);
   });
+
+  it("is described in the OpenAPI document: payload, headers and the Alert schema", async () => {
+    const doc = (await (await call("/openapi.json")).json()) as {
+      webhooks?: Record<string, { post?: { requestBody?: unknown; parameters?: unknown[] } }>;
+      components: { schemas: Record<string, unknown> };
+    };
+    const post = doc.webhooks?.alert?.post;
+    expect(post).toBeDefined();
+    expect(JSON.stringify(post?.requestBody)).toContain("#/components/schemas/AlertDelivery");
+    const headers = (post?.parameters ?? []) as { name: string; in: string }[];
+    expect(
+      headers
+        .filter((h) => h.in === "header")
+        .map((h) => h.name)
+        .sort(),
+    ).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
+    expect(doc.components.schemas.AlertDelivery).toBeDefined();
+    expect(doc.components.schemas.Alert).toBeDefined();
+  });
 });

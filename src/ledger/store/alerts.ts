@@ -338,3 +338,15 @@ export function fireForecastAlert(
     { periodStart: period.start, now, requestId: null },
   );
 }
+
+/** Alerts not yet copied to D1, oldest first, as D1 stores them. */
+export function alertsToCopy(sql: SqlStorage, accountId: string, limit: number) {
+  return sql
+    .exec<AlertRow>("SELECT * FROM alerts WHERE copied = 0 ORDER BY fired_at, id LIMIT ?", limit)
+    .toArray()
+    .map((r) => ({ ...view(r), accountId }));
+}
+
+export function markCopied(sql: SqlStorage, ids: readonly string[]) {
+  for (const id of ids) sql.exec("UPDATE alerts SET copied = 1 WHERE id = ?", id);
+}

@@ -162,9 +162,11 @@ CREATE TABLE alerts (
   fired_at INTEGER NOT NULL,
   request_id TEXT,
   detail TEXT NOT NULL,
+  copied INTEGER NOT NULL DEFAULT 0,
   UNIQUE (period_start, kind, scope, scope_id, threshold)
 );
 CREATE INDEX alerts_fired ON alerts (fired_at, id);
+CREATE INDEX alerts_to_copy ON alerts (fired_at) WHERE copied = 0;
 `;
 
 /**

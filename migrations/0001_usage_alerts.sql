@@ -1,3 +1,17 @@
+CREATE TABLE `alerts` (
+	`id` text PRIMARY KEY NOT NULL,
+	`account_id` text NOT NULL,
+	`kind` text NOT NULL,
+	`scope` text NOT NULL,
+	`scope_id` text NOT NULL,
+	`threshold` integer,
+	`period_start` text NOT NULL,
+	`fired_at` text NOT NULL,
+	`request_id` text,
+	`detail` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `alerts_account_time` ON `alerts` (`account_id`,`fired_at`);--> statement-breakpoint
 CREATE TABLE `usage_deletions` (
 	`account_id` text NOT NULL,
 	`period_start` text NOT NULL,
