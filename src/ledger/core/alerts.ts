@@ -107,9 +107,21 @@ export function isSpike(lastHour: number, previous24h: number, settings: AlertSe
   return lastHour * 24 > settings.spike.factor * previous24h;
 }
 
-/** Settings as stored (JSON, possibly partial or from an older version) over the defaults. */
+let parsedLast: { stored: string; settings: AlertSettings } | null = null;
+
+/**
+ * Settings as stored (JSON, possibly partial or from an older version) over the defaults. Every
+ * admission reads them: the last one parsed is kept, so an unchanged account parses nothing.
+ */
 export function alertSettingsOf(stored: string | null | undefined): AlertSettings {
   if (!stored) return DEFAULT_ALERT_SETTINGS;
+  if (parsedLast?.stored === stored) return parsedLast.settings;
+  const settings = parseSettings(stored);
+  parsedLast = { stored, settings };
+  return settings;
+}
+
+function parseSettings(stored: string): AlertSettings {
   try {
     const parsed = JSON.parse(stored) as Partial<AlertSettings>;
     return {

@@ -182,6 +182,9 @@ export function fireDebitAlerts(
 }
 
 const HOUR_MS = 3_600_000;
+const SPIKE_CHECK_EVERY_MS = 60_000;
+/** When each account's captures last looked for a spike (per isolate; lost with it, harmlessly). */
+const spikeCheckedAt = new Map<string, number>();
 const DAY_MS = 86_400_000;
 
 /** Credits captured per clock hour: what spike and forecast alerts measure. */
@@ -227,6 +230,7 @@ export function recentSpend(
 /**
  * After a capture, in its transaction: counts the spend in its hour and fires a spike alert
  * (at most one per UTC day) when the last hour ran above the settings' factor and floor.
+ * The check itself runs at most once a minute per account (see below).
  */
 export function fireCaptureAlerts(
   sql: SqlStorage,
@@ -240,6 +244,11 @@ export function fireCaptureAlerts(
   addHourlySpend(sql, now, credits);
   const settings = alertSettingsOf(account.alert_settings);
   if (!settings.spike.enabled) return 0;
+  // Reading a day of buckets on every capture would tax the request path: a capture looks at
+  // most once a minute per account, so a spike is caught by a capture within a minute of it.
+  const checked = spikeCheckedAt.get(account.id);
+  if (checked !== undefined && Math.abs(now - checked) < SPIKE_CHECK_EVERY_MS) return 0;
+  spikeCheckedAt.set(account.id, now);
   const { lastHour, before, fullDay } = recentSpend(sql, now);
   if (!fullDay || !isSpike(lastHour, before, settings)) return 0;
   const detail = {
