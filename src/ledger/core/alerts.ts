@@ -1,8 +1,8 @@
 /**
  * Alerts (SPEC §8, issue 6): which ones a debit fires. Pure: the ledger calls it inside the
- * transaction that holds or captures, with the usage before and after, so an alert is decided
- * by the very debit that crossed its line, and the ledger's `alerts` table (one row per kind,
- * scope, line and period) makes each fire at most once however the calls race.
+ * transaction that holds or captures, with the usage after it, so an alert is decided by the
+ * debit that reached its line, and the ledger's `alerts` table (one row per kind, scope, line
+ * and period) makes each fire at most once however the calls race.
  */
 
 export const ALERT_KINDS = ["threshold", "spike", "forecast", "depleted", "denied_burst"] as const;
@@ -51,14 +51,14 @@ export interface AlertFiring {
 }
 
 /**
- * The thresholds a debit crossed: those with before < t % of limit <= after, in integer
- * arithmetic (no rounding can skip or repeat one). A usage that went down crosses nothing.
+ * The thresholds a scope's usage has reached after a debit, in integer arithmetic (no rounding
+ * can skip one). The ledger fires each at most once per period (its alerts table), so a line
+ * passed by something that is not an admission (a metered call's overrun) fires with the next
+ * debit instead of never.
  */
-export function crossedThresholds(step: UsageStep, thresholds: readonly number[]): number[] {
-  if (step.limit <= 0 || step.after <= step.before) return [];
-  return thresholds.filter(
-    (t) => step.before * 100 < t * step.limit && step.after * 100 >= t * step.limit,
-  );
+export function reachedThresholds(step: UsageStep, thresholds: readonly number[]): number[] {
+  if (step.limit <= 0 || step.after <= 0) return [];
+  return thresholds.filter((t) => step.after * 100 >= t * step.limit);
 }
 
 /** The threshold alerts of one debit over every scope it touched. */
@@ -68,7 +68,7 @@ export function thresholdAlerts(
 ): AlertFiring[] {
   const out: AlertFiring[] = [];
   for (const step of steps) {
-    for (const threshold of crossedThresholds(step, settings.thresholds)) {
+    for (const threshold of reachedThresholds(step, settings.thresholds)) {
       out.push({
         kind: "threshold",
         scope: step.scope,
@@ -81,14 +81,13 @@ export function thresholdAlerts(
   return out;
 }
 
-/** The depletion alert: this debit took the account's available credits to zero. */
+/** The depletion alert: after this debit the account has no credits left to spend. */
 export function depletedAlert(
   accountId: string,
-  availableBefore: number,
   availableAfter: number,
   settings: AlertSettings,
 ): AlertFiring | null {
-  if (!settings.depleted.enabled || availableBefore <= 0 || availableAfter > 0) return null;
+  if (!settings.depleted.enabled || availableAfter > 0) return null;
   return {
     kind: "depleted",
     scope: "account",

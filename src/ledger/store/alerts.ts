@@ -174,11 +174,40 @@ export function fireDebitAlerts(
     steps.push(step("team", d.scope.team, d.limits.team, used(d.spend.team)));
   if (d.limits.member !== null)
     steps.push(step("member", d.scope.member, d.limits.member, used(d.spend.member)));
-  const alerts = thresholdAlerts(steps, settings);
-  const depleted = depletedAlert(account.id, d.available, d.available - amount, settings);
-  if (depleted) alerts.push(depleted);
+  const reached = thresholdAlerts(steps, settings);
+  const depleted = depletedAlert(account.id, d.available - amount, settings);
+  if (depleted) reached.push(depleted);
+  // Lines already fired this period are known here after the first time: no write for them.
+  const known = firedLines(account.id, periodStart);
+  const alerts = reached.filter((a) => !known.has(lineOf(a)));
   if (alerts.length === 0) return 0;
-  return fire(sql, alerts, { periodStart, now: d.now, requestId: req.requestId });
+  const fired = fire(sql, alerts, { periodStart, now: d.now, requestId: req.requestId });
+  for (const a of alerts) known.add(lineOf(a));
+  return fired;
+}
+
+/**
+ * Lines (kind, scope, line) each account has fired in a period, as far as this isolate knows:
+ * a cache in front of the alerts table's unique key, which stays the guarantee (a fresh
+ * isolate tries the insert once more and the table refuses it).
+ */
+const firedByPeriod = new Map<string, Set<string>>();
+const lineOf = (a: AlertFiring) => `${a.kind}:${a.scope}:${a.scopeId}:${a.threshold}`;
+
+/** Forgets the cache, as a fresh isolate would (tests use it to check the table alone). */
+export function forgetFiredLines(): void {
+  firedByPeriod.clear();
+}
+
+function firedLines(accountId: string, periodStart: number): Set<string> {
+  const key = `${accountId}:${periodStart}`;
+  let lines = firedByPeriod.get(key);
+  if (!lines) {
+    if (firedByPeriod.size >= 10_000) firedByPeriod.clear();
+    lines = new Set();
+    firedByPeriod.set(key, lines);
+  }
+  return lines;
 }
 
 const HOUR_MS = 3_600_000;
