@@ -10,10 +10,8 @@ import { type Comparison, compare, d1Captured } from "../usage/reconcile";
 import { deliverWebhook } from "../webhooks/deliver";
 import { type Period, periodAt } from "./core/period";
 import { Ledger } from "./ledger";
-import { alertsToCopy, fireForecastAlert, markCopied } from "./store/alerts";
+import { alertsToCopy, markCopied } from "./store/alerts";
 import * as config from "./store/config";
-import { accountSpend } from "./store/counters";
-import { availableCredits } from "./store/grants";
 import { heldTotal } from "./store/holds";
 import * as idempotency from "./store/idempotency";
 import {
@@ -267,15 +265,7 @@ export abstract class LedgerObject extends DurableObject<Env> {
 
   /** Rolls the period, voids lapsed holds and forgets old idempotency keys, without flushing. */
   async tick(): Promise<void> {
-    this.tx((now) => {
-      this.ledger.tick(now);
-      // The forecast alert reads a week of spend: the alarm checks it, not every debit.
-      const account = config.accountRow(this.sql);
-      const period = this.ledger.currentPeriod(now);
-      if (!account || !period) return;
-      const captured = accountSpend(this.sql, period.start).captured;
-      fireForecastAlert(this.sql, account, period, availableCredits(this.sql, now), captured, now);
-    });
+    this.tx((now) => this.ledger.tick(now));
   }
 
   override async alarm(): Promise<void> {

@@ -87,22 +87,21 @@ describe("spike alerts", () => {
 });
 
 describe("forecast alerts", () => {
-  it("fire from the alarm when the recent pace runs out before the period ends, once", async () => {
+  it("fire from the capture that sets a pace which runs out before the period ends, once", async () => {
     // Starter: 500 credits; 200 in the first day is a pace that empties it in 2.5 days.
     const acct = await freshAccount("starter");
     await spendAt(acct, later(1), 200);
-    await runInDurableObject(ledger(acct.id), (i: AccountLedger) => i.tick());
     const fired = await alertsOf(acct, "forecast");
     expect(fired).toHaveLength(1);
     expect(Date.parse(String(fired[0]?.detail.projectedDepletionAt))).toBeLessThan(later(3));
-    await runInDurableObject(ledger(acct.id), (i: AccountLedger) => i.tick());
+    expect(fired[0]?.detail.available).toBe(300);
+    await spendAt(acct, later(1) + 2 * 60_000, 10);
     expect(await alertsOf(acct, "forecast")).toHaveLength(1);
   });
 
   it("stay quiet when the pace lasts the period", async () => {
     const acct = await freshAccount("starter");
     for (let d = 1; d <= 7; d++) await spendAt(acct, later(d), 5);
-    await runInDurableObject(ledger(acct.id), (i: AccountLedger) => i.tick());
     expect(await alertsOf(acct, "forecast")).toEqual([]);
   });
 });

@@ -17,7 +17,9 @@ import {
 } from "../core/alerts";
 import { forecast } from "../core/forecast";
 import type { BudgetState, Spend } from "../core/rules";
-import type { ScopeIds } from "./counters";
+import type { AccountRow } from "./config";
+import { accountSpend, type ScopeIds } from "./counters";
+import { availableCredits } from "./grants";
 import { queueDelivery, webhookOf } from "./webhooks";
 
 export interface AlertView {
@@ -257,47 +259,39 @@ export function recentSpend(
 }
 
 /**
- * After a capture, in its transaction: counts the spend in its hour and fires a spike alert
- * (at most one per UTC day) when the last hour ran above the settings' factor and floor.
- * The check itself runs at most once a minute per account (see below).
+ * After a capture, in its transaction: counts the spend in its hour, then looks for a spike
+ * (at most one per UTC day) and a forecast depletion (at most one per period). Reading a day
+ * or a week of buckets on every capture would tax the request path, so a capture looks at
+ * most once a minute per account: each is decided by a capture within a minute of it.
  */
 export function fireCaptureAlerts(
   sql: SqlStorage,
-  account: { id: string; alert_settings: string } | null | undefined,
-  periodStart: number,
+  memo: { account: AccountRow; period: { start: number; end: number } } | null,
   requestId: string,
   credits: number,
   now: number,
 ): number {
-  if (!account || credits <= 0) return 0;
+  if (!memo || credits <= 0) return 0;
+  const { account, period } = memo;
   addHourlySpend(sql, now, credits);
   const settings = alertSettingsOf(account.alert_settings);
-  if (!settings.spike.enabled) return 0;
-  // Reading a day of buckets on every capture would tax the request path: a capture looks at
-  // most once a minute per account, so a spike is caught by a capture within a minute of it.
+  if (!settings.spike.enabled && !settings.forecast.enabled) return 0;
   const checked = spikeCheckedAt.get(account.id);
   if (checked !== undefined && Math.abs(now - checked) < SPIKE_CHECK_EVERY_MS) return 0;
   spikeCheckedAt.set(account.id, now);
+  let fired = fireForecastAlert(sql, account, period, now, requestId);
+  if (!settings.spike.enabled) return fired;
   const { lastHour, before, fullDay } = recentSpend(sql, now);
-  if (!fullDay || !isSpike(lastHour, before, settings)) return 0;
-  const detail = {
-    lastHour,
-    hourlyAverage: Math.round(before / 24),
-    factor: settings.spike.factor,
-  };
-  return fire(
+  if (!fullDay || !isSpike(lastHour, before, settings)) return fired;
+  const hourlyAverage = Math.round(before / 24);
+  const detail = { lastHour, hourlyAverage, factor: settings.spike.factor };
+  const day = Math.floor(now / DAY_MS);
+  fired += fire(
     sql,
-    [
-      {
-        kind: "spike",
-        scope: "account",
-        scopeId: account.id,
-        threshold: Math.floor(now / DAY_MS),
-        detail,
-      },
-    ],
-    { periodStart, now, requestId },
+    [{ kind: "spike", scope: "account", scopeId: account.id, threshold: day, detail }],
+    { periodStart: period.start, now, requestId },
   );
+  return fired;
 }
 
 /**
@@ -337,16 +331,15 @@ export function fireDenialAlerts(
 }
 
 /**
- * The forecast alert, from the alarm: at the last 7 days' burn rate the available credits run
- * out before the period ends (at most one per period). Reads the hourly buckets, not the ledger.
+ * The forecast alert: at the last 7 days' burn rate the available credits run out before the
+ * period ends (at most one per period). Reads the hourly buckets, not the ledger's entries.
  */
 export function fireForecastAlert(
   sql: SqlStorage,
   account: { id: string; alert_settings: string; created_at: number },
   period: { start: number; end: number },
-  available: number,
-  capturedThisPeriod: number,
   now: number,
+  requestId: string | null,
 ): number {
   const settings = alertSettingsOf(account.alert_settings);
   if (!settings.forecast.enabled) return 0;
@@ -356,12 +349,13 @@ export function fireForecastAlert(
       Math.floor((now - 7 * DAY_MS) / HOUR_MS),
     )
     .one();
+  const available = availableCredits(sql, now);
   const f = forecast({
     now,
     period,
     available,
     capturedLast7Days: last7 ?? 0,
-    capturedThisPeriod,
+    capturedThisPeriod: accountSpend(sql, period.start).captured,
     accountCreatedAt: account.created_at,
   });
   if (!f.depletesBeforePeriodEnd || available <= 0) return 0;
@@ -373,7 +367,7 @@ export function fireForecastAlert(
   return fire(
     sql,
     [{ kind: "forecast", scope: "account", scopeId: account.id, threshold: 0, detail }],
-    { periodStart: period.start, now, requestId: null },
+    { periodStart: period.start, now, requestId },
   );
 }
 
