@@ -58,22 +58,6 @@ function workerdPid(parent) {
   return null;
 }
 
-async function call(base, method, route, token, body) {
-  const res = await fetch(`${base}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  if (res.status >= 300)
-    throw new Error(`${method} ${route}: HTTP ${res.status} ${text.slice(0, 200)}`);
-  return JSON.parse(text);
-}
-
 /** Reads one CSV export to the end: rows, credits, bytes, seconds and workerd's memory meanwhile. */
 async function readExport(base, key, query, pid) {
   const creditsAt =
@@ -126,10 +110,16 @@ async function readExport(base, key, query, pid) {
 
 /**
  * Exports the seeded account's events as CSV, the first half of the range and then all of it.
- * `serverPid` is the serve.mjs process (its child is workerd).
+ * `serverPid` is the serve.mjs process (its child is workerd); `api` is run.mjs's HTTP helper.
  */
-export async function measureExport({ base, serverPid, operatorToken, count }) {
-  await call(base, "POST", "/admin/v1/accounts", operatorToken, {
+export async function measureExport({ api, base, serverPid, operatorToken, count }) {
+  const call = async (method, route, token, body) => {
+    const res = await api(base, method, route, token, body);
+    if (res.status >= 300)
+      throw new Error(`${method} ${route}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+    return res.json;
+  };
+  await call("POST", "/admin/v1/accounts", operatorToken, {
     id: EXPORT_ACCOUNT,
     name: "Bench export",
     tier: "starter",

@@ -1264,6 +1264,7 @@ async function main() {
   if (RUNTIME === "miniflare") {
     log(`exporting ${CONFIG.exportEvents} usage events as CSV (half the range, then all of it)`);
     exportResult = await measureExport({
+      api,
       base: gateway.base,
       serverPid: gateway.child.pid,
       operatorToken: OPERATOR_TOKEN,

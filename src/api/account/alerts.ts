@@ -9,7 +9,8 @@ import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
 import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
-import { credits, json, jsonBody, problemResponses } from "../schemas";
+import { pageOf, positionOf } from "../newest-first";
+import { credits, json, jsonBody, ListQuery, problemResponses } from "../schemas";
 
 const readers = accountAuth("admin", "finance");
 const admins = accountAuth("admin");
@@ -50,11 +51,7 @@ export const Alert = z
   })
   .openapi("Alert");
 
-const AlertsQuery = z.strictObject({
-  kind: z.enum(ALERT_KINDS).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().min(1).max(200).optional(),
-});
+const AlertsQuery = ListQuery.extend({ kind: z.enum(ALERT_KINDS).optional() });
 
 const readSettings = createRoute({
   method: "get",
@@ -91,12 +88,6 @@ const list = createRoute({
   },
 });
 
-/** `<firedAt ms>.<id>`: where the last page ended. */
-function decodePosition(cursor: string): { at: number; id: string } | null {
-  const match = /^(\d{1,15})\.(alert_[A-Za-z0-9]{1,40})$/.exec(cursor);
-  return match ? { at: Number(match[1]), id: match[2] as string } : null;
-}
-
 export function alertRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(readSettings, async (c) => {
@@ -111,19 +102,16 @@ export function alertRoutes() {
   });
   app.openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const before = q.cursor === undefined ? null : decodePosition(q.cursor);
-    if (q.cursor !== undefined && !before)
-      throw new Problem("bad_request", "The cursor is not valid.");
+    const before = positionOf(q.cursor, "alert");
     const rows = await ledgerOf(c.env, c.get("accountId")).alerts({
       kind: q.kind ?? null,
       before,
       limit: q.limit + 1,
     });
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > q.limit && last ? `${Date.parse(last.firedAt)}.${last.id}` : null;
-    return c.json({ data: page, nextCursor }, 200);
+    return c.json(
+      pageOf(rows, q.limit, (r) => r.firedAt),
+      200,
+    );
   });
   return app;
 }

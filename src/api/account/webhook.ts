@@ -10,7 +10,8 @@ import { validationHook } from "../../lib/validation";
 import { newWebhookSecret, parseWebhookSecret } from "../../webhooks/sign";
 import { checkWebhookUrl } from "../../webhooks/url";
 import { accountAuth } from "../auth";
-import { json, jsonBody, problemResponses } from "../schemas";
+import { pageOf, positionOf } from "../newest-first";
+import { json, jsonBody, ListQuery, problemResponses } from "../schemas";
 
 const readers = accountAuth("admin", "finance");
 const admins = accountAuth("admin");
@@ -57,11 +58,6 @@ const Delivery = z
   })
   .openapi("WebhookDelivery");
 
-const DeliveriesQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().min(1).max(200).optional(),
-});
-
 const put = createRoute({
   method: "put",
   path: "/webhook",
@@ -96,7 +92,7 @@ const deliveries = createRoute({
   tags: ["alerts"],
   summary: "The delivery log, newest first: state, attempts, last status and error",
   middleware: [readers] as const,
-  request: { query: DeliveriesQuery },
+  request: { query: ListQuery },
   responses: {
     200: json(
       z
@@ -107,12 +103,6 @@ const deliveries = createRoute({
     ...problemResponses,
   },
 });
-
-/** `<createdAt ms>.<id>`: where the last page ended. */
-function decodePosition(cursor: string): { at: number; id: string } | null {
-  const match = /^(\d{1,15})\.(msg_[A-Za-z0-9]{1,40})$/.exec(cursor);
-  return match ? { at: Number(match[1]), id: match[2] as string } : null;
-}
 
 /** Local development may send to http and local hosts; a deployed gateway never does. */
 function allowInsecure(env: Env): boolean {
@@ -149,18 +139,15 @@ export function webhookRoutes() {
   });
   app.openapi(deliveries, async (c) => {
     const q = c.req.valid("query");
-    const before = q.cursor === undefined ? null : decodePosition(q.cursor);
-    if (q.cursor !== undefined && !before)
-      throw new Problem("bad_request", "The cursor is not valid.");
+    const before = positionOf(q.cursor, "msg");
     const rows = await ledgerOf(c.env, c.get("accountId")).deliveries({
       before,
       limit: q.limit + 1,
     });
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > q.limit && last ? `${Date.parse(last.createdAt)}.${last.id}` : null;
-    return c.json({ data: page, nextCursor }, 200);
+    return c.json(
+      pageOf(rows, q.limit, (r) => r.createdAt),
+      200,
+    );
   });
   return app;
 }
