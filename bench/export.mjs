@@ -124,16 +124,10 @@ export async function measureExport({ api, base, serverPid, operatorToken, count
     name: "Bench export",
     tier: "starter",
   });
-  const finance = await call(
-    base,
-    "POST",
-    `/admin/v1/accounts/${EXPORT_ACCOUNT}/keys`,
-    operatorToken,
-    {
-      role: "finance",
-      name: "bench export",
-    },
-  );
+  const finance = await call("POST", `/admin/v1/accounts/${EXPORT_ACCOUNT}/keys`, operatorToken, {
+    role: "finance",
+    name: "bench export",
+  });
   const pid = process.platform === "linux" ? workerdPid(serverPid) : null;
   const half = Math.floor(count / 2);
   const halfTo = new Date(EXPORT_FROM + half * EXPORT_STEP_MS).toISOString();
