@@ -331,7 +331,7 @@ export class Ledger {
     const charged = fromHold + sumAllocations(extra);
     const periodStart = hold.period_start;
     addSpend(this.sql, periodStart, holdScope(hold), { held: -hold.amount, captured: charged });
-    fireCaptureAlerts(this.sql, this.memo, hold.request_id, charged, now);
+    fireCaptureAlerts(this.sql, this.reads.spendHours(), this.memo, hold.request_id, charged, now);
     deleteHold(this.sql, hold.id);
     const grants = mergeAllocations([...captured, ...extra]);
     this.writeEvent(

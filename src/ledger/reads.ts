@@ -1,8 +1,9 @@
 /**
  * What the request path reads on every call but only management calls, period rolls and
- * expiries change: the account row, keys, members, team rules, and when the next grant or hold
- * lapses. The Ledger keeps one of these between request-path transactions and starts a new one
- * after any other transaction or a failed one (see `Ledger.begin`).
+ * expiries change: the account row, keys, members, team rules, when the next grant or hold
+ * lapses, and the spend per clock hour (which only captures change, through it). The Ledger
+ * keeps one of these between request-path transactions and starts a new one after any other
+ * transaction or a failed one (see `Ledger.begin`).
  */
 import type { TeamRules } from "./core/rules";
 import {
@@ -15,6 +16,7 @@ import {
 } from "./store/config";
 import { nextGrantExpiry } from "./store/grants";
 import { nextHoldExpiry } from "./store/holds";
+import { SpendHours } from "./store/spend-hours";
 import type { MemberView } from "./types";
 
 /** Entries kept per map; past it the map starts over (bounds memory). */
@@ -39,7 +41,15 @@ export class CachedReads {
   /** Earliest expiry of a hold; may be earlier than the truth (a settled hold), never later. */
   private holdExpiry: number | null | undefined = undefined;
 
+  /** Spend per clock hour, for the spike and forecast alerts; read on the first capture. */
+  private hours: SpendHours | null = null;
+
   constructor(private readonly sql: SqlStorage) {}
+
+  spendHours(): SpendHours {
+    this.hours ??= new SpendHours(this.sql);
+    return this.hours;
+  }
 
   account(): AccountRow | null {
     if (this.accountRow === undefined) this.accountRow = accountRow(this.sql);

@@ -22,6 +22,7 @@ const DAY = 24 * HOUR;
 
 interface AlertRow {
   kind: string;
+  requestId: string | null;
   detail: Record<string, unknown>;
 }
 
@@ -38,11 +39,12 @@ async function setClock(acct: TestAccount, at: number) {
   });
 }
 
-/** Spends `credits` at the ledger time `at` (on_request: captured at admission). */
-async function spendAt(acct: TestAccount, at: number, credits: number) {
+/** Spends `credits` at the ledger time `at` (on_request: captured at admission); its request id. */
+async function spendAt(acct: TestAccount, at: number, credits: number): Promise<string> {
   await setClock(acct, at);
   const res = await spend(acct.memberKey, `/v1/test/drain?credits=${credits}`);
   expect(res.status).toBe(200);
+  return res.headers.get("x-request-id") ?? "";
 }
 
 /** An account whose billing period began today (UTC), so a month of history lies ahead. */
@@ -77,6 +79,23 @@ describe("spike alerts", () => {
     expect(await alertsOf(acct, "spike")).toHaveLength(1);
   });
 
+  it("are decided by the capture that crosses the line, even seconds after the last look", async () => {
+    const acct = await freshAccount("enterprise");
+    await grant(acct.id, 1_000_000);
+    const start = later(0) + 5 * 60_000;
+    for (let h = 0; h < 25; h++) await spendAt(acct, start + h * HOUR, 200);
+    // A management write in between drops the ledger's cached reads: the hourly buckets are
+    // read again from SQLite, and must still add up.
+    await grant(acct.id, 1);
+    const t = start + 25 * HOUR + 10 * 60_000;
+    await spendAt(acct, t, 300);
+    expect(await alertsOf(acct, "spike")).toEqual([]);
+    const crossing = await spendAt(acct, t + 2_000, 400);
+    const spikes = await alertsOf(acct, "spike");
+    expect(spikes).toHaveLength(1);
+    expect(spikes[0]?.requestId).toBe(crossing);
+  });
+
   it("never fire under the floor, however steep", async () => {
     const acct = await freshAccount();
     const start = later(0);
@@ -97,6 +116,16 @@ describe("forecast alerts", () => {
     expect(fired[0]?.detail.available).toBe(300);
     await spendAt(acct, later(1) + 2 * 60_000, 10);
     expect(await alertsOf(acct, "forecast")).toHaveLength(1);
+  });
+
+  it("are decided by the capture that sets the pace, even seconds after the last look", async () => {
+    const acct = await freshAccount("starter");
+    await spendAt(acct, later(1), 5);
+    expect(await alertsOf(acct, "forecast")).toEqual([]);
+    const crossing = await spendAt(acct, later(1) + 1_000, 200);
+    const fired = await alertsOf(acct, "forecast");
+    expect(fired).toHaveLength(1);
+    expect(fired[0]?.requestId).toBe(crossing);
   });
 
   it("stay quiet when the pace lasts the period", async () => {

@@ -20,6 +20,7 @@ import type { BudgetState, Spend } from "../core/rules";
 import type { AccountRow } from "./config";
 import { accountSpend, type ScopeIds } from "./counters";
 import { availableCredits } from "./grants";
+import type { SpendHours } from "./spend-hours";
 import { queueDelivery, webhookOf } from "./webhooks";
 
 export interface AlertView {
@@ -104,16 +105,32 @@ function view(r: AlertRow): AlertView {
   };
 }
 
-/** Alerts newest first, after an optional (firedAt, id) position, optionally of one kind. */
-export function listAlerts(
-  sql: SqlStorage,
-  options: { kind: AlertKind | null; before: { at: number; id: string } | null; limit: number },
-): AlertView[] {
+export interface AlertQuery {
+  kind: AlertKind | null;
+  scope: AlertScope | null;
+  scopeId: string | null;
+  /** Fired in [from, to), in milliseconds; null: unbounded. */
+  from: number | null;
+  to: number | null;
+  before: { at: number; id: string } | null;
+  limit: number;
+}
+
+/** Alerts newest first, after an optional (firedAt, id) position, with the query's filters. */
+export function listAlerts(sql: SqlStorage, options: AlertQuery): AlertView[] {
   const where: string[] = [];
   const params: (string | number)[] = [];
-  if (options.kind) {
-    where.push("kind = ?");
-    params.push(options.kind);
+  const filters: [string, string | number | null][] = [
+    ["kind = ?", options.kind],
+    ["scope = ?", options.scope],
+    ["scope_id = ?", options.scopeId],
+    ["fired_at >= ?", options.from],
+    ["fired_at < ?", options.to],
+  ];
+  for (const [clause, value] of filters) {
+    if (value === null) continue;
+    where.push(clause);
+    params.push(value);
   }
   if (options.before) {
     where.push("(fired_at < ? OR (fired_at = ? AND id < ?))");
@@ -194,7 +211,8 @@ export function fireDebitAlerts(
  * isolate tries the insert once more and the table refuses it).
  */
 const firedByPeriod = new Map<string, Set<string>>();
-const lineOf = (a: AlertFiring) => `${a.kind}:${a.scope}:${a.scopeId}:${a.threshold}`;
+const lineOf = (a: Pick<AlertFiring, "kind" | "scope" | "scopeId" | "threshold">) =>
+  `${a.kind}:${a.scope}:${a.scopeId}:${a.threshold}`;
 
 /** Forgets the cache, as a fresh isolate would (tests use it to check the table alone). */
 export function forgetFiredLines(): void {
@@ -212,60 +230,17 @@ function firedLines(accountId: string, periodStart: number): Set<string> {
   return lines;
 }
 
-const HOUR_MS = 3_600_000;
-const SPIKE_CHECK_EVERY_MS = 60_000;
-/** When each account's captures last looked for a spike (per isolate; lost with it, harmlessly). */
-const spikeCheckedAt = new Map<string, number>();
 const DAY_MS = 86_400_000;
-
-/** Credits captured per clock hour: what spike and forecast alerts measure. */
-function addHourlySpend(sql: SqlStorage, now: number, credits: number) {
-  sql.exec(
-    "INSERT INTO spend_hours (hour, captured) VALUES (?, ?) ON CONFLICT(hour) DO UPDATE SET captured = captured + excluded.captured",
-    Math.floor(now / HOUR_MS),
-    credits,
-  );
-}
-
-/**
- * The last hour's spend and the 24 hours' before it, from clock-hour buckets: the last hour is
- * the current hour so far plus the part of the previous hour that is still within 60 minutes.
- */
-export function recentSpend(
-  sql: SqlStorage,
-  now: number,
-): { lastHour: number; before: number; fullDay: boolean } {
-  const hour = Math.floor(now / HOUR_MS);
-  const first = sql.exec<{ h: number | null }>("SELECT MIN(hour) AS h FROM spend_hours").one().h;
-  const rows = sql
-    .exec<{ hour: number; captured: number }>(
-      "SELECT hour, captured FROM spend_hours WHERE hour >= ?",
-      hour - 25,
-    )
-    .toArray();
-  const into = (now - hour * HOUR_MS) / HOUR_MS;
-  let lastHour = 0;
-  let before = 0;
-  for (const r of rows) {
-    if (r.hour === hour) lastHour += r.captured;
-    else if (r.hour === hour - 1) {
-      lastHour += r.captured * (1 - into);
-      before += r.captured * into;
-    } else if (r.hour < hour - 1) before += r.captured;
-  }
-  // A spike is measured against a whole day of history: a new account's first busy hour is not one.
-  const fullDay = first !== null && first <= hour - 24;
-  return { lastHour: Math.round(lastHour), before: Math.round(before), fullDay };
-}
 
 /**
  * After a capture, in its transaction: counts the spend in its hour, then looks for a spike
- * (at most one per UTC day) and a forecast depletion (at most one per period). Reading a day
- * or a week of buckets on every capture would tax the request path, so a capture looks at
- * most once a minute per account: each is decided by a capture within a minute of it.
+ * (at most one per UTC day) and a forecast depletion (at most one per period). Every capture
+ * decides both, from the hourly buckets `hours` keeps in memory; a line this isolate knows has
+ * fired is not looked at again.
  */
 export function fireCaptureAlerts(
   sql: SqlStorage,
+  hours: SpendHours,
   memo: { account: AccountRow; period: { start: number; end: number } } | null,
   requestId: string,
   credits: number,
@@ -273,25 +248,45 @@ export function fireCaptureAlerts(
 ): number {
   if (!memo || credits <= 0) return 0;
   const { account, period } = memo;
-  addHourlySpend(sql, now, credits);
+  hours.add(now, credits);
   const settings = alertSettingsOf(account.alert_settings);
   if (!settings.spike.enabled && !settings.forecast.enabled) return 0;
-  const checked = spikeCheckedAt.get(account.id);
-  if (checked !== undefined && Math.abs(now - checked) < SPIKE_CHECK_EVERY_MS) return 0;
-  spikeCheckedAt.set(account.id, now);
-  let fired = fireForecastAlert(sql, account, period, now, requestId);
-  if (!settings.spike.enabled) return fired;
-  const { lastHour, before, fullDay } = recentSpend(sql, now);
-  if (!fullDay || !isSpike(lastHour, before, settings)) return fired;
-  const hourlyAverage = Math.round(before / 24);
-  const detail = { lastHour, hourlyAverage, factor: settings.spike.factor };
-  const day = Math.floor(now / DAY_MS);
-  fired += fire(
-    sql,
-    [{ kind: "spike", scope: "account", scopeId: account.id, threshold: day, detail }],
-    { periodStart: period.start, now, requestId },
-  );
+  const known = firedLines(account.id, period.start);
+  const ctx = { periodStart: period.start, now, requestId };
+  const unknown = (kind: AlertKind, line: number) =>
+    !known.has(lineOf({ kind, scope: "account", scopeId: account.id, threshold: line }));
+  const candidates: AlertFiring[] = [];
+  const forecastLine = unknown("forecast", 0)
+    ? forecastAlert(sql, hours, account, period, now)
+    : null;
+  if (forecastLine) candidates.push(forecastLine);
+  const spikeLine = unknown("spike", Math.floor(now / DAY_MS))
+    ? spikeAlert(hours, account.id, settings, now)
+    : null;
+  if (spikeLine) candidates.push(spikeLine);
+  if (candidates.length === 0) return 0;
+  const fired = fire(sql, candidates, ctx);
+  for (const a of candidates) known.add(lineOf(a));
   return fired;
+}
+
+/** The spike alert at `now`, if the last hour runs above the settings' multiple of the day's. */
+function spikeAlert(
+  hours: SpendHours,
+  accountId: string,
+  settings: AlertSettings,
+  now: number,
+): AlertFiring | null {
+  if (!settings.spike.enabled) return null;
+  const { lastHour, before, fullDay } = hours.recent(now);
+  if (!fullDay || !isSpike(lastHour, before, settings)) return null;
+  const detail = {
+    lastHour,
+    hourlyAverage: Math.round(before / 24),
+    factor: settings.spike.factor,
+  };
+  const day = Math.floor(now / DAY_MS);
+  return { kind: "spike", scope: "account", scopeId: accountId, threshold: day, detail };
 }
 
 /**
@@ -331,44 +326,35 @@ export function fireDenialAlerts(
 }
 
 /**
- * The forecast alert: at the last 7 days' burn rate the available credits run out before the
- * period ends (at most one per period). Reads the hourly buckets, not the ledger's entries.
+ * The forecast alert at `now`: at the last 7 days' burn rate the available credits run out
+ * before the period ends (at most one per period). Reads the hourly buckets, not the entries.
  */
-export function fireForecastAlert(
+function forecastAlert(
   sql: SqlStorage,
+  hours: SpendHours,
   account: { id: string; alert_settings: string; created_at: number },
   period: { start: number; end: number },
   now: number,
-  requestId: string | null,
-): number {
+): AlertFiring | null {
   const settings = alertSettingsOf(account.alert_settings);
-  if (!settings.forecast.enabled) return 0;
-  const { last7 } = sql
-    .exec<{ last7: number | null }>(
-      "SELECT SUM(captured) AS last7 FROM spend_hours WHERE hour >= ?",
-      Math.floor((now - 7 * DAY_MS) / HOUR_MS),
-    )
-    .one();
+  if (!settings.forecast.enabled) return null;
   const available = availableCredits(sql, now);
+  if (available <= 0) return null;
   const f = forecast({
     now,
     period,
     available,
-    capturedLast7Days: last7 ?? 0,
+    capturedLast7Days: hours.last7Days(now),
     capturedThisPeriod: accountSpend(sql, period.start).captured,
     accountCreatedAt: account.created_at,
   });
-  if (!f.depletesBeforePeriodEnd || available <= 0) return 0;
+  if (!f.depletesBeforePeriodEnd) return null;
   const detail = {
     projectedDepletionAt: f.projectedDepletionAt,
     burnRatePerDay: f.basis === "thisPeriod" ? f.burnRate.thisPeriod : f.burnRate.last7Days,
     available,
   };
-  return fire(
-    sql,
-    [{ kind: "forecast", scope: "account", scopeId: account.id, threshold: 0, detail }],
-    { periodStart: period.start, now, requestId },
-  );
+  return { kind: "forecast", scope: "account", scopeId: account.id, threshold: 0, detail };
 }
 
 /** Alerts not yet copied to D1, oldest first, as D1 stores them. */
