@@ -228,6 +228,23 @@ export const ListQuery = z.strictObject({
   cursor: z.string().min(1).max(128).optional(),
 });
 
+/** A date (`2026-11-01`, UTC midnight) or a date-time with an offset. */
+export const instant = z
+  .union([z.iso.date(), z.iso.datetime({ offset: true })])
+  .openapi({ example: "2026-11-01T00:00:00Z" });
+/** A team's or member's id as a filter. */
+export const entityId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "an id of letters, digits, '_' or '-'");
+
+/** For `.refine` on a query with `from` and `to`: the range is not empty or inverted. */
+export function rangeInOrder(q: { from?: string; to?: string }): boolean {
+  return q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to);
+}
+export const inverted = { message: "`from` must be earlier than `to`", path: ["from"] };
+
 export const IdParam = z.strictObject({ id: z.string().min(1).max(64) });
 
 /** `{ data, nextCursor }` around a list of items. */

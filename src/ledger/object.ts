@@ -10,7 +10,7 @@ import { LedgerObject } from "./base";
 import { type AlertSettings, alertSettingsOf } from "./core/alerts";
 import { forecast } from "./core/forecast";
 import { type AccountPolicy, DEFAULT_TEAM_RULES, type Spend, type TeamRules } from "./core/rules";
-import { type AlertView, listAlerts, writeAlertSettings } from "./store/alerts";
+import { type AlertQuery, type AlertView, listAlerts, writeAlertSettings } from "./store/alerts";
 import * as config from "./store/config";
 import { accountSpend, spendOf } from "./store/counters";
 import { capturedLast7Days } from "./store/forecast";
@@ -340,7 +340,7 @@ export class AccountLedger extends LedgerObject {
     return settings;
   }
 
-  async alerts(options: Parameters<typeof listAlerts>[1]): Promise<AlertView[]> {
+  async alerts(options: AlertQuery): Promise<AlertView[]> {
     return listAlerts(this.sql, options);
   }
 

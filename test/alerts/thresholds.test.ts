@@ -26,6 +26,7 @@ interface AlertRow {
   scopeId: string;
   threshold: number | null;
   requestId: string | null;
+  firedAt: string;
   detail: Record<string, unknown>;
 }
 
@@ -219,6 +220,36 @@ describe("threshold alerts from the debit path (SPEC §8)", () => {
     } while (cursor);
     expect(seen).toEqual(all.map((a) => a.id));
     expect((await alerts(acct, "&kind=depleted")).map((a) => a.kind)).toEqual(["depleted"]);
+  });
+
+  it("filters by scope, scope id and the time fired, and refuses bad filters", async () => {
+    const acct = await setupAccount({ tier: "starter" });
+    expect((await drain(acct, 500)).status).toBe(200);
+    const all = await alerts(acct, "", true);
+    const firedAt = all[0]?.firedAt ?? "";
+    const ids = async (query: string) => (await alerts(acct, query, true)).map((a) => a.id).sort();
+    const allIds = all.map((a) => a.id).sort();
+    expect(await ids("&scope=account")).toEqual(allIds);
+    expect(await ids("&scope=team")).toEqual([]);
+    expect(await ids(`&scopeId=${acct.id}`)).toEqual(allIds);
+    expect(await ids("&scopeId=team_other")).toEqual([]);
+    expect(await ids(`&from=${encodeURIComponent(firedAt)}`)).toEqual(allIds);
+    expect(await ids(`&to=${encodeURIComponent(firedAt)}`)).toEqual([]);
+    const after = new Date(Date.parse(firedAt) + 1).toISOString();
+    expect(await ids(`&from=${after}`)).toEqual([]);
+    expect(await ids(`&to=${after}&kind=threshold&scope=account`)).toHaveLength(3);
+    for (const bad of [
+      "scope=action",
+      "scopeId=a/b",
+      "from=tomorrow",
+      `from=${after}&to=${encodeURIComponent(firedAt)}`,
+    ]) {
+      const res = await jsonCall<ProblemBody>(`/v1/alerts?${bad}`, {
+        headers: bearer(acct.adminKey),
+      });
+      expect(res.status, bad).toBe(400);
+      expect(res.headers.get("content-type"), bad).toContain("application/problem+json");
+    }
   });
 
   it("copies alerts to D1 with the outbox flush, each once, also after a failed copy", async () => {

@@ -347,6 +347,10 @@ export const QUERY_FIELDS: Record<string, FieldKind> = {
   }),
   ...forRoute("GET /v1/alerts", {
     kind: enumOf(["threshold", "spike", "forecast", "depleted", "denied_burst"], ["budget"]),
+    scope: enumOf(["account", "team", "member"], ["action"]),
+    scopeId: usageId,
+    from: instant,
+    to: instant,
     cursor: {
       valid: () => fc.string({ minLength: 1, maxLength: 64 }),
       invalid: fc.oneof(fc.constantFrom("", "zzz", "12.alert"), overLongText(200)),

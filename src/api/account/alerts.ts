@@ -10,7 +10,17 @@ import { Problem } from "../../lib/problem";
 import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
 import { pageOf, positionOf } from "../newest-first";
-import { credits, json, jsonBody, ListQuery, problemResponses } from "../schemas";
+import {
+  credits,
+  entityId,
+  instant,
+  inverted,
+  json,
+  jsonBody,
+  ListQuery,
+  problemResponses,
+  rangeInOrder,
+} from "../schemas";
 
 const readers = accountAuth("admin", "finance");
 const admins = accountAuth("admin");
@@ -51,7 +61,15 @@ export const Alert = z
   })
   .openapi("Alert");
 
-const AlertsQuery = ListQuery.extend({ kind: z.enum(ALERT_KINDS).optional() });
+const AlertsQuery = ListQuery.extend({
+  kind: z.enum(ALERT_KINDS).optional(),
+  scope: z.enum(ALERT_SCOPES).optional(),
+  scopeId: entityId
+    .optional()
+    .openapi({ description: "The account's, a team's or a member's id." }),
+  from: instant.optional().openapi({ description: "Fired at or after this time." }),
+  to: instant.optional().openapi({ description: "Fired before this time." }),
+}).refine(rangeInOrder, inverted);
 
 const readSettings = createRoute({
   method: "get",
@@ -76,7 +94,7 @@ const list = createRoute({
   method: "get",
   path: "/alerts",
   tags: ["alerts"],
-  summary: "Alerts fired, newest first",
+  summary: "Alerts fired, newest first; filter by kind, scope, scope id and time",
   middleware: [readers] as const,
   request: { query: AlertsQuery },
   responses: {
@@ -105,6 +123,10 @@ export function alertRoutes() {
     const before = positionOf(q.cursor, "alert");
     const rows = await ledgerOf(c.env, c.get("accountId")).alerts({
       kind: q.kind ?? null,
+      scope: q.scope ?? null,
+      scopeId: q.scopeId ?? null,
+      from: q.from === undefined ? null : Date.parse(q.from),
+      to: q.to === undefined ? null : Date.parse(q.to),
       before,
       limit: q.limit + 1,
     });

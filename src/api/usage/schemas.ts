@@ -3,16 +3,8 @@ import { z } from "@hono/zod-openapi";
 import { CATEGORIES } from "../../ledger/types";
 import { OUTCOMES } from "../../usage/filter";
 import { GROUP_KEYS } from "../../usage/summary";
+import { entityId, instant, inverted, rangeInOrder } from "../schemas";
 
-/** A date (`2026-11-01`, UTC midnight) or a date-time with an offset. */
-const instant = z
-  .union([z.iso.date(), z.iso.datetime({ offset: true })])
-  .openapi({ example: "2026-11-01T00:00:00Z" });
-const entityId = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/, "an id of letters, digits, '_' or '-'");
 const actionId = z.string().regex(/^[a-z_]+\.[a-z_]+$/, "an action id like enrichment.company");
 
 const rangeFilters = {
@@ -24,11 +16,6 @@ const rangeFilters = {
   category: z.enum(CATEGORIES).optional(),
   outcome: z.enum(OUTCOMES).optional(),
 };
-
-function rangeInOrder(q: { from?: string; to?: string }): boolean {
-  return q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to);
-}
-const inverted = { message: "`from` must be earlier than `to`", path: ["from"] };
 
 export const EventsQuery = z
   .strictObject({
