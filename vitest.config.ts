@@ -20,6 +20,10 @@ function bundle(entry: string): string {
 }
 
 export default defineConfig(async () => {
+  // The worker's static assets (the dashboard's script and styles) must exist before it loads.
+  // @ts-expect-error: a plain .mjs build script, without types
+  const { buildDashboard } = await import("./scripts/build-dashboard.mjs");
+  buildDashboard();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {

@@ -8,6 +8,7 @@ import { accountRoutes } from "./api/account";
 import { adminRoutes } from "./api/admin";
 import { mountDocs } from "./api/docs";
 import type { Catalog } from "./catalog";
+import { mountDashboard } from "./dashboard/routes";
 import type { AppEnv } from "./lib/env";
 import { Problem, problemResponse } from "./lib/problem";
 import { validationHook } from "./lib/validation";
@@ -74,6 +75,7 @@ export function createApp(options: AppOptions) {
   app.route("/admin/v1", adminRoutes(options.catalog));
   app.route("/v1", accountRoutes(options.catalog));
   mountDocs(app, options.catalog);
+  mountDashboard(app);
   app.all("*", proxyHandler(options.catalog));
   return app;
 }

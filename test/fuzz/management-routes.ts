@@ -286,12 +286,14 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
 /**
  * Public routes, with why this fuzzer leaves them out: it generates wrong credentials and
  * expects them refused, while these take none and give every caller the same answer.
- * test/api/openapi.test.ts checks them (any Authorization ignored, other methods problem+json)
+ * test/api/openapi.test.ts and test/dashboard check them (any Authorization ignored, other methods problem+json)
  * and the isolation matrix probes them as `public`.
  */
 export const PUBLIC_ROUTES: Record<string, string> = {
   "GET /openapi.json": "the API document: no input, no credentials, reads no account",
   "GET /docs": "the docs page (HTML): no input, no credentials, reads no account",
+  "GET /dashboard": "the dashboard page (HTML): no data; the browser calls the APIs with a key",
+  "GET /dashboard/{file}": "the dashboard's script and styles; test/dashboard checks other names",
 };
 
 /** Routes the registry documents, with their request and response schemas. */

@@ -255,6 +255,9 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
   // ---- public: the API document and its page (GET only, read nothing of any account) -------
   "GET /openapi.json": { access: { kind: "public" }, ...sameFor("/openapi.json", 200) },
   "GET /docs": { access: { kind: "public" }, ...sameFor("/docs", 200) },
+  // The dashboard's page and files: the data behind them needs a key, sent by the browser.
+  "GET /dashboard": { access: { kind: "public" }, ...sameFor("/dashboard", 200) },
+  "GET /dashboard/:file": { access: { kind: "public" }, ...sameFor("/dashboard/app.js", 200) },
 
   // ---- everything else: the priced proxy (default deny; probed per catalog action) --------
   "ALL /*": { access: { kind: "proxy" } },

@@ -1,0 +1,58 @@
+/**
+ * `/dashboard` (SPEC §8, issue 7): the page, and its script and styles, bundled by
+ * scripts/build-dashboard.mjs into the worker's static assets. The worker runs first for every
+ * request (`run_worker_first`), so only these two files are ever served from the assets, with
+ * the same headers as the page. The page is public; the data behind it needs an admin or
+ * finance key, which the browser sends to the APIs itself and keeps in session storage.
+ */
+import type { Hono } from "hono";
+import type { AppEnv } from "../lib/env";
+import { Problem } from "../lib/problem";
+import { dashboardPage } from "./page";
+
+/** Same origin only: no inline code, no outside hosts, no framing, no forms posted anywhere. */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const HEADERS = {
+  "content-security-policy": CSP,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+const FILES: Record<string, string> = {
+  "app.js": "text/javascript; charset=utf-8",
+  "app.css": "text/css; charset=utf-8",
+};
+
+/** Mounts the dashboard; call before the proxy's catch-all. */
+export function mountDashboard(app: Hono<AppEnv>): void {
+  app.get("/dashboard", (c) =>
+    c.html(dashboardPage(), 200, { ...HEADERS, "cache-control": "no-store" }),
+  );
+  app.get("/dashboard/:file", async (c) => {
+    const file = c.req.param("file");
+    const type = FILES[file];
+    if (!type) throw new Problem("not_found", "No such dashboard file.");
+    const asset = await c.env.ASSETS.fetch(new URL(`/dashboard/${file}`, c.req.url));
+    if (!asset.ok) {
+      throw new Problem(
+        "internal_error",
+        "The dashboard was not built (scripts/build-dashboard.mjs).",
+      );
+    }
+    return new Response(asset.body, {
+      status: 200,
+      headers: { ...HEADERS, "content-type": type, "cache-control": "no-cache" },
+    });
+  });
+}
