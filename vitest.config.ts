@@ -43,6 +43,8 @@ export default defineConfig(async () => {
                   OPERATOR_TOKEN: "test-operator-token",
                   DEMO_UPSTREAM_TOKEN: "test-upstream-secret",
                   OUTBOX_FLUSH_DELAY_MS: "60000",
+                  // The demo's history route (test/demo); a production gateway leaves it unset.
+                  DEMO_HISTORY: "true",
                   // The deterministic simulation (test/sim): `npm run simulate -- --seeds N` sets these.
                   SIM_SEEDS: process.env.SIM_SEEDS ?? "",
                   SIM_SEED: process.env.SIM_SEED ?? "",

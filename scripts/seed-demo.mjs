@@ -4,12 +4,21 @@
  * Ada Lovelace and Grace Hopper, and fresh keys (secrets are shown only once, so every run
  * makes new ones). Safe to run again against existing local state.
  *
- * Standalone: BASE_URL=http://127.0.0.1:8787 OPERATOR_TOKEN=... node scripts/seed-demo.mjs
+ * With `{ history: true }` (npm start), a new account also gets about three weeks of usage:
+ * its billing period is made to start three weeks ago, and the gateway (run with
+ * DEMO_HISTORY=true) replays a sales rep's and a marketer's calls over them.
+ *
+ * Standalone: BASE_URL=http://127.0.0.1:8787 OPERATOR_TOKEN=... [HISTORY=1] node scripts/seed-demo.mjs
  */
 import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
-const ACCOUNT = { id: "demo", name: "Demo Co", tier: "professional", billingAnchorDay: 1 };
+const DAY_MS = 86_400_000;
+const HISTORY_DAYS = 21;
+/** The billing day of the month three weeks ago (at most 28): the period holds the history. */
+const historyAnchorDay = () =>
+  Math.min(28, new Date(Date.now() - (HISTORY_DAYS + 1) * DAY_MS).getUTCDate());
+const ACCOUNT = { id: "demo", name: "Demo Co", tier: "professional" };
 const PACK_CREDITS = 2000;
 const TEAMS = ["Sales", "Marketing"];
 const MEMBERS = [
@@ -47,11 +56,17 @@ async function listAll(baseUrl, token, path) {
   return items;
 }
 
-export async function seedDemo(baseUrl, operatorToken) {
+export async function seedDemo(baseUrl, operatorToken, options = {}) {
   const op = (method, path, body, expected) =>
     call(baseUrl, operatorToken, method, path, body, expected);
 
-  const created = await op("POST", "/admin/v1/accounts", ACCOUNT, [201, 409]);
+  const billingAnchorDay = options.history ? historyAnchorDay() : 1;
+  const created = await op(
+    "POST",
+    "/admin/v1/accounts",
+    { ...ACCOUNT, billingAnchorDay },
+    [201, 409],
+  );
   const isNew = created.status === 201;
   if (isNew) {
     await op("POST", `/admin/v1/accounts/${ACCOUNT.id}/grants`, {
@@ -87,10 +102,23 @@ export async function seedDemo(baseUrl, operatorToken) {
     members.push({ ...member, team, key: key.body.key });
   }
 
+  // Weeks of usage, only into a new account: replaying over an old one would double its history.
+  let history = null;
+  if (options.history && isNew) {
+    const replayed = await op("POST", `/admin/v1/accounts/${ACCOUNT.id}/demo-history`, {
+      memberKeys: members.map((m) => m.key),
+      days: HISTORY_DAYS,
+    });
+    history = replayed.body;
+    // Usage reaches D1 with the ledger's next flush; reconcile with flush=true makes it now.
+    await call(baseUrl, finance.body.key, "GET", "/v1/usage/reconcile?flush=true");
+  }
+
   return {
     baseUrl,
     accountId: ACCOUNT.id,
     isNew,
+    history,
     adminKey,
     financeKey: finance.body.key,
     ada: members[0],
@@ -114,6 +142,11 @@ export function banner(demo) {
     ` Demo account "${demo.accountId}" (Demo Co, professional) ${
       demo.isNew ? "created with a 2,000-credit pack" : "already existed: reused"
     }`,
+    ...(demo.history
+      ? [
+          ` with ${demo.history.calls} calls of history since ${demo.history.from.slice(0, 10)} (${demo.history.denied} denied)`,
+        ]
+      : []),
     rule,
     "",
     " Keys (new ones every start; shown only here):",
@@ -147,6 +180,8 @@ export function banner(demo) {
     `   curl -s '${url}/v1/usage/summary?group_by=day,team' ${auth(demo.financeKey)}`,
     `   curl -s '${url}/v1/usage/reconcile?flush=true' ${auth(demo.financeKey)}`,
     "",
+    ` # The dashboard: open ${url}/dashboard and paste the admin or finance key`,
+    "",
     ` # The API document: ${url}/docs (OpenAPI 3.1 at ${url}/openapi.json)`,
     "",
     rule,
@@ -162,7 +197,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(1);
   }
   try {
-    console.log(banner(await seedDemo(baseUrl, token)));
+    console.log(banner(await seedDemo(baseUrl, token, { history: process.env.HISTORY === "1" })));
   } catch (error) {
     console.error(`Seeding the demo failed: ${error.message}`);
     process.exit(1);

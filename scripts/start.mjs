@@ -92,9 +92,11 @@ console.log(`Starting wrangler dev on ${baseUrl}...`);
 const devArgs = ["-c", "wrangler.toml", "-c", "demo/upstream/wrangler.toml"];
 const child = spawn(
   process.execPath,
-  [wranglerCli, "dev", ...devArgs, "--ip", "127.0.0.1", "--port", String(port)].concat(
-    process.argv.slice(2),
-  ),
+  [wranglerCli, "dev", ...devArgs, "--ip", "127.0.0.1", "--port", String(port)]
+    // The demo account's weeks of history are laid through an operator route that only a
+    // gateway run with this var answers (see src/api/admin/demo.ts).
+    .concat(["--var", "DEMO_HISTORY:true"])
+    .concat(process.argv.slice(2)),
   { cwd: root, env: wranglerEnv, stdio: ["ignore", "inherit", "inherit"] },
 );
 
@@ -137,7 +139,7 @@ while (!stopping && !(await answers())) {
 // Once stopping, the child's exit handler ends the process.
 if (!stopping) {
   try {
-    const demo = await seedDemo(baseUrl, operatorToken);
+    const demo = await seedDemo(baseUrl, operatorToken, { history: true });
     console.log(banner(demo));
     console.log(` Operator token: in ${varsFile}`);
     console.log(` Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. Ctrl-C to stop.\n`);

@@ -6,5 +6,7 @@ declare namespace Cloudflare {
     OPERATOR_TOKEN: string;
     /** Credential the gateway injects when it forwards to the demo upstream. */
     DEMO_UPSTREAM_TOKEN: string;
+    /** "true" lets the operator lay a demo account's history (npm start sets it); else unset. */
+    DEMO_HISTORY?: string;
   }
 }

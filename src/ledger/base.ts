@@ -32,12 +32,23 @@ import {
   setWebhook,
   webhookOf,
 } from "./store/webhooks";
+import type { AdmitRequest } from "./types";
 
 const MAX_FLUSH_BACKOFF_MS = 5 * 60 * 1000;
 /** Webhook deliveries one alarm sends at most (the rest are due at once: the next alarm). */
 const WEBHOOK_BATCH = 20;
 /** Alerts per D1 statement when copying (each is one JSON element of one bound parameter). */
 const ALERTS_PER_COPY = 100;
+
+/** One call of a demo history: what the proxy would ask at `at`, and what it would settle. */
+export interface HistoryCall {
+  at: number;
+  admit: AdmitRequest;
+  /** Credits and units captured by the settlement (the metered count for metered actions). */
+  credits: number;
+  units: number;
+  durationMs: number;
+}
 
 export interface FlushResult {
   flushed: number;
@@ -285,6 +296,55 @@ export abstract class LedgerObject extends DurableObject<Env> {
   }
 
   /** Sets the alarm for the earliest thing that needs doing, if that is sooner than the one set. */
+  /**
+   * Demo only (`DEMO_HISTORY=true`, which `npm start` sets): replays calls at past times through
+   * the same admit and settle decisions as live traffic, so a new demo account has weeks of
+   * history in its ledger, counters and usage events. The whole replay runs synchronously, one
+   * transaction per decision, so no live call ever sees the moved clock. The account's creation
+   * time moves back to the first call, so burn rates measure the history.
+   */
+  async replayHistory(
+    calls: readonly HistoryCall[],
+  ): Promise<{ admitted: number; denied: number }> {
+    if (this.env.DEMO_HISTORY !== "true") throw new Error("demo history is off");
+    const realClock = this.clock;
+    let admitted = 0;
+    let denied = 0;
+    try {
+      const first = calls[0]?.at;
+      if (first !== undefined) {
+        this.tx(() => this.sql.exec("UPDATE account SET created_at = MIN(created_at, ?)", first));
+      }
+      for (const call of calls) {
+        this.clock = () => call.at;
+        const result = this.tx((now) => this.ledger.admit(call.admit, now), { requestPath: true });
+        if (result.kind !== "admitted") {
+          denied += 1;
+          continue;
+        }
+        admitted += 1;
+        if (call.admit.action.settlement === "on_request") continue;
+        this.clock = () => call.at + call.durationMs;
+        const settle = {
+          holdId: result.holdId,
+          idempotencyKey: null,
+          decision: "capture" as const,
+          credits: call.credits,
+          units: call.units,
+          upstreamStatus: 200,
+          failure: null,
+          durationMs: call.durationMs,
+        };
+        this.tx((now) => this.ledger.settle(settle, now), { requestPath: true });
+      }
+    } finally {
+      this.clock = realClock;
+      this.ledger.forget();
+    }
+    await this.schedule();
+    return { admitted, denied };
+  }
+
   protected async schedule(): Promise<void> {
     const now = this.clock();
     const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 30_000;

@@ -171,6 +171,18 @@ export const BODY_FIELDS: Record<string, FieldKind> = {
     ),
   },
   olderThanDays: { valid: () => int(1, 3650), invalid: notAnIntIn(1, 3650) },
+  // The demo history: valid keys exist only in context (ROUTE_SPECS gives the fixture's own).
+  memberKeys: {
+    valid: () => fc.constant(["cg_zz-nobody_secret"]),
+    invalid: fc.oneof(
+      fc.constantFrom([], ["cg_zz-nobody_secret"], [""], "cg_key", null, [1]),
+      fc.array(fc.constant("cg_zz-nobody_secret"), { minLength: 11, maxLength: 12 }),
+      overLongText(200).map((t) => [t]),
+    ),
+    contextual: true,
+  },
+  days: { valid: () => int(1, 60), invalid: notAnIntIn(1, 60) },
+  seed: { valid: () => int(0, 2_147_483_647), invalid: notAnIntIn(0, 2_147_483_647) },
   mode: enumOf(["archive", "delete"], ["shred", "purge"]),
   dryRun: { valid: () => fc.boolean(), invalid: fc.constantFrom("true", 1, 0, null, "yes") },
   // Valid ones name no account (404); ROUTE_SPECS names the fixture's account in valid bodies.

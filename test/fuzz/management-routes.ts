@@ -267,6 +267,20 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   "GET /v1/usage/events": { roles: ["admin", "finance", "member"] },
   "GET /v1/usage/summary": { roles: ["admin", "finance", "member"] },
   "GET /v1/usage/reconcile": { roles: READERS },
+  "POST /admin/v1/accounts/{id}/demo-history": {
+    roles: OPERATOR,
+    param: async (f) => f.accountId,
+    // The fixture's own member key; a day or two, so each valid call replays a handful of calls.
+    body: (f) =>
+      fc.record(
+        {
+          memberKeys: fc.constant([f.keys.member]),
+          days: fc.integer({ min: 1, max: 2 }),
+          seed: pick(f, "seed"),
+        },
+        { requiredKeys: ["memberKeys"] },
+      ),
+  },
   "POST /admin/v1/usage/retention": {
     roles: OPERATOR,
     // Always the fixture's own account: a run over every account could touch other tests' rows.

@@ -110,6 +110,13 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     }),
   },
   "GET /admin/v1/catalog": { access: operator, ...sameFor("/admin/v1/catalog", 200) },
+  // Demo only: with a key of no account the operator's call is refused before anything moves
+  // (test/demo/history.test.ts replays real history).
+  "POST /admin/v1/accounts/:id/demo-history": {
+    access: operator,
+    own: (t) => demoHistoryProbe(t),
+    other: (t) => demoHistoryProbe(t),
+  },
 
   // ---- account keys, /v1 -----------------------------------------------------------------
   "GET /v1/account": { access: readers, ...sameFor("/v1/account", 200) },
@@ -268,6 +275,14 @@ function retentionProbe(t: Subject): Probe {
     path: "/admin/v1/usage/retention",
     body: { olderThanDays: 3650, mode: "delete", accountId: t.id, dryRun: true },
     status: 200,
+  };
+}
+
+function demoHistoryProbe(t: Subject): Probe {
+  return {
+    path: `/admin/v1/accounts/${t.id}/demo-history`,
+    body: { memberKeys: ["cg_zz-nobody_secret"], days: 1 },
+    status: 400,
   };
 }
 

@@ -18,6 +18,7 @@ import {
   problemResponses,
 } from "../schemas";
 import { accountAdminRoutes, requireAccount } from "./accounts";
+import { demoAdminRoutes } from "./demo";
 import { usageAdminRoutes } from "./usage";
 
 const grant = createRoute({
@@ -92,5 +93,6 @@ export function adminRoutes(catalog: Catalog) {
 
   app.route("/", accountAdminRoutes(catalog));
   app.route("/", usageAdminRoutes());
+  app.route("/", demoAdminRoutes(catalog));
   return app;
 }

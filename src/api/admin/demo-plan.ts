@@ -1,0 +1,138 @@
+/**
+ * The calls of a demo history: a few weeks of a small sales-and-marketing account, laid out
+ * the way such teams work. Weekdays are busy in office hours and weekends quiet; the last week
+ * runs a little hotter than the ones before, so the forecast has a trend to show. Each member
+ * key gets a profile in turn: the first works like a sales rep (enrichment, buyer intent,
+ * refreshes), the second like marketing (AI generation, contact enrichment), and so on. A
+ * profile also tries now and then what its seat or tier does not include, so the history has
+ * denials with real reasons. Pure and seeded: the same input gives the same calls.
+ */
+import { type Action, type Catalog, creditsFor, holdCredits } from "../../catalog";
+import type { HistoryCall } from "../../ledger/base";
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+interface Pick {
+  action: string;
+  weight: number;
+  /** The unit count of one call: records, companies or reported tokens. */
+  units: [min: number, max: number];
+}
+
+const PROFILES: { callsPerWeekday: [number, number]; picks: Pick[] }[] = [
+  {
+    callsPerWeekday: [3, 5],
+    picks: [
+      { action: "enrichment.company", weight: 4, units: [1, 4] },
+      { action: "enrichment.contact", weight: 3, units: [1, 3] },
+      { action: "prospecting.intent", weight: 2, units: [1, 3] },
+      { action: "record_refresh.company", weight: 2, units: [1, 4] },
+      { action: "insights.smart_property", weight: 0.3, units: [1, 1] },
+    ],
+  },
+  {
+    callsPerWeekday: [3, 6],
+    picks: [
+      { action: "ai.generate", weight: 5, units: [200, 1800] },
+      { action: "enrichment.contact", weight: 2, units: [1, 2] },
+      { action: "prospecting.intent", weight: 0.4, units: [1, 2] },
+      { action: "ai.agent_conversation", weight: 0.3, units: [1, 1] },
+    ],
+  },
+];
+
+/** mulberry32: a small, well-known seeded generator (demo data need not be unpredictable). */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export interface PlanInput {
+  catalog: Catalog;
+  /** SHA-256 of each member key, in profile order. */
+  keyHashes: readonly string[];
+  /** The history covers [from, to). */
+  from: number;
+  to: number;
+  seed: number;
+}
+
+/** The calls, oldest first. */
+export function planHistory(input: PlanInput): HistoryCall[] {
+  const random = generator(input.seed);
+  const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
+  const calls: HistoryCall[] = [];
+  const hotFrom = input.to - 7 * DAY_MS;
+  for (let day = Math.floor(input.from / DAY_MS) * DAY_MS; day < input.to; day += DAY_MS) {
+    const weekday = new Date(day).getUTCDay() % 6 !== 0;
+    input.keyHashes.forEach((keyHash, i) => {
+      const profile = PROFILES[i % PROFILES.length];
+      if (!profile) return;
+      const picks = profile.picks.flatMap((p) => {
+        const action = input.catalog.action(p.action);
+        return action ? [{ ...p, action }] : [];
+      });
+      if (picks.length === 0) return;
+      let count = weekday ? between(...profile.callsPerWeekday) : between(0, 2);
+      if (day >= hotFrom) count = Math.round(count * 1.3);
+      for (let n = 0; n < count; n++) {
+        // Office hours, 08:00 to 18:00 UTC.
+        const at = day + 8 * HOUR_MS + Math.floor(random() * 10 * HOUR_MS);
+        if (at < input.from || at >= input.to) continue;
+        const pick = weighted(picks, random());
+        calls.push(callOf(pick.action, between(...pick.units), keyHash, at, between(80, 900)));
+      }
+    });
+  }
+  return calls.sort((a, b) => a.at - b.at);
+}
+
+function weighted<T extends { weight: number }>(items: readonly T[], r: number): T {
+  const total = items.reduce((n, i) => n + i.weight, 0);
+  let left = r * total;
+  for (const item of items) {
+    left -= item.weight;
+    if (left < 0) return item;
+  }
+  return items[items.length - 1] as T;
+}
+
+function callOf(
+  action: Action,
+  units: number,
+  keyHash: string,
+  at: number,
+  durationMs: number,
+): HistoryCall {
+  const metered = "unit" in action.price && action.price.unit.from === "response_header";
+  const requested = metered ? 0 : units;
+  return {
+    at,
+    admit: {
+      keyHash,
+      requestId: crypto.randomUUID(),
+      action: {
+        id: action.id,
+        category: action.category,
+        minTier: action.minTier,
+        seat: action.seat ?? null,
+        settlement: action.settlement,
+        units: metered && "unit" in action.price ? action.price.maxUnits : requested,
+        holdCredits: holdCredits(action, requested),
+      },
+      purpose: null,
+      idempotency: null,
+      dryRun: false,
+    },
+    credits: creditsFor(action, units),
+    units,
+    durationMs,
+  };
+}
