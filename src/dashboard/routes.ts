@@ -5,7 +5,8 @@
  * the same headers as the page. The page is public; the data behind it needs an admin or
  * finance key, which the browser sends to the APIs itself and keeps in session storage.
  */
-import type { Hono } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { Problem as ProblemSchema } from "../api/schemas";
 import type { AppEnv } from "../lib/env";
 import { Problem } from "../lib/problem";
 import { dashboardPage } from "./page";
@@ -34,11 +35,42 @@ const FILES: Record<string, string> = {
   "app.css": "text/css; charset=utf-8",
 };
 
+const pageRoute = createRoute({
+  method: "get",
+  path: "/dashboard",
+  tags: ["dashboard"],
+  summary: "The dashboard (HTML): sign in with an admin or finance key",
+  security: [],
+  responses: {
+    200: { description: "The page", content: { "text/html": { schema: z.string() } } },
+  },
+});
+
+const fileRoute = createRoute({
+  method: "get",
+  path: "/dashboard/{file}",
+  tags: ["dashboard"],
+  summary: "The dashboard's script (app.js) and styles (app.css)",
+  security: [],
+  request: { params: z.object({ file: z.enum(["app.js", "app.css"]) }) },
+  responses: {
+    200: {
+      description: "The file",
+      content: { "text/javascript": { schema: z.string() }, "text/css": { schema: z.string() } },
+    },
+    404: {
+      description: "No such file",
+      content: { "application/problem+json": { schema: ProblemSchema } },
+    },
+  },
+});
+
 /** Mounts the dashboard; call before the proxy's catch-all. */
-export function mountDashboard(app: Hono<AppEnv>): void {
-  app.get("/dashboard", (c) =>
+export function mountDashboard(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(pageRoute, (c) =>
     c.html(dashboardPage(), 200, { ...HEADERS, "cache-control": "no-store" }),
   );
+  // Not validated by the route's schema: any other name is a plain problem+json 404.
   app.get("/dashboard/:file", async (c) => {
     const file = c.req.param("file");
     const type = FILES[file];
@@ -55,4 +87,5 @@ export function mountDashboard(app: Hono<AppEnv>): void {
       headers: { ...HEADERS, "content-type": type, "cache-control": "no-cache" },
     });
   });
+  app.openAPIRegistry.registerPath(fileRoute);
 }
