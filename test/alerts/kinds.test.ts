@@ -128,6 +128,15 @@ describe("forecast alerts", () => {
     expect(fired[0]?.requestId).toBe(crossing);
   });
 
+  it("wait until the account is a day old: its first hour is no pace", async () => {
+    const acct = await freshAccount("starter");
+    await spendAt(acct, Date.now() + 60_000, 200);
+    await spendAt(acct, Date.now() + 20 * HOUR, 10);
+    expect(await alertsOf(acct, "forecast")).toEqual([]);
+    await spendAt(acct, later(1) + HOUR, 10);
+    expect(await alertsOf(acct, "forecast")).toHaveLength(1);
+  });
+
   it("stay quiet when the pace lasts the period", async () => {
     const acct = await freshAccount("starter");
     for (let d = 1; d <= 7; d++) await spendAt(acct, later(d), 5);

@@ -338,6 +338,8 @@ function forecastAlert(
 ): AlertFiring | null {
   const settings = alertSettingsOf(account.alert_settings);
   if (!settings.forecast.enabled) return null;
+  // A pace needs a day to mean anything: a new account's first calls are not a month's burn.
+  if (now - account.created_at < DAY_MS) return null;
   const available = availableCredits(sql, now);
   if (available <= 0) return null;
   const f = forecast({
