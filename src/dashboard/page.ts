@@ -14,7 +14,7 @@ export function dashboardPage(): string {
 <script defer src="/dashboard/app.js"></script>
 </head>
 <body>
-<main id="app" aria-live="polite"><p>Loading the dashboard…</p></main>
+<main id="app"><p>Loading the dashboard…</p></main>
 <noscript>The dashboard needs JavaScript.</noscript>
 </body>
 </html>`;

@@ -1,0 +1,304 @@
+/**
+ * The signed-in dashboard: loads what each view needs from the API, reloads the views that
+ * depend on a filter when it changes, and sends problems to the banner (a 401 signs out).
+ * Responses that arrive after a newer load started are dropped.
+ */
+import { Api, ApiError } from "./api";
+import { burndownOf, denialsFrom, spendOf, topOf } from "./derive";
+import { setOptions } from "./dom";
+import { downloadExport } from "./export";
+import { day } from "./format";
+import { FilterState, type Filters, type GroupBy, type Range, rangeOf, usageParams } from "./state";
+import type {
+  Account,
+  Alert,
+  Balance,
+  Member,
+  Page,
+  Summary,
+  Team,
+  TeamDetail,
+  UsageEvent,
+} from "./types";
+import { renderBalance } from "./views/balance";
+import { BurndownView } from "./views/burndown";
+import { renderAlerts, renderDenials, renderTop } from "./views/lists";
+import { renderShell, type Shell } from "./views/shell";
+import { SpendView } from "./views/spend";
+import { renderTeamBudgets } from "./views/teams";
+
+const RECENT = 20;
+/** Team details fetched at once. */
+const TEAM_READS = 6;
+const SUMMARY = "/v1/usage/summary";
+const EVENTS = "/v1/usage/events";
+
+export class Dashboard {
+  private readonly api: Api;
+  private readonly filters = new FilterState();
+  private readonly shell: Shell;
+  private readonly spend: SpendView;
+  private readonly burndown: BurndownView;
+  private teams = new Map<string, string>();
+  private members = new Map<string, Member>();
+  private balance: Balance | null = null;
+  private generation = 0;
+  private spendGeneration = 0;
+  private teamsGeneration = 0;
+
+  constructor(
+    root: HTMLElement,
+    key: string,
+    account: Account,
+    private readonly signOut: (message?: string) => void,
+  ) {
+    this.api = new Api(key);
+    this.shell = renderShell(root, account, this.filters, () => this.signOut());
+    this.spend = new SpendView(this.shell.spend);
+    this.burndown = new BurndownView(this.shell.burndown);
+    this.filters.onChange((filters, changed) => {
+      if (changed === "groupBy") void this.guard(this.loadSpend(filters, this.generation));
+      else void this.guard(this.loadRange(changed === "range"));
+    });
+    this.shell.refresh.addEventListener("click", () => void this.guard(this.loadAll()));
+    this.shell.exportCsv.addEventListener("click", () => void this.guard(this.export("csv")));
+    this.shell.exportNdjson.addEventListener("click", () => void this.guard(this.export("ndjson")));
+  }
+
+  destroy(): void {
+    this.generation += 1;
+    this.spend.destroy();
+    this.burndown.destroy();
+  }
+
+  /** Runs a load; a problem goes to the banner, a 401 back to the sign-in. */
+  private async guard(work: Promise<void>): Promise<void> {
+    try {
+      await work;
+    } catch (error) {
+      if (error instanceof ApiError && error.problem.status === 401) {
+        this.destroy();
+        this.signOut(`Signed out: ${error.problem.detail} Sign in again with a valid key.`);
+        return;
+      }
+      const problem =
+        error instanceof ApiError
+          ? error.problem
+          : {
+              type: "about:blank",
+              title: "Something went wrong",
+              status: 0,
+              code: "client",
+              detail: error instanceof Error ? error.message : String(error),
+              requestId: "",
+            };
+      this.shell.banner.show(problem);
+    }
+  }
+
+  start(): Promise<void> {
+    return this.guard(this.loadAll());
+  }
+
+  private get range(): Range {
+    const period = this.periodRange();
+    return rangeOf(this.filters.current.range, period);
+  }
+
+  private periodRange(): Range {
+    const b = this.balance;
+    if (!b) throw new Error("The balance is not loaded yet.");
+    return { from: Date.parse(b.period.start), to: Date.parse(b.period.end) };
+  }
+
+  private async loadAll(): Promise<void> {
+    this.shell.banner.clear();
+    const [balance, teams, members] = await Promise.all([
+      this.api.get<Balance>("/v1/balance"),
+      this.api.all<Team>("/v1/teams"),
+      this.api.all<Member>("/v1/members"),
+    ]);
+    this.balance = balance;
+    this.teams = new Map(teams.map((t) => [t.id, t.name]));
+    this.members = new Map(members.map((m) => [m.id, m]));
+    renderBalance(this.shell.balance, balance);
+    const current = this.filters.current.team;
+    setOptions(
+      this.shell.teamSelect,
+      [["", "All teams"], ...teams.map((t): [string, string] => [t.id, t.name])],
+      current,
+    );
+    this.shell.teamHint.hidden = teams.length > 0;
+    this.shell.teamHint.textContent =
+      "No teams yet. An admin creates teams and members through the API (POST /v1/teams); until then usage shows without a team.";
+    await Promise.all([
+      this.loadBurndown(balance),
+      this.loadAlerts(),
+      this.loadTeamBudgets(teams),
+      this.loadRange(true),
+    ]);
+  }
+
+  private async loadBurndown(balance: Balance): Promise<void> {
+    const summary = await this.api.get<Summary>(SUMMARY, {
+      group_by: "day",
+      from: balance.period.start,
+      to: balance.period.end,
+    });
+    const byDay = new Map(summary.groups.map((g) => [g.day ?? "", g.credits]));
+    this.burndown.render(burndownOf(balance, byDay), balance);
+  }
+
+  private async loadAlerts(): Promise<void> {
+    const page = await this.api.get<Page<Alert>>("/v1/alerts", { limit: RECENT });
+    renderAlerts(this.shell.alerts, page.data, (a) => this.scopeName(a));
+  }
+
+  /** Each team's rules and this period's spend (`GET /v1/teams/{id}`); no filter applies. */
+  private async loadTeamBudgets(teams: Team[]): Promise<void> {
+    this.teamsGeneration += 1;
+    const gen = this.teamsGeneration;
+    this.shell.teamBudgets.body.setAttribute("aria-busy", "true");
+    const details: TeamDetail[] = [];
+    try {
+      for (let i = 0; i < teams.length; i += TEAM_READS) {
+        const batch = teams.slice(i, i + TEAM_READS);
+        const found = await Promise.all(batch.map((t) => this.teamDetail(t)));
+        for (const d of found) if (d) details.push(d);
+        if (gen !== this.teamsGeneration) return;
+      }
+    } finally {
+      if (gen === this.teamsGeneration) this.shell.teamBudgets.body.removeAttribute("aria-busy");
+    }
+    renderTeamBudgets(this.shell.teamBudgets, details);
+  }
+
+  /** A team's detail, or null when it was deleted since the list was read. */
+  private async teamDetail(team: Team): Promise<TeamDetail | null> {
+    try {
+      return await this.api.get<TeamDetail>(`/v1/teams/${encodeURIComponent(team.id)}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.problem.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** Every view that depends on the range and filters. */
+  private async loadRange(rangeChanged: boolean): Promise<void> {
+    this.generation += 1;
+    const gen = this.generation;
+    const filters = this.filters.current;
+    const range = this.range;
+    const params = usageParams(range, filters);
+    this.shell.rangeLabel.textContent = `${day(range.from)} to ${day(range.to - 1)} (UTC)`;
+    this.shell.rangeLabel.dataset.from = params.from ?? "";
+    this.shell.rangeLabel.dataset.to = params.to ?? "";
+    const work: Promise<void>[] = [
+      this.loadSpend(filters, gen),
+      this.loadTop("member", params, gen),
+      this.loadTop("action", params, gen),
+    ];
+    if (rangeChanged) work.push(this.loadActionOptions(params, gen));
+    await Promise.all(work);
+  }
+
+  private async loadActionOptions(params: Record<string, string>, gen: number): Promise<void> {
+    const summary = await this.api.get<Summary>(SUMMARY, {
+      group_by: "action",
+      from: params.from,
+      to: params.to,
+    });
+    if (gen !== this.generation) return;
+    const actions = summary.groups.map((g) => g.action ?? "").filter((a) => a !== "");
+    setOptions(
+      this.shell.actionSelect,
+      [["", "All actions"], ...actions.map((a): [string, string] => [a, a])],
+      this.filters.current.action,
+    );
+  }
+
+  private async loadSpend(filters: Filters, gen: number): Promise<void> {
+    this.spendGeneration += 1;
+    const spendGen = this.spendGeneration;
+    const range = this.range;
+    const by = filters.groupBy;
+    this.spend.loading();
+    const summary = await this.api.get<Summary>(SUMMARY, {
+      group_by: `day,${by}`,
+      ...usageParams(range, filters),
+    });
+    if (gen !== this.generation || spendGen !== this.spendGeneration) return;
+    const spend = spendOf(summary.groups, by, range, (key) => this.labelOf(by, key));
+    this.spend.render(spend, summary.totals, by, range);
+    await this.loadDenials(summary, range, filters, gen);
+  }
+
+  private async loadTop(
+    what: "member" | "action",
+    params: Record<string, string>,
+    gen: number,
+  ): Promise<void> {
+    const summary = await this.api.get<Summary>(SUMMARY, { group_by: what, ...params });
+    if (gen !== this.generation) return;
+    if (what === "member") {
+      const rows = topOf(summary.groups, "memberId");
+      renderTop(this.shell.topMembers, rows, "member", "top-members", (k) => this.memberName(k));
+    } else {
+      const rows = topOf(summary.groups, "action");
+      renderTop(this.shell.topActions, rows, "action", "top-actions", (k) => k || "–");
+    }
+  }
+
+  /**
+   * The newest denials: the events API lists oldest first, so read from the earliest day that
+   * still holds the newest RECENT denials (found from the summary's denials per day), keep the
+   * last RECENT, and show them newest first.
+   */
+  private async loadDenials(
+    summary: Summary,
+    range: Range,
+    filters: Filters,
+    gen: number,
+  ): Promise<void> {
+    const fromDay = denialsFrom(summary.groups, RECENT);
+    let events: UsageEvent[] = [];
+    if (fromDay !== null) {
+      const from = Math.max(range.from, Date.parse(`${fromDay}T00:00:00Z`));
+      const params = { ...usageParams({ from, to: range.to }, filters), outcome: "denied" };
+      let cursor: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await this.api.get<Page<UsageEvent>>(EVENTS, {
+          ...params,
+          limit: 200,
+          cursor,
+        });
+        events = [...events, ...page.data].slice(-RECENT);
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+    }
+    if (gen !== this.generation) return;
+    renderDenials(this.shell.denials, events.reverse(), (id) => this.memberName(id ?? ""));
+  }
+
+  private async export(format: "csv" | "ndjson"): Promise<void> {
+    const filters = this.filters.current;
+    await downloadExport(this.api, format, this.range, filters, this.shell);
+  }
+
+  private labelOf(by: GroupBy, key: string): string {
+    if (by === "team") return key === "" ? "No team" : (this.teams.get(key) ?? key);
+    return key || "–";
+  }
+
+  private memberName(id: string): string {
+    if (id === "") return "No member";
+    return this.members.get(id)?.name ?? id;
+  }
+
+  private scopeName(alert: Alert): string {
+    if (alert.scope === "account") return "Account";
+    if (alert.scope === "team") return `Team ${this.teams.get(alert.scopeId) ?? alert.scopeId}`;
+    return `Member ${this.memberName(alert.scopeId)}`;
+  }
+}

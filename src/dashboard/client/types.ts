@@ -1,0 +1,133 @@
+/**
+ * The shapes of the API answers the dashboard reads, as src/api/schemas.ts and
+ * src/api/usage/schemas.ts define them. Only the fields the dashboard uses are listed.
+ */
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  requestId: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface Account {
+  id: string;
+  name: string;
+  tier: string;
+  billingAnchorDay: number;
+  overagePolicy: "block" | "allow";
+}
+
+export interface Grant {
+  id: string;
+  amount: number;
+  remaining: number;
+  held: number;
+  captured: number;
+  expired: number;
+  source: string;
+  priority: number;
+  effectiveAt: string;
+  expiresAt: string | null;
+  note: string | null;
+}
+
+export interface Balance {
+  available: number;
+  overage: { policy: "block" | "allow"; limit: number; used: number; available: number };
+  held: number;
+  capturedThisPeriod: number;
+  period: { start: string; end: string };
+  forecast: {
+    burnRate: { last7Days: number; thisPeriod: number };
+    basis: "last7Days" | "thisPeriod" | null;
+    projectedDepletionAt: string | null;
+    depletesBeforePeriodEnd: boolean;
+  };
+  grants: Grant[];
+  holds: { count: number; oldestExpiresAt: string | null };
+}
+
+export interface Team {
+  id: string;
+  name: string;
+}
+
+/** `PUT /v1/teams/{id}/rules`; null means no limit (allow-lists: everything the plan includes). */
+export interface TeamRules {
+  allowedActions: string[] | null;
+  allowedCategories: string[] | null;
+  purpose: { required: boolean; allowed: string[] | null };
+  memberRateLimitPerMinute: number | null;
+  teamBudget: number | null;
+  memberBudget: number | null;
+}
+
+/** `GET /v1/teams/{id}`: the team with its rules and this period's spend. */
+export interface TeamDetail extends Team {
+  rules: TeamRules;
+  spend: { captured: number; held: number };
+}
+
+export interface Member {
+  id: string;
+  name: string;
+  teamId: string;
+  active: boolean;
+}
+
+export interface Totals {
+  credits: number;
+  units: number;
+  calls: number;
+  denials: number;
+}
+
+export interface SummaryGroup extends Totals {
+  day?: string;
+  teamId?: string | null;
+  memberId?: string | null;
+  action?: string;
+  category?: string;
+}
+
+export interface Summary {
+  groupBy: string[];
+  from: string | null;
+  to: string | null;
+  groups: SummaryGroup[];
+  totals: Totals;
+}
+
+export interface UsageEvent {
+  id: string;
+  occurredAt: string;
+  teamId: string | null;
+  memberId: string | null;
+  requestId: string;
+  action: string;
+  category: string;
+  outcome: "captured" | "voided" | "denied";
+  reason: string | null;
+  credits: number;
+  heldCredits: number;
+}
+
+export interface Alert {
+  id: string;
+  kind: string;
+  scope: "account" | "team" | "member";
+  scopeId: string;
+  threshold: number | null;
+  periodStart: string;
+  firedAt: string;
+  requestId: string | null;
+  detail: Record<string, number | string | null>;
+}

@@ -1,0 +1,198 @@
+/**
+ * The signed-in page: header with sign-out, the error banner, the filters, and an empty panel
+ * for each view. Views fill their panel's body; the controller wires the rest.
+ */
+import { h, select, uid } from "../dom";
+import {
+  CATEGORIES,
+  type FilterState,
+  GROUP_LABELS,
+  type GroupBy,
+  RANGE_LABELS,
+  type RangeChoice,
+} from "../state";
+import type { Account, Problem } from "../types";
+
+export interface Panel {
+  root: HTMLElement;
+  /** Next to the heading: a control (the grouping switch) or a figure. */
+  tools: HTMLElement;
+  body: HTMLElement;
+}
+
+function panel(title: string, wide = false): Panel {
+  const id = uid("h");
+  const tools = h("div", { class: "panel-tools" });
+  const body = h("div", { class: "panel-body" });
+  const root = h(
+    "section",
+    { class: wide ? "panel wide" : "panel", attrs: { "aria-labelledby": id } },
+    h("div", { class: "panel-head" }, h("h2", { id, text: title }), tools),
+    body,
+  );
+  return { root, tools, body };
+}
+
+export class Banner {
+  readonly root = h("div", { class: "banner", testid: "error-banner", attrs: { role: "alert" } });
+
+  constructor() {
+    this.root.hidden = true;
+  }
+
+  show(problem: Problem): void {
+    const close = h("button", { class: "link", text: "Dismiss", attrs: { type: "button" } });
+    close.addEventListener("click", () => this.clear());
+    const title = problem.status ? `${problem.title} (${problem.status})` : problem.title;
+    this.root.replaceChildren(
+      h("p", { class: "banner-title", text: title }),
+      h("p", { testid: "error-detail", text: problem.detail }),
+      h("p", { class: "hint", text: problem.requestId ? `Request id: ${problem.requestId}` : "" }),
+      close,
+    );
+    this.root.hidden = false;
+  }
+
+  clear(): void {
+    this.root.replaceChildren();
+    this.root.hidden = true;
+  }
+}
+
+export interface Shell {
+  banner: Banner;
+  balance: Panel;
+  spend: Panel;
+  burndown: Panel;
+  topMembers: Panel;
+  topActions: Panel;
+  teamBudgets: Panel;
+  denials: Panel;
+  alerts: Panel;
+  /** What the filters select, in words: "2026-07-01 to 2026-07-31 (UTC)". */
+  rangeLabel: HTMLElement;
+  teamSelect: HTMLSelectElement;
+  actionSelect: HTMLSelectElement;
+  teamHint: HTMLElement;
+  exportCsv: HTMLButtonElement;
+  exportNdjson: HTMLButtonElement;
+  exportStatus: HTMLElement;
+  refresh: HTMLButtonElement;
+}
+
+export function renderShell(
+  root: HTMLElement,
+  account: Account,
+  filters: FilterState,
+  onSignOut: () => void,
+): Shell {
+  const f = filters.current;
+  const signOut = h("button", { text: "Sign out", testid: "signout", attrs: { type: "button" } });
+  signOut.addEventListener("click", onSignOut);
+  const refresh = h("button", { text: "Refresh", attrs: { type: "button" } });
+  const header = h(
+    "header",
+    { class: "top" },
+    h(
+      "div",
+      {},
+      h("h1", { text: "creditgate" }),
+      h("p", { class: "account", text: `${account.name} · ${account.id} · ${account.tier} tier` }),
+    ),
+    h("div", { class: "top-actions" }, refresh, signOut),
+  );
+
+  const range = select(
+    "Range",
+    "filter-range",
+    Object.entries(RANGE_LABELS) as [RangeChoice, string][],
+    f.range,
+    (v) => filters.set("range", v as RangeChoice),
+  );
+  const team = select("Team", "filter-team", [["", "All teams"]], f.team, (v) =>
+    filters.set("team", v),
+  );
+  const action = select("Action", "filter-action", [["", "All actions"]], f.action, (v) =>
+    filters.set("action", v),
+  );
+  const category = select(
+    "Category",
+    "filter-category",
+    [["", "All categories"], ...CATEGORIES.map((c): [string, string] => [c, c])],
+    f.category,
+    (v) => filters.set("category", v),
+  );
+  const teamHint = h("p", { class: "hint" });
+  teamHint.hidden = true;
+  const rangeLabel = h("p", { class: "range-label", testid: "range-label" });
+  const exportCsv = h("button", {
+    text: "Export CSV",
+    testid: "export-csv",
+    attrs: { type: "button" },
+  });
+  const exportNdjson = h("button", {
+    text: "Export NDJSON",
+    testid: "export-ndjson",
+    attrs: { type: "button" },
+  });
+  const exportStatus = h("p", { class: "hint", attrs: { role: "status" } });
+  const filterBar = h(
+    "section",
+    { class: "filters", attrs: { "aria-label": "Filters and export" } },
+    h("div", { class: "filter-fields" }, range.field, team.field, action.field, category.field),
+    teamHint,
+    h(
+      "div",
+      { class: "filter-foot" },
+      rangeLabel,
+      h("div", { class: "exports" }, exportCsv, exportNdjson),
+    ),
+    exportStatus,
+  );
+
+  const groupBy = select(
+    "Group by",
+    "group-by",
+    Object.entries(GROUP_LABELS) as [GroupBy, string][],
+    f.groupBy,
+    (v) => filters.set("groupBy", v as GroupBy),
+  );
+  const shell: Shell = {
+    banner: new Banner(),
+    balance: panel("Balance now", true),
+    spend: panel("Spend per day", true),
+    burndown: panel("Balance over this period", true),
+    topMembers: panel("Top members"),
+    topActions: panel("Top actions"),
+    teamBudgets: panel("Team budgets and rules", true),
+    denials: panel("Recent denials", true),
+    alerts: panel("Recent alerts", true),
+    rangeLabel,
+    teamSelect: team.control,
+    actionSelect: action.control,
+    teamHint,
+    exportCsv,
+    exportNdjson,
+    exportStatus,
+    refresh,
+  };
+  shell.spend.tools.append(groupBy.field);
+  root.replaceChildren(
+    header,
+    shell.banner.root,
+    h(
+      "div",
+      { class: "grid" },
+      shell.balance.root,
+      filterBar,
+      shell.spend.root,
+      shell.burndown.root,
+      shell.topMembers.root,
+      shell.topActions.root,
+      shell.teamBudgets.root,
+      shell.denials.root,
+      shell.alerts.root,
+    ),
+  );
+  return shell;
+}
