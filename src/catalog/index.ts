@@ -12,6 +12,7 @@ export {
   holdCredits,
   needsJsonBody,
   parseReportedUnits,
+  termsOf,
   type UnitsResult,
   unitsForRequest,
 } from "./price";

@@ -35,6 +35,22 @@ export function holdCredits(action: Action, units: number): number {
   return creditsFor(action, units);
 }
 
+/**
+ * What the ledger is told of a call of `action` with `units` (for metered actions, the declared
+ * maximum): the action's terms and the credits to hold. The ledger's `ActionTerms`.
+ */
+export function termsOf(action: Action, units: number) {
+  return {
+    id: action.id,
+    category: action.category,
+    minTier: action.minTier,
+    seat: action.seat ?? null,
+    settlement: action.settlement,
+    units,
+    holdCredits: holdCredits(action, units),
+  };
+}
+
 /** Whether the unit count comes from the JSON body (the proxy must read and parse it). */
 export function needsJsonBody(action: Action): boolean {
   return "unit" in action.price && action.price.unit.from === "body";

@@ -5,9 +5,9 @@
 import {
   type Action,
   type Catalog,
-  holdCredits,
   needsJsonBody,
   normalizePath,
+  termsOf,
   unitsForRequest,
 } from "../catalog";
 import type { ActionTerms } from "../ledger/types";
@@ -165,15 +165,7 @@ export async function prepareCall(catalog: Catalog, request: Request): Promise<P
     keyHash: await sha256Hex(key),
     action,
     params,
-    terms: {
-      id: action.id,
-      category: action.category,
-      minTier: action.minTier,
-      seat: action.seat ?? null,
-      settlement: action.settlement,
-      units: units.units,
-      holdCredits: holdCredits(action, units.units),
-    },
+    terms: termsOf(action, units.units),
     body: forwardedBody,
     purpose,
     idempotency,

@@ -1,6 +1,6 @@
 /** Account API: what an action would cost the calling member now, and whether it would pass. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { type Catalog, holdCredits } from "../../catalog";
+import { type Catalog, termsOf } from "../../catalog";
 import type { AppEnv } from "../../lib/env";
 import { ledgerOf } from "../../lib/env";
 import { sha256Hex } from "../../lib/hash";
@@ -56,20 +56,13 @@ export function quoteRoutes(catalog: Catalog) {
         field: "units",
       });
     }
-    const credits = holdCredits(action, units);
+    const terms = termsOf(action, units);
+    const credits = terms.holdCredits;
     const key = bearerToken(c.req.header("authorization")) ?? "";
     const decision = await ledgerOf(c.env, c.get("accountId")).admit({
       keyHash: await sha256Hex(key),
       requestId: c.get("requestId"),
-      action: {
-        id: action.id,
-        category: action.category,
-        minTier: action.minTier,
-        seat: action.seat ?? null,
-        settlement: action.settlement,
-        units,
-        holdCredits: credits,
-      },
+      action: terms,
       purpose: c.req.header("x-credit-purpose") ?? null,
       idempotency: null,
       dryRun: true,

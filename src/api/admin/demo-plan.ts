@@ -7,7 +7,7 @@
  * profile also tries now and then what its seat or tier does not include, so the history has
  * denials with real reasons. Pure and seeded: the same input gives the same calls.
  */
-import { type Action, type Catalog, creditsFor, holdCredits } from "../../catalog";
+import { type Action, type Catalog, creditsFor, termsOf } from "../../catalog";
 import type { HistoryCall } from "../../ledger/base";
 
 const HOUR_MS = 3_600_000;
@@ -111,22 +111,15 @@ function callOf(
   at: number,
   durationMs: number,
 ): HistoryCall {
+  // A metered call holds its declared maximum and captures what the upstream reports.
   const metered = "unit" in action.price && action.price.unit.from === "response_header";
-  const requested = metered ? 0 : units;
+  const held = metered && "unit" in action.price ? action.price.maxUnits : units;
   return {
     at,
     admit: {
       keyHash,
       requestId: crypto.randomUUID(),
-      action: {
-        id: action.id,
-        category: action.category,
-        minTier: action.minTier,
-        seat: action.seat ?? null,
-        settlement: action.settlement,
-        units: metered && "unit" in action.price ? action.price.maxUnits : requested,
-        holdCredits: holdCredits(action, requested),
-      },
+      action: termsOf(action, held),
       purpose: null,
       idempotency: null,
       dryRun: false,
