@@ -218,7 +218,12 @@ export const Balance = z
         .openapi({ description: "When `available` runs out at that rate; null: no spend." }),
       depletesBeforePeriodEnd: z.boolean(),
     }),
-    grants: z.array(Grant),
+    grants: z.array(Grant).openapi({ description: "Grants with credits left or held now." }),
+    periodGrants: z.array(Grant).openapi({
+      description:
+        "Every grant that could be spent at some time in this period, spent and expired ones " +
+        "included (the dashboard derives past balances from it).",
+    }),
     holds: z.object({ count: z.number().int(), oldestExpiresAt: z.string().nullable() }),
   })
   .openapi("Balance");

@@ -14,7 +14,7 @@ import { type AlertQuery, type AlertView, listAlerts, writeAlertSettings } from 
 import * as config from "./store/config";
 import { accountSpend, spendOf } from "./store/counters";
 import { capturedLast7Days } from "./store/forecast";
-import { availableCredits, issueGrant, listGrants, overageOf } from "./store/grants";
+import { availableCredits, issueGrant, listGrants, overageOf, periodGrants } from "./store/grants";
 import { heldTotal } from "./store/holds";
 import { type FlushStats, flushStats } from "./store/outbox";
 import { syncOverage } from "./store/periods";
@@ -317,6 +317,7 @@ export class AccountLedger extends LedgerObject {
           accountCreatedAt: account?.created_at ?? now,
         }),
         grants: listGrants(this.sql, now, true),
+        periodGrants: periodGrants(this.sql, period),
         holds: {
           count: holds.count,
           oldestExpiresAt: holds.oldestExpiresAt === null ? null : iso(holds.oldestExpiresAt),

@@ -148,6 +148,8 @@ export interface BalanceView {
   /** Burn rate and projected depletion (see core/forecast.ts for the rules). */
   forecast: Forecast;
   grants: GrantView[];
+  /** Every grant spendable at some time in this period, spent and expired ones included. */
+  periodGrants: GrantView[];
   holds: { count: number; oldestExpiresAt: string | null };
 }
 

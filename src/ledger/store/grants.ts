@@ -271,6 +271,19 @@ function toView(row: GrantRow): GrantView {
 }
 
 /** Grants in spending order; with `current`, only those not yet expired or spent. */
+/** Grants that could be spent at some time in the period: effective before its end, not expired before its start. */
+export function periodGrants(sql: SqlStorage, period: { start: number; end: number }): GrantView[] {
+  return sql
+    .exec<GrantRow>(
+      `SELECT * FROM grants WHERE effective_at < ? AND (expires_at IS NULL OR expires_at > ?)
+       ORDER BY effective_at, seq`,
+      period.end,
+      period.start,
+    )
+    .toArray()
+    .map(toView);
+}
+
 export function listGrants(sql: SqlStorage, now: number, current: boolean): GrantView[] {
   const where = current
     ? "WHERE (expires_at IS NULL OR expires_at > ?) AND (remaining > 0 OR held > 0)"
