@@ -10,7 +10,7 @@ import { type Comparison, compare, d1Captured } from "../usage/reconcile";
 import { deliverWebhook } from "../webhooks/deliver";
 import { type Period, periodAt } from "./core/period";
 import { Ledger } from "./ledger";
-import { alertsToCopy, markCopied } from "./store/alerts";
+import { alertsToCopy, forgetFiredLines, markCopied } from "./store/alerts";
 import * as config from "./store/config";
 import { heldTotal } from "./store/holds";
 import * as idempotency from "./store/idempotency";
@@ -104,6 +104,8 @@ export abstract class LedgerObject extends DurableObject<Env> {
       return result;
     } catch (error) {
       this.ledger.forget();
+      // Alert lines noted as fired in the failed transaction were rolled back with it.
+      forgetFiredLines();
       throw error;
     }
   }
@@ -323,7 +325,8 @@ export abstract class LedgerObject extends DurableObject<Env> {
           continue;
         }
         admitted += 1;
-        if (call.admit.action.settlement === "on_request") continue;
+        // Every admitted call is settled as the proxy settles it (an on_request one records
+        // its upstream status; its credits were captured at admission).
         this.clock = () => call.at + call.durationMs;
         const settle = {
           holdId: result.holdId,

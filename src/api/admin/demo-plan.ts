@@ -85,9 +85,12 @@ export function planHistory(input: PlanInput): HistoryCall[] {
       for (let n = 0; n < count; n++) {
         // Office hours, 08:00 to 18:00 UTC.
         const at = day + 8 * HOUR_MS + Math.floor(random() * 10 * HOUR_MS);
-        if (at < input.from || at >= input.to) continue;
+        if (at < input.from) continue;
         const pick = weighted(picks, random());
-        calls.push(callOf(pick.action, between(...pick.units), keyHash, at, between(80, 900)));
+        const durationMs = between(80, 900);
+        // Settled before `to` too: no event of the history lies in the future.
+        if (at + durationMs >= input.to) continue;
+        calls.push(callOf(pick.action, between(...pick.units), keyHash, at, durationMs));
       }
     });
   }
