@@ -3,9 +3,10 @@
  * DEMO_HISTORY on), the demo account seeded with weeks of history plus a few live calls (some
  * denied), and headless Chromium signed in with the finance key. What the page shows is checked
  * against the same APIs it reads: the balance, the spend per day and group, the range total
- * with and without a team filter, the burn-down's ends, the CSV it exports, each team's budget
- * and spend (before and after a budget is set). Member and bogus keys are refused; a problem
- * shows in the banner; a key revoked meanwhile signs out.
+ * with and without a team filter, the burn-down by the rule it states, the CSV it exports, each
+ * team's budget and spend (before and after a budget is set). Member and bogus keys are refused;
+ * a problem shows in the banner; a key revoked meanwhile signs out, but a late 401 of an old
+ * session does not sign out a new one, and a reload that fails keeps the key.
  * Screenshots (desktop and phone) go to test-artifacts/dashboard/ (gitignored).
  */
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
@@ -14,16 +15,24 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { expectApi } from "./support/api";
 import {
+  type Balance,
+  balanceAt,
   cellRows,
+  columns,
   type Demo,
   dataRows,
   flush,
+  keyField,
+  late401,
   launchChromium,
   liveUsage,
   numberAt,
   paintedPixels,
   parseCsv,
+  problemReply,
   type SeedDemo,
+  type Summary,
+  signInWith,
   spendRows,
   widerThanScreen,
 } from "./support/browser";
@@ -39,21 +48,6 @@ const VARS = {
 };
 const WAIT_MS = 15_000;
 const ARTIFACTS = path.join(ctx.root, "test-artifacts", "dashboard");
-
-type Group = { day?: string; teamId?: string | null; action?: string; credits: number };
-interface Balance {
-  available: number;
-  capturedThisPeriod: number;
-  period: { start: string; end: string };
-  grants: (Record<"remaining" | "captured" | "expired", number> &
-    Record<"effectiveAt", string> & {
-      expiresAt: string | null;
-    })[];
-}
-interface Summary {
-  groups: Group[];
-  totals: { credits: number; calls: number; denials: number };
-}
 
 let server: DevServer | null = null;
 let browser: Browser | null = null;
@@ -123,13 +117,18 @@ it("signs in with the finance key and shows the balance the API gives", async ()
   const p = need(page, "page");
   const d = need(demo, "demo");
   await p.goto(`${base}/dashboard`);
-  await p.getByTestId("signin-key").fill(d.financeKey);
-  await p.getByTestId("signin-submit").click();
-  await p.getByTestId("balance-available").waitFor();
+  // A text field masked by CSS, so password managers do not offer to save the key.
+  expect(await keyField(p)).toEqual({ type: "text", autocomplete: "off", masking: "disc" });
+  await signInWith(p, d.financeKey);
   const balance = await expectApi<Balance>(200, base, "GET", "/v1/balance", d.financeKey);
   expect(await numberAt(p, "balance-available")).toBe(balance.available);
   expect(await numberAt(p, "period-used")).toBe(balance.capturedThisPeriod);
-  await p.getByTestId("period-included").waitFor();
+  // The included credits of this period, as granted (from the period's grants: used up or not).
+  const included = balance.periodGrants
+    .filter((g) => g.source === "included" && g.effectiveAt === balance.period.start)
+    .reduce((sum, g) => sum + g.amount, 0);
+  expect(included).toBeGreaterThan(0);
+  expect(await numberAt(p, "period-included")).toBe(included);
   // The key is in session storage, never in the address.
   expect(p.url()).toBe(`${base}/dashboard`);
   expect(await p.evaluate("Object.keys(sessionStorage).length")).toBe(1);
@@ -170,26 +169,26 @@ it("draws the spend chart and burn-down, with per-day data equal to the summary 
   expect(new Map(rows.map((r) => [`${r.day}|${r.group}`, r.credits]))).toEqual(cells);
   expect(await numberAt(p, "range-total")).toBe(api.totals.credits);
 
-  // The burn-down: from the period's start (derived: available now + credits captured since,
-  // less grants issued since, plus grants expired since) to the balance now.
+  // The burn-down, by the rule its caption states (balanceAt): the period's start and each
+  // past day's end, then the balance now. The demo's 2,000 pack was granted today: it counts
+  // as granted after every past point.
   const balance = await expectApi<Balance>(200, base, "GET", "/v1/balance", key());
-  const period = await summary({ from: balance.period.start, to: balance.period.end });
-  const start = Date.parse(balance.period.start);
-  const since = (at: string | null) =>
-    at !== null && Date.parse(at) > start && Date.parse(at) <= Date.now();
-  const issuedSince = balance.grants
-    .filter((g) => since(g.effectiveAt))
-    .reduce((sum, g) => sum + g.remaining + g.captured, 0);
-  const expiredSince = balance.grants
-    .filter((g) => !since(g.effectiveAt) && since(g.expiresAt))
-    .reduce((sum, g) => sum + g.expired, 0);
-  const burn = await dataRows(p, "burndown-table");
-  const balances = burn.filter((b) => b.balance !== undefined);
-  expect(balances[0]?.at).toBe(new Date(start).toISOString());
-  expect(Number(balances[0]?.balance)).toBe(
-    balance.available + period.totals.credits - issuedSince + expiredSince,
-  );
-  expect(Number(balances.at(-1)?.balance)).toBe(balance.available);
+  const { start: from, end: to } = balance.period;
+  const perDay = await summary({ group_by: "day", from, to });
+  const [start, now] = [Date.parse(from), Date.now()];
+  const burn = (await dataRows(p, "burndown-table")).filter((b) => b.balance !== undefined);
+  const past = burn.slice(0, -1).map((b) => ({ at: Date.parse(b.at ?? ""), shown: b.balance }));
+  expect(past.length, "weeks of history: a point per past day").toBeGreaterThan(14);
+  expect(past[0]?.at).toBe(start);
+  expect(Number(past[0]?.shown)).toBe(balanceAt(balance, perDay.groups, start, now));
+  const pack = balance.periodGrants.filter((g) => g.source === "pack");
+  expect(pack.map((g) => g.amount)).toEqual([2000]);
+  expect(Date.parse(pack[0]?.effectiveAt ?? "")).toBeGreaterThan(past.at(-1)?.at ?? now);
+  for (const b of past) {
+    expect(Number(b.shown), `at ${b.at}`).toBe(balanceAt(balance, perDay.groups, b.at, now));
+  }
+  expect(Number(burn.at(-1)?.balance)).toBe(balance.available);
+  expect(await p.getByTestId("burndown-rule").textContent()).toMatch(/available now \+ held now/);
 
   // Denials, newest first, as many as the range holds up to 20.
   const denials = p.locator('[data-testid="recent-denials"] tbody tr');
@@ -243,12 +242,7 @@ it("exports the filtered range as CSV whose captured credits equal the summary",
   );
   const file = await download.path();
   const [header, ...records] = parseCsv(readFileSync(file, "utf8"));
-  const col = (name: string) => {
-    const i = header?.indexOf(name) ?? -1;
-    if (i < 0) throw new Error(`no ${name} column in ${header?.join(",")}`);
-    return i;
-  };
-  const [credits, outcome, teamId] = [col("credits"), col("outcome"), col("teamId")];
+  const { credits, outcome, teamId } = columns(header, ["credits", "outcome", "teamId"]);
   let captured = 0;
   for (const r of records) {
     expect(r[teamId]).toBe(d.ada.teamId);
@@ -320,6 +314,35 @@ it("lists the teams' budgets and rules, and shows a budget set through the API",
   expect(await p.locator("thead").filter({ hasText: "captured + held" }).count()).toBe(1);
 });
 
+it("keeps a new session on an old one's late 401, and the key when a reload fails", async () => {
+  const p = need(page, "page");
+  const d = need(demo, "demo");
+  // The old dashboard's alerts answer 401 only once the user signed out and in again.
+  const late = await late401(p, "**/v1/alerts?*", 2000);
+  const oldAlerts = p.waitForRequest("**/v1/alerts?*");
+  await p.getByRole("button", { name: "Refresh" }).click();
+  await oldAlerts;
+  await p.getByTestId("signout").click();
+  await signInWith(p, d.financeKey);
+  await late.delivered;
+  await sleep(500);
+  await p.unroute("**/v1/alerts?*");
+  expect(await p.getByTestId("signin-key").count()).toBe(0);
+  expect(await p.getByTestId("balance-available").count()).toBe(1);
+
+  // A reload while the gateway answers 503: the key is kept, the banner offers a Retry.
+  const down = "The gateway is down (injected by the test).";
+  await p.route("**/v1/account", (route) => route.fulfill(problemReply(503, "down", down)));
+  await p.reload();
+  await p.getByTestId("banner-retry").waitFor();
+  expect(await p.getByTestId("error-detail").textContent()).toBe(down);
+  expect(await p.evaluate("Object.keys(sessionStorage).length")).toBe(1);
+  await p.unroute("**/v1/account");
+  await p.getByTestId("banner-retry").click();
+  await p.getByTestId("balance-available").waitFor();
+  expect(await p.getByTestId("error-banner").isHidden()).toBe(true);
+});
+
 it("signs out, and refuses a member key and a bogus key with a message", async () => {
   const p = need(page, "page");
   const d = need(demo, "demo");
@@ -343,34 +366,13 @@ it("signs out, and refuses a member key and a bogus key with a message", async (
   expect(await p.evaluate("Object.keys(sessionStorage).length")).toBe(0);
 
   // A problem from the API shows in the banner with its detail.
-  const temp = await expectApi<{ id: string; key: string }>(
-    201,
-    base,
-    "POST",
-    "/v1/keys",
-    d.adminKey,
-    {
-      role: "finance",
-      name: "dashboard e2e",
-    },
-  );
-  await p.getByTestId("signin-key").fill(temp.key);
-  await p.getByTestId("signin-submit").click();
-  await p.getByTestId("balance-available").waitFor();
+  const finance = { role: "finance", name: "dashboard e2e" };
+  type Key = { id: string; key: string };
+  const temp = await expectApi<Key>(201, base, "POST", "/v1/keys", d.adminKey, finance);
+  await signInWith(p, temp.key);
   const detail = "The alerts are unavailable (injected by the test).";
   await p.route("**/v1/alerts?*", (route) =>
-    route.fulfill({
-      status: 503,
-      contentType: "application/problem+json",
-      body: JSON.stringify({
-        type: "https://creditgate.dev/problems/ledger_unavailable",
-        title: "Ledger unavailable",
-        status: 503,
-        code: "ledger_unavailable",
-        detail,
-        requestId: "req-e2e",
-      }),
-    }),
+    route.fulfill(problemReply(503, "ledger_unavailable", detail)),
   );
   await p.getByRole("button", { name: "Refresh" }).click();
   await p.getByTestId("error-banner").filter({ hasText: detail }).waitFor({ state: "visible" });

@@ -15,6 +15,19 @@ export class ApiError extends Error {
   }
 }
 
+/** The problem of any failure: an `ApiError`'s own, or one that describes a client error. */
+export function problemOfError(error: unknown): Problem {
+  if (error instanceof ApiError) return error.problem;
+  return {
+    type: "about:blank",
+    title: "Something went wrong",
+    status: 0,
+    code: "client",
+    detail: error instanceof Error ? error.message : String(error),
+    requestId: "",
+  };
+}
+
 const TIMEOUT_MS = 30_000;
 /** An export streams the whole range: give it longer. */
 const EXPORT_TIMEOUT_MS = 300_000;

@@ -1,9 +1,10 @@
 /**
  * The signed-in dashboard: loads what each view needs from the API, reloads the views that
  * depend on a filter when it changes, and sends problems to the banner (a 401 signs out).
- * Responses that arrive after a newer load started are dropped.
+ * Responses that arrive after a newer load started, or after the dashboard was torn down, are
+ * dropped: nothing is drawn and no chart is made on a page that is gone.
  */
-import { Api, ApiError } from "./api";
+import { Api, ApiError, problemOfError } from "./api";
 import { burndownOf, denialsFrom, spendOf, topOf } from "./derive";
 import { setOptions } from "./dom";
 import { downloadExport } from "./export";
@@ -28,6 +29,8 @@ import { SpendView } from "./views/spend";
 import { renderTeamBudgets } from "./views/teams";
 
 const RECENT = 20;
+/** The events API's largest page. */
+const EVENTS_PAGE = 1000;
 /** Team details fetched at once. */
 const TEAM_READS = 6;
 const SUMMARY = "/v1/usage/summary";
@@ -42,6 +45,12 @@ export class Dashboard {
   private teams = new Map<string, string>();
   private members = new Map<string, Member>();
   private balance: Balance | null = null;
+  /** The range on screen, computed once per load by `loadRange`; exports use it too. */
+  private shown: Range | null = null;
+  private destroyed = false;
+  /** Bumped by each `loadAll` (balance, burn-down, alerts) and by `destroy`. */
+  private loads = 0;
+  /** Bumped by each `loadRange` and by `destroy`. */
   private generation = 0;
   private spendGeneration = 0;
   private teamsGeneration = 0;
@@ -60,49 +69,53 @@ export class Dashboard {
       if (changed === "groupBy") void this.guard(this.loadSpend(filters, this.generation));
       else void this.guard(this.loadRange(changed === "range"));
     });
-    this.shell.refresh.addEventListener("click", () => void this.guard(this.loadAll()));
+    this.shell.refresh.addEventListener("click", () => void this.start());
     this.shell.exportCsv.addEventListener("click", () => void this.guard(this.export("csv")));
     this.shell.exportNdjson.addEventListener("click", () => void this.guard(this.export("ndjson")));
   }
 
+  /** True once torn down: its loads and callbacks then do nothing. */
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
   destroy(): void {
+    this.destroyed = true;
+    this.loads += 1;
     this.generation += 1;
+    this.spendGeneration += 1;
+    this.teamsGeneration += 1;
     this.spend.destroy();
     this.burndown.destroy();
   }
 
-  /** Runs a load; a problem goes to the banner, a 401 back to the sign-in. */
-  private async guard(work: Promise<void>): Promise<void> {
+  /**
+   * Runs a load; a problem goes to the banner (with Retry when `retry` is given), a 401 back
+   * to the sign-in. Once the dashboard is torn down, nothing: a late answer of an old
+   * dashboard must not touch the page or sign out a newer session.
+   */
+  private async guard(work: Promise<void>, retry?: () => void): Promise<void> {
     try {
       await work;
     } catch (error) {
+      if (this.destroyed) return;
       if (error instanceof ApiError && error.problem.status === 401) {
-        this.destroy();
         this.signOut(`Signed out: ${error.problem.detail} Sign in again with a valid key.`);
         return;
       }
-      const problem =
-        error instanceof ApiError
-          ? error.problem
-          : {
-              type: "about:blank",
-              title: "Something went wrong",
-              status: 0,
-              code: "client",
-              detail: error instanceof Error ? error.message : String(error),
-              requestId: "",
-            };
-      this.shell.banner.show(problem);
+      this.shell.banner.show(problemOfError(error), { retry });
     }
   }
 
+  /** Loads everything; a failure (network, 5xx) shows in the banner with a Retry. */
   start(): Promise<void> {
-    return this.guard(this.loadAll());
+    return this.guard(this.loadAll(), () => void this.start());
   }
 
+  /** The range on screen, as the last `loadRange` computed it. */
   private get range(): Range {
-    const period = this.periodRange();
-    return rangeOf(this.filters.current.range, period);
+    if (!this.shown) throw new Error("The dashboard is not loaded yet.");
+    return this.shown;
   }
 
   private periodRange(): Range {
@@ -112,12 +125,15 @@ export class Dashboard {
   }
 
   private async loadAll(): Promise<void> {
+    this.loads += 1;
+    const load = this.loads;
     this.shell.banner.clear();
     const [balance, teams, members] = await Promise.all([
       this.api.get<Balance>("/v1/balance"),
       this.api.all<Team>("/v1/teams"),
       this.api.all<Member>("/v1/members"),
     ]);
+    if (load !== this.loads) return;
     this.balance = balance;
     this.teams = new Map(teams.map((t) => [t.id, t.name]));
     this.members = new Map(members.map((m) => [m.id, m]));
@@ -132,25 +148,27 @@ export class Dashboard {
     this.shell.teamHint.textContent =
       "No teams yet. An admin creates teams and members through the API (POST /v1/teams); until then usage shows without a team.";
     await Promise.all([
-      this.loadBurndown(balance),
-      this.loadAlerts(),
+      this.loadBurndown(balance, load),
+      this.loadAlerts(load),
       this.loadTeamBudgets(teams),
       this.loadRange(true),
     ]);
   }
 
-  private async loadBurndown(balance: Balance): Promise<void> {
+  private async loadBurndown(balance: Balance, load: number): Promise<void> {
     const summary = await this.api.get<Summary>(SUMMARY, {
       group_by: "day",
       from: balance.period.start,
       to: balance.period.end,
     });
+    if (load !== this.loads) return;
     const byDay = new Map(summary.groups.map((g) => [g.day ?? "", g.credits]));
     this.burndown.render(burndownOf(balance, byDay), balance);
   }
 
-  private async loadAlerts(): Promise<void> {
+  private async loadAlerts(load: number): Promise<void> {
     const page = await this.api.get<Page<Alert>>("/v1/alerts", { limit: RECENT });
+    if (load !== this.loads) return;
     renderAlerts(this.shell.alerts, page.data, (a) => this.scopeName(a));
   }
 
@@ -170,6 +188,7 @@ export class Dashboard {
     } finally {
       if (gen === this.teamsGeneration) this.shell.teamBudgets.body.removeAttribute("aria-busy");
     }
+    if (gen !== this.teamsGeneration) return;
     renderTeamBudgets(this.shell.teamBudgets, details);
   }
 
@@ -188,7 +207,8 @@ export class Dashboard {
     this.generation += 1;
     const gen = this.generation;
     const filters = this.filters.current;
-    const range = this.range;
+    const range = rangeOf(filters.range, this.periodRange());
+    this.shown = range;
     const params = usageParams(range, filters);
     this.shell.rangeLabel.textContent = `${day(range.from)} to ${day(range.to - 1)} (UTC)`;
     this.shell.rangeLabel.dataset.from = params.from ?? "";
@@ -260,18 +280,22 @@ export class Dashboard {
     filters: Filters,
     gen: number,
   ): Promise<void> {
-    const fromDay = denialsFrom(summary.groups, RECENT);
+    const start = denialsFrom(summary.groups, RECENT);
     let events: UsageEvent[] = [];
-    if (fromDay !== null) {
-      const from = Math.max(range.from, Date.parse(`${fromDay}T00:00:00Z`));
+    if (start !== null) {
+      const from = Math.max(range.from, Date.parse(`${start.day}T00:00:00Z`));
       const params = { ...usageParams({ from, to: range.to }, filters), outcome: "denied" };
+      // The summary counts `start.count` denials from that day on, which fit in this many
+      // pages: a bound, so a cursor that never ends cannot loop forever.
+      const maxPages = Math.floor(start.count / EVENTS_PAGE) + 1;
       let cursor: string | undefined;
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < maxPages; i++) {
         const page = await this.api.get<Page<UsageEvent>>(EVENTS, {
           ...params,
-          limit: 200,
+          limit: EVENTS_PAGE,
           cursor,
         });
+        if (gen !== this.generation) return;
         events = [...events, ...page.data].slice(-RECENT);
         if (!page.nextCursor) break;
         cursor = page.nextCursor;

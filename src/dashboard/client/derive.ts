@@ -2,12 +2,9 @@
  * Pure reshaping of API answers into what the views draw: the spend layers per day, the
  * burn-down of the balance, and the top lists. No fetching here, no DOM.
  */
-import type { BurnPoint } from "./charts/burndown";
-import { OTHER_COLOUR, PALETTE } from "./charts/resize";
-import type { StackLayer } from "./charts/stacked";
+import { OTHER_COLOUR, PALETTE } from "./charts/palette";
 import { DAY_MS, daysBetween } from "./format";
-import type { GroupBy } from "./state";
-import type { Balance, Grant, SummaryGroup } from "./types";
+import type { Balance, BurnPoint, GroupBy, StackLayer, SummaryGroup } from "./types";
 
 /** Chart layers beyond this many groups are folded into one "Other" layer. */
 const MAX_LAYERS = PALETTE.length - 1;
@@ -86,34 +83,47 @@ export function spendOf(
   return { days, cells, layers, perDay };
 }
 
+/** The source of the overage allowance's grant: spent last, never part of the balance. */
+const OVERAGE = "overage";
+
 /**
- * What grants that took effect or lapsed between `t` and now change in "available now +
- * captured after t": a grant issued after t was not there at t (what is left of it is in
- * `available`, what was captured from it is in the captured credits), and the credits of a grant
- * that expired after t were still there at t.
+ * The overage credits captured per day (aligned with `captured`): the overage grant's
+ * `captured` total is attributed to the latest captures, since overage is spent last. Walks
+ * the days from today backwards, taking each day's captured credits until the total is used up.
  */
-function grantsSince(grants: Grant[], t: number, now: number): number {
-  let shift = 0;
-  for (const g of grants) {
-    const effective = Date.parse(g.effectiveAt);
-    const expires = g.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(g.expiresAt);
-    if (effective > t && effective <= now) shift -= g.remaining + g.captured;
-    else if (effective <= t && expires > t && expires <= now) shift += g.expired;
+export function overageByDay(captured: number[], overageCaptured: number): number[] {
+  const taken = captured.map(() => 0);
+  let left = overageCaptured;
+  for (let i = captured.length - 1; i >= 0 && left > 0; i--) {
+    const take = Math.min(left, captured[i] ?? 0);
+    taken[i] = take;
+    left -= take;
   }
-  return shift;
+  return taken;
 }
 
 /**
- * The burn-down of the balance over the period. The ledger keeps no balance history, so it is
- * derived from the per-day captured credits of the summary (`GET /v1/usage/summary?group_by=day`
- * over the period) plus the current balance:
+ * The burn-down of the balance over the period. The ledger keeps no balance history, so past
+ * balances are derived from the balance now, this period's grants (`periodGrants` of
+ * `GET /v1/balance`, spent and expired ones included) and the captured credits per day of the
+ * summary (`GET /v1/usage/summary?group_by=day` over the period, without filters):
  *
- *   balance at the end of day d = available now + credits captured after day d
+ *   balance at the end of day d (time t, t < now) = available now + held now
+ *     + captured after t − granted after t + expired after t − overage captured after t
  *
- * corrected for grants issued or expired since day d (see `grantsSince`), so a pack bought
- * today does not show as if it had been there all period. Events not yet flushed to D1 are not
- * counted, so the past is an estimate; "now" is exact (the balance's `available`).
- * The forecast runs from (now, available) to (projectedDepletionAt, 0), cut at the period end.
+ * - held now: credits held on grants other than the overage allowance (which `available`
+ *   leaves out too);
+ * - captured after t: the summary's captured credits of the days after d;
+ * - granted after t: Σ amount of the non-overage period grants with effectiveAt > t;
+ * - expired after t: Σ expired of the non-overage period grants with expiresAt in (t, now];
+ * - overage captured after t: the overage grant's `captured` is attributed to the latest
+ *   captures (overage is spent last): walking the days from today backwards, each day's
+ *   captured credits are taken against the overage total until it is used up (`overageByDay`);
+ *   those credits are not balance spend.
+ *
+ * The "now" point is available now. Events not yet flushed to D1 are not counted, so the past
+ * is an estimate. The forecast runs from (now, available) to (projectedDepletionAt, 0), cut at
+ * the period end.
  */
 export function burndownOf(
   balance: Balance,
@@ -123,10 +133,27 @@ export function burndownOf(
   const start = Date.parse(balance.period.start);
   const end = Date.parse(balance.period.end);
   const days = daysBetween(start, Math.min(end, now));
-  const at = (t: number, dayIndex: number) =>
-    balance.available +
-    days.slice(dayIndex + 1).reduce((sum, d) => sum + (capturedByDay.get(d) ?? 0), 0) +
-    grantsSince(balance.grants, t, now);
+  const captured = days.map((d) => capturedByDay.get(d) ?? 0);
+  const overageCaptured = balance.periodGrants
+    .filter((g) => g.source === OVERAGE && Date.parse(g.effectiveAt) >= start)
+    .reduce((sum, g) => sum + g.captured, 0);
+  const overage = overageByDay(captured, overageCaptured);
+  const grants = balance.periodGrants.filter((g) => g.source !== OVERAGE);
+  const overageHeld = balance.periodGrants
+    .filter((g) => g.source === OVERAGE)
+    .reduce((sum, g) => sum + g.held, 0);
+  const at = (t: number, dayIndex: number) => {
+    let value = balance.available + balance.held - overageHeld;
+    for (let i = dayIndex + 1; i < days.length; i++) {
+      value += (captured[i] ?? 0) - (overage[i] ?? 0);
+    }
+    for (const g of grants) {
+      if (Date.parse(g.effectiveAt) > t) value -= g.amount;
+      const expires = g.expiresAt === null ? null : Date.parse(g.expiresAt);
+      if (expires !== null && expires > t && expires <= now) value += g.expired;
+    }
+    return value;
+  };
   const points: BurnPoint[] = [{ at: start, balance: at(start, -1), forecast: null }];
   days.forEach((d, i) => {
     const endOfDay = Date.parse(`${d}T00:00:00Z`) + DAY_MS;
@@ -175,9 +202,13 @@ export function topOf(groups: SummaryGroup[], field: "memberId" | "action", limi
 
 /**
  * The earliest day to read denials from so that the newest `want` are included, from the
- * denials per day of a summary (the events API lists oldest first).
+ * denials per day of a summary (the events API lists oldest first), with how many denials the
+ * summary counts from that day on (what bounds the pages to read).
  */
-export function denialsFrom(groups: SummaryGroup[], want: number): string | null {
+export function denialsFrom(
+  groups: SummaryGroup[],
+  want: number,
+): { day: string; count: number } | null {
   const perDay = new Map<string, number>();
   for (const g of groups) {
     if (g.day && g.denials > 0) perDay.set(g.day, (perDay.get(g.day) ?? 0) + g.denials);
@@ -186,7 +217,8 @@ export function denialsFrom(groups: SummaryGroup[], want: number): string | null
   let seen = 0;
   for (const d of days) {
     seen += perDay.get(d) ?? 0;
-    if (seen >= want) return d;
+    if (seen >= want) return { day: d, count: seen };
   }
-  return days.at(-1) ?? null;
+  const last = days.at(-1);
+  return last === undefined ? null : { day: last, count: seen };
 }

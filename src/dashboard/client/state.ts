@@ -28,7 +28,9 @@ export function forgetKey(): void {
 }
 
 export type RangeChoice = "period" | "7d" | "30d";
-export type GroupBy = "team" | "action" | "category";
+export type { GroupBy } from "./types";
+
+import type { GroupBy } from "./types";
 
 export const RANGE_LABELS: Record<RangeChoice, string> = {
   period: "This billing period",

@@ -51,7 +51,13 @@ export interface Balance {
     projectedDepletionAt: string | null;
     depletesBeforePeriodEnd: boolean;
   };
+  /** Grants with credits left or held now. */
   grants: Grant[];
+  /**
+   * Every grant that could be spent at some time in this period (effective before its end, not
+   * expired before its start), spent and expired ones included, ordered by effectiveAt.
+   */
+  periodGrants: Grant[];
   holds: { count: number; oldestExpiresAt: string | null };
 }
 
@@ -131,3 +137,21 @@ export interface Alert {
   requestId: string | null;
   detail: Record<string, number | string | null>;
 }
+
+/** One point of the burn-down: a past or present balance, or the forecast line. */
+export interface BurnPoint {
+  /** Epoch ms. */
+  at: number;
+  balance: number | null;
+  forecast: number | null;
+}
+
+/** One stacked series of the spend chart. */
+export interface StackLayer {
+  label: string;
+  colour: string;
+  /** Credits per day, aligned with `days`. */
+  values: number[];
+}
+
+export type GroupBy = "team" | "action" | "category";

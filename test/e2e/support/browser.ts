@@ -125,6 +125,119 @@ export function parseCsv(text: string): string[][] {
   return records;
 }
 
+/** A grant as `GET /v1/balance` lists it (the fields the tests read). */
+export type GrantView = Record<"amount" | "remaining" | "held" | "captured" | "expired", number> & {
+  source: string;
+  effectiveAt: string;
+  expiresAt: string | null;
+};
+export interface Balance {
+  available: number;
+  held: number;
+  capturedThisPeriod: number;
+  period: { start: string; end: string };
+  grants: GrantView[];
+  periodGrants: GrantView[];
+}
+export type Group = { day?: string; teamId?: string | null; action?: string; credits: number };
+export interface Summary {
+  groups: Group[];
+  totals: { credits: number; calls: number; denials: number };
+}
+
+/**
+ * The burn-down's rule, computed here from the API answers: the balance at time t (the period's
+ * start or the end of a day before now) = available now + held now (not on the overage grant)
+ * + captured after t − granted
+ * after t + expired after t − overage captured after t. `perDay` is the period's summary by day
+ * (no filters); granted and expired count the non-overage period grants (granted: effectiveAt >
+ * t; expired: expiresAt in (t, now]); the overage grant's captured credits are taken from the
+ * latest days' captures, today backwards, and are not balance spend.
+ */
+export function balanceAt(balance: Balance, perDay: Group[], t: number, now: number): number {
+  const days = perDay
+    .map((g) => ({ start: Date.parse(`${g.day}T00:00:00Z`), credits: g.credits }))
+    .sort((a, b) => b.start - a.start);
+  const overage = balance.periodGrants.filter((g) => g.source === "overage");
+  let overageLeft = overage.reduce((sum, g) => sum + g.captured, 0);
+  // Credits held on the overage grant are not part of `available` either way.
+  let value = balance.available + balance.held - overage.reduce((sum, g) => sum + g.held, 0);
+  for (const d of days) {
+    const taken = Math.min(overageLeft, d.credits);
+    overageLeft -= taken;
+    if (d.start >= t) value += d.credits - taken;
+  }
+  for (const g of balance.periodGrants) {
+    if (g.source === "overage") continue;
+    if (Date.parse(g.effectiveAt) > t) value -= g.amount;
+    const expires = g.expiresAt === null ? null : Date.parse(g.expiresAt);
+    if (expires !== null && expires > t && expires <= now) value += g.expired;
+  }
+  return value;
+}
+
+/** Signs in on the sign-in page with `key` and waits for the balance. */
+export async function signInWith(page: Page, key: string): Promise<void> {
+  await page.getByTestId("signin-key").fill(key);
+  await page.getByTestId("signin-submit").click();
+  await page.getByTestId("balance-available").waitFor();
+}
+
+/** How the sign-in's key field is set up (type, autocomplete, CSS masking). */
+export async function keyField(page: Page): Promise<Record<string, unknown>> {
+  const input = page.getByTestId("signin-key");
+  const style = `getComputedStyle(document.querySelector('[data-testid="signin-key"]'))`;
+  return {
+    type: await input.getAttribute("type"),
+    autocomplete: await input.getAttribute("autocomplete"),
+    masking: await page.evaluate(`${style}.webkitTextSecurity`),
+  };
+}
+
+/** The index of each named column of a CSV header. */
+export function columns<N extends string>(
+  header: string[] | undefined,
+  names: N[],
+): Record<N, number> {
+  const found: Partial<Record<N, number>> = {};
+  for (const name of names) {
+    const i = header?.indexOf(name) ?? -1;
+    if (i < 0) throw new Error(`no ${name} column in ${header?.join(",")}`);
+    found[name] = i;
+  }
+  return found as Record<N, number>;
+}
+
+/**
+ * Answers the first request matching `pattern` with a 401 problem after `ms` and lets later ones
+ * through. `delivered` settles once that late answer is given (a bare promise would be flattened).
+ */
+export async function late401(
+  page: Page,
+  pattern: string,
+  ms: number,
+): Promise<{ delivered: Promise<void> }> {
+  let delivered: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    delivered = resolve;
+  });
+  let calls = 0;
+  await page.route(pattern, async (route) => {
+    calls += 1;
+    if (calls > 1) return route.continue();
+    await sleep(ms);
+    await route.fulfill(problemReply(401, "unauthorized", "Late 401 (injected by the test)."));
+    delivered();
+  });
+  return { delivered: done };
+}
+
+/** A problem+json answer for `route.fulfill`, injected by a test. */
+export function problemReply(status: number, code: string, detail: string) {
+  const body = { type: "about:blank", title: code, status, code, detail, requestId: "req-e2e" };
+  return { status, contentType: "application/problem+json", body: JSON.stringify(body) };
+}
+
 type Member = { id: string; key: string; teamId: string };
 /** What scripts/seed-demo.mjs returns (teams Sales and Marketing; Ada in Sales, Grace in Marketing). */
 export interface Demo {

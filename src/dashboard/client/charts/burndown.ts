@@ -4,14 +4,8 @@
  */
 import type uPlot from "uplot";
 import { credits, dateTime } from "../format";
+import type { BurnPoint } from "../types";
 import { AXIS, type ChartHandle, mountChart, utc } from "./resize";
-
-export interface BurnPoint {
-  /** Epoch ms. */
-  at: number;
-  balance: number | null;
-  forecast: number | null;
-}
 
 const BALANCE = "#1f5fa8";
 const FORECAST = "#c2410c";

@@ -1,6 +1,8 @@
 /** uPlot charts that follow their container's width (ResizeObserver) and clean up after. */
 import uPlot from "uplot";
 
+export { OTHER_COLOUR, PALETTE } from "./palette";
+
 export interface ChartHandle {
   destroy(): void;
 }
@@ -38,19 +40,6 @@ export function mountChart(
     },
   };
 }
-
-/** Colours with at least 3:1 contrast against the white chart background (WCAG 1.4.11). */
-export const PALETTE = [
-  "#1f5fa8",
-  "#c2410c",
-  "#15803d",
-  "#7e22ce",
-  "#b91c1c",
-  "#0f766e",
-  "#a16207",
-  "#be185d",
-];
-export const OTHER_COLOUR = "#57606a";
 
 /** Axis text and grid colours, readable on white. */
 export const AXIS = { stroke: "#3d4451", grid: { stroke: "#e3e6ea", width: 1 } };

@@ -6,14 +6,8 @@
  */
 import uPlot from "uplot";
 import { credits } from "../format";
+import type { StackLayer } from "../types";
 import { AXIS, type ChartHandle, mountChart, utc } from "./resize";
-
-export interface StackLayer {
-  label: string;
-  colour: string;
-  /** Credits per day, aligned with `days`. */
-  values: number[];
-}
 
 /** `days` are UTC dates (YYYY-MM-DD); `layers` bottom first. */
 export function stackedBars(

@@ -38,8 +38,11 @@ function forecastText(balance: Balance): string {
 }
 
 export function renderBalance(panel: Panel, balance: Balance, now = Date.now()): void {
-  const included = balance.grants
-    .filter((g) => g.source === "included")
+  // This period's included credits as granted, spent or not: from the period's grants, since
+  // `grants` drops the included grant once it is used up.
+  const periodStart = Date.parse(balance.period.start);
+  const included = balance.periodGrants
+    .filter((g) => g.source === "included" && Date.parse(g.effectiveAt) === periodStart)
     .reduce((sum, g) => sum + g.amount, 0);
   const used = balance.capturedThisPeriod;
   const end = Date.parse(balance.period.end);

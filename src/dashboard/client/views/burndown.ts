@@ -2,11 +2,11 @@
  * The balance over this billing period with its forecast (see `burndownOf` in derive.ts for
  * how the past is derived), drawn as a line chart with a hidden table of the same points.
  */
-import { type BurnPoint, burndownChart } from "../charts/burndown";
+import { burndownChart } from "../charts/burndown";
 import type { ChartHandle } from "../charts/resize";
 import { h, table, visuallyHidden } from "../dom";
 import { credits, dateTime, day } from "../format";
-import type { Balance } from "../types";
+import type { Balance, BurnPoint } from "../types";
 import type { Panel } from "./shell";
 
 function describe(points: BurnPoint[], balance: Balance): string {
@@ -62,7 +62,8 @@ export class BurndownView {
     });
     const note = h("p", {
       class: "hint",
-      text: "Past balances are derived: the balance now plus the credits captured since, less grants added since. Calls of the last minute may not be counted yet. The dashed line is the forecast at the recent burn rate; the dotted line marks the end of the period.",
+      text: "Past balances are derived. Balance at the end of a day (time t, before now) = available now + held now + credits captured after t − credits granted after t (grants effective after t, the overage allowance aside) + credits expired after t (grants expiring between t and now) − overage captured after t (the overage allowance is spent last, so its captured credits are taken from the latest days' captures, from today backwards, and are not balance spend). The last point is available now. Calls of the last minute may not be counted yet. The dashed line is the forecast at the recent burn rate; the dotted line marks the end of the period.",
+      testid: "burndown-rule",
     });
     this.panel.body.replaceChildren(box, note, visuallyHidden(data));
     this.chart = burndownChart(box, points, Date.parse(balance.period.end));

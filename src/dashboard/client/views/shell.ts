@@ -40,15 +40,36 @@ export class Banner {
     this.root.hidden = true;
   }
 
-  show(problem: Problem): void {
-    const close = h("button", { class: "link", text: "Dismiss", attrs: { type: "button" } });
-    close.addEventListener("click", () => this.clear());
+  /**
+   * Shows a problem. With `retry`, a Retry button runs it; `dismiss: false` leaves out the
+   * Dismiss button (when the banner is all the page shows).
+   */
+  show(problem: Problem, options: { retry?: () => void; dismiss?: boolean } = {}): void {
+    const buttons: HTMLElement[] = [];
+    const { retry } = options;
+    if (retry) {
+      const again = h("button", {
+        text: "Retry",
+        testid: "banner-retry",
+        attrs: { type: "button" },
+      });
+      again.addEventListener("click", () => {
+        this.clear();
+        retry();
+      });
+      buttons.push(again);
+    }
+    if (options.dismiss !== false) {
+      const close = h("button", { class: "link", text: "Dismiss", attrs: { type: "button" } });
+      close.addEventListener("click", () => this.clear());
+      buttons.push(close);
+    }
     const title = problem.status ? `${problem.title} (${problem.status})` : problem.title;
     this.root.replaceChildren(
       h("p", { class: "banner-title", text: title }),
       h("p", { testid: "error-detail", text: problem.detail }),
       h("p", { class: "hint", text: problem.requestId ? `Request id: ${problem.requestId}` : "" }),
-      close,
+      h("div", { class: "banner-actions" }, ...buttons),
     );
     this.root.hidden = false;
   }

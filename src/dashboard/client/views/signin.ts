@@ -2,6 +2,11 @@
  * Sign-in: paste an account key. The key is checked with `GET /v1/account` (200 for admin and
  * finance keys, 403 for member keys, 401 for unknown ones) and only then kept, in session
  * storage. It never goes into a URL, a log or the page.
+ *
+ * The key field is a text input masked by CSS (`-webkit-text-security: disc`, with a Show
+ * toggle), not `type="password"`: a password field makes password managers offer to save the
+ * key with the site's passwords. Autocomplete, spellcheck and autocapitalize are off, and the
+ * common password managers' own "ignore" attributes are set.
  */
 import { Api, ApiError } from "../api";
 import { h, uid } from "../dom";
@@ -34,15 +39,33 @@ export function renderSignIn(
   const input = h("input", {
     id: inputId,
     testid: "signin-key",
+    class: "masked",
     attrs: {
-      type: "password",
+      type: "text",
       name: "key",
       autocomplete: "off",
       autocapitalize: "off",
+      autocorrect: "off",
       spellcheck: "false",
       required: "",
+      "data-1p-ignore": "",
+      "data-lpignore": "true",
+      "data-bwignore": "",
+      "data-form-type": "other",
       "aria-describedby": `${hintId} ${errorId}`,
     },
+  });
+  const toggle = h("button", {
+    class: "key-toggle",
+    testid: "signin-show",
+    text: "Show",
+    attrs: { type: "button", "aria-controls": inputId, "aria-pressed": "false" },
+  });
+  toggle.addEventListener("click", () => {
+    const masked = input.classList.toggle("masked");
+    toggle.textContent = masked ? "Show" : "Hide";
+    toggle.setAttribute("aria-pressed", String(!masked));
+    input.focus();
   });
   const error = h("p", {
     id: errorId,
@@ -62,7 +85,7 @@ export function renderSignIn(
     "form",
     { class: "signin", attrs: { method: "post", novalidate: "" } },
     h("label", { text: "Account key", attrs: { for: inputId } }),
-    input,
+    h("div", { class: "key-field" }, input, toggle),
     h("p", {
       id: hintId,
       class: "hint",
