@@ -89,8 +89,9 @@ export default defineConfig(async () => {
             testTimeout: 120_000,
             hookTimeout: 120_000,
             // After the workers project: both cores are busy while it runs, and these tests
-            // time real servers.
+            // time real servers. One file at a time, for the same reason (and free ports).
             sequence: { groupOrder: 1 },
+            fileParallelism: false,
           },
         },
       ],

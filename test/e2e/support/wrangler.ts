@@ -228,8 +228,22 @@ export class DevServer {
     private readonly started: Started,
   ) {}
 
-  /** Starts `wrangler dev` on 127.0.0.1 with free ports and waits until it answers HTTP. */
+  /**
+   * Starts `wrangler dev` on 127.0.0.1 with free ports and waits until it answers HTTP. A port
+   * found free can be taken by another process before workerd binds it: when the runtime fails
+   * to start, it is tried once more on new ports.
+   */
   static async start(ws: Workspace, options: DevOptions): Promise<DevServer> {
+    try {
+      return await DevServer.startOnce(ws, options);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes("runtime failed to start"))
+        throw error;
+      return DevServer.startOnce(ws, options);
+    }
+  }
+
+  private static async startOnce(ws: Workspace, options: DevOptions): Promise<DevServer> {
     const port = await freePort();
     const inspectorPort = await freePort();
     const args = [
