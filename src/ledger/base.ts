@@ -297,7 +297,6 @@ export abstract class LedgerObject extends DurableObject<Env> {
     await this.schedule();
   }
 
-  /** Sets the alarm for the earliest thing that needs doing, if that is sooner than the one set. */
   /**
    * Demo only (`DEMO_HISTORY=true`, which `npm start` sets): replays calls at past times through
    * the same admit and settle decisions as live traffic, so a new demo account has weeks of
@@ -348,6 +347,7 @@ export abstract class LedgerObject extends DurableObject<Env> {
     return { admitted, denied };
   }
 
+  /** Sets the alarm for the earliest thing that needs doing, if that is sooner than the one set. */
   protected async schedule(): Promise<void> {
     const now = this.clock();
     const delay = Number(this.env.OUTBOX_FLUSH_DELAY_MS) || 30_000;
