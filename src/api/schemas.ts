@@ -10,12 +10,14 @@ export const MAX_CREDITS = 1_000_000_000_000;
 /** Control characters, bidi overrides and lone surrogates: they break CSV, logs and displays. */
 // In a /u pattern a proper surrogate pair is one code point, so only lone surrogates match.
 const UNSAFE_TEXT = /[\p{Cc}\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]/u;
+// Checked before trimming: a name sent with a CR LF or tab at either end is refused, not
+// silently cut down to something else.
 const name = z
   .string()
+  .refine((v) => !UNSAFE_TEXT.test(v), "must not contain control or bidi-override characters")
   .trim()
   .min(1)
-  .max(120)
-  .refine((v) => !UNSAFE_TEXT.test(v), "must not contain control or bidi-override characters");
+  .max(120);
 const note = z
   .string()
   .max(500)
