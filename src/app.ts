@@ -3,67 +3,51 @@
  * operator API, the account API and, for everything else, the priced proxy.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { HTTPException } from "hono/http-exception";
-import { accountRoutes } from "./api/account";
+import { ACCOUNT_API_PATHS, accountRoutes } from "./api/account";
 import { adminRoutes } from "./api/admin";
 import { mountDocs } from "./api/docs";
-import type { Catalog } from "./catalog";
+import { type Catalog, isPlainPath } from "./catalog";
 import { mountDashboard } from "./dashboard/routes";
 import type { AppEnv } from "./lib/env";
 import { Problem, problemResponse } from "./lib/problem";
+import { closeScope, errorResponse, openScope, type RequestScope } from "./lib/request-scope";
 import { validationHook } from "./lib/validation";
-import { proxyHandler } from "./proxy/handler";
+import { proxyHandler, serveCall } from "./proxy/handler";
 
 export interface AppOptions {
   catalog: Catalog;
+}
+
+/** First path segments that Hono's management routes (or their middleware) may match. */
+const MANAGEMENT_ROOTS = ["admin", "docs", "openapi.json", "dashboard"];
+const ACCOUNT_API_SEGMENTS = new Set<string>(ACCOUNT_API_PATHS.map((p) => p.slice(1)));
+
+/**
+ * Whether Hono could route this path only to the proxy, so the proxy may take it directly. It
+ * says no to anything that a management route or middleware could match (compared without
+ * case, so it errs towards Hono), to escapes, dot segments and empty segments, and to `/`.
+ */
+export function isProxyOnlyPath(pathname: string): boolean {
+  // Plain segments only: Hono decodes percent-escapes before it matches, the proxy after.
+  if (!isPlainPath(pathname)) return false;
+  const [first = "", second = ""] = pathname.slice(1).toLowerCase().split("/", 2);
+  if (MANAGEMENT_ROOTS.some((root) => first.startsWith(root))) return false;
+  return first !== "v1" || (second !== "" && !ACCOUNT_API_SEGMENTS.has(second));
 }
 
 export function createApp(options: AppOptions) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", async (c, next) => {
-    const requestId = crypto.randomUUID();
-    const startedAt = Date.now();
-    c.set("requestId", requestId);
-    c.set("startedAt", startedAt);
-    c.set("log", {});
+    const scope = openScope();
+    c.set("requestId", scope.requestId);
+    c.set("startedAt", scope.startedAt);
+    c.set("log", scope.log);
     await next();
-    c.res.headers.set("x-request-id", requestId);
-    const ms = Date.now() - startedAt;
-    if (!c.res.headers.has("server-timing"))
-      c.res.headers.set("server-timing", `gateway;dur=${ms}`);
-    const url = new URL(c.req.url);
-    console.log(
-      JSON.stringify({
-        requestId,
-        method: c.req.method,
-        path: url.pathname,
-        status: c.res.status,
-        ...c.get("log"),
-        gatewayMs: typeof c.get("log").gatewayMs === "number" ? c.get("log").gatewayMs : ms,
-      }),
-    );
+    closeScope(scope, c.req.method, new URL(c.req.url).pathname, c.res);
   });
 
-  app.onError((error, c) => {
-    const requestId = c.get("requestId") ?? crypto.randomUUID();
-    if (error instanceof Problem) return problemResponse(error, requestId);
-    if (error instanceof HTTPException && error.status < 500) {
-      const code =
-        error.status === 413
-          ? "payload_too_large"
-          : error.status === 415
-            ? "unsupported_media_type"
-            : "bad_request";
-      return problemResponse(new Problem(code, error.message || "Bad request."), requestId);
-    }
-    // Never echo internals: the message goes to the log, the client gets a request id.
-    c.get("log").error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return problemResponse(
-      new Problem("internal_error", "Something went wrong; quote the request id."),
-      requestId,
-    );
-  });
+  app.onError((error, c) => errorResponse(error, scopeOf(c)));
 
   app.notFound((c) =>
     problemResponse(
@@ -77,5 +61,39 @@ export function createApp(options: AppOptions) {
   mountDocs(app, options.catalog);
   mountDashboard(app);
   app.all("*", proxyHandler(options.catalog));
+
+  // The request path skips Hono's routing and middleware chain: a priced call is most of the
+  // traffic, and Hono would send it to the proxy anyway. Same scope, same log line, same errors.
+  const dispatch = app.fetch;
+  app.fetch = (request, env, executionCtx) => {
+    if (request.method === "HEAD") return dispatch(request, env, executionCtx);
+    const url = new URL(request.url);
+    if (!isProxyOnlyPath(url.pathname)) return dispatch(request, env, executionCtx);
+    return direct(options.catalog, request, url, env as Env);
+  };
   return app;
+}
+
+async function direct(catalog: Catalog, request: Request, url: URL, env: Env) {
+  const scope = openScope();
+  let res: Response;
+  try {
+    res = await serveCall(catalog, request, url, env, scope);
+  } catch (error) {
+    res = errorResponse(error, scope);
+  }
+  closeScope(scope, request.method, url.pathname, res);
+  return res;
+}
+
+function scopeOf(c: {
+  get(key: "requestId"): string;
+  get(key: "startedAt"): number;
+  get(key: "log"): RequestScope["log"];
+}): RequestScope {
+  return {
+    requestId: c.get("requestId") ?? crypto.randomUUID(),
+    startedAt: c.get("startedAt") ?? Date.now(),
+    log: c.get("log") ?? {},
+  };
 }

@@ -6,7 +6,7 @@ import { type Action, CATEGORIES, METHODS, PriceSchema, SEATS, SETTLEMENTS, TIER
 
 export { demoCatalogDefinition } from "./demo";
 export { type Catalog, loadCatalog } from "./load";
-export { type NormalizedPath, normalizePath } from "./path";
+export { isPlainPath, type NormalizedPath, normalizePath } from "./path";
 export {
   creditsFor,
   holdCredits,

@@ -18,9 +18,17 @@ const ENCODED_SEPARATOR = /%(2f|5c)/i;
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 const CONTROL = /\p{Cc}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
+/** Segments of unreserved characters, none empty and none a dot segment: nothing to decode. */
+const PLAIN = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/;
+
+/** Whether a path is already in normal form (every rule below would leave it as it is). */
+export function isPlainPath(pathname: string): boolean {
+  return pathname.length <= MAX_PATH_LENGTH && PLAIN.test(pathname);
+}
 
 /** Decodes once, collapses "//", resolves "." and "..", drops a trailing slash; or refuses. */
 export function normalizePath(rawPathname: string): NormalizedPath {
+  if (isPlainPath(rawPathname)) return { ok: true, path: rawPathname };
   if (rawPathname.length > MAX_PATH_LENGTH) {
     return { ok: false, detail: `path longer than ${MAX_PATH_LENGTH} characters` };
   }

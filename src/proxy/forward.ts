@@ -24,14 +24,13 @@ export async function forward(
   params: Record<string, string>,
   request: Request,
   body: ArrayBuffer | null,
-  context: { accountId: string; caller: Caller; requestId: string },
+  context: { accountId: string; caller: Caller; requestId: string; search: string },
 ): Promise<UpstreamResult> {
   const upstream = catalog.upstreams.get(action.upstream);
   if (!upstream) throw new Error(`catalog names unknown upstream ${action.upstream}`);
-  const search = new URL(request.url).search;
   const path = upstreamPath(action, params);
   const base = upstream.url ?? "https://upstream.internal";
-  const target = `${base.replace(/\/$/, "")}${path}${search}`;
+  const target = `${base.replace(/\/$/, "")}${path}${context.search}`;
 
   let credential: { header: string; value: string } | null = null;
   if (upstream.credential) {

@@ -9,6 +9,7 @@ import type { AdmitResult, SettleRequest, SettleResult } from "../ledger/types";
 import type { AppEnv } from "../lib/env";
 import { ledgerOf } from "../lib/env";
 import { Problem, problemResponse } from "../lib/problem";
+import type { RequestScope } from "../lib/request-scope";
 import { forward } from "./forward";
 import { responseHeaders } from "./headers";
 import { prepareCall } from "./prepare";
@@ -16,143 +17,158 @@ import { settlementFor } from "./settle";
 
 const SETTLE_ATTEMPTS = 3;
 
+/** The proxy as Hono's catch-all route (for paths `isProxyOnlyPath` leaves to Hono). */
 export function proxyHandler(catalog: Catalog) {
-  return async (c: Context<AppEnv>): Promise<Response> => {
-    const requestId = c.get("requestId");
-    const log = c.get("log");
-    const call = await prepareCall(catalog, c.req.raw);
-    log.account = call.accountId;
-    log.action = call.action.id;
-    const ledger = ledgerOf(c.env, call.accountId);
-
-    let admission: AdmitResult;
-    try {
-      admission = await ledger.admit({
-        keyHash: call.keyHash,
-        requestId,
-        action: call.terms,
-        purpose: call.purpose,
-        idempotency: call.idempotency,
-        dryRun: call.dryRun,
-      });
-    } catch (error) {
-      log.error = `admit: ${error instanceof Error ? error.message : String(error)}`;
-      throw new Problem(
-        "ledger_unavailable",
-        "The ledger could not decide; nothing was charged. Retry.",
-        {
-          action: call.action.id,
-        },
-      );
-    }
-
-    const creditHeaders = (charged: number, remaining: number | null): Record<string, string> => ({
-      "x-credits-action": call.action.id,
-      "x-credits-charged": String(charged),
-      ...(remaining === null ? {} : { "x-credits-remaining": String(remaining) }),
+  return (c: Context<AppEnv>): Promise<Response> =>
+    serveCall(catalog, c.req.raw, new URL(c.req.url), c.env, {
+      requestId: c.get("requestId"),
+      startedAt: c.get("startedAt"),
+      log: c.get("log"),
     });
+}
 
-    switch (admission.kind) {
-      case "denied": {
-        log.decision = "denied";
-        log.reason = admission.problem.code;
-        const headers: Record<string, string> = creditHeaders(0, null);
-        if (admission.retryAfterSeconds !== undefined)
-          headers["retry-after"] = String(admission.retryAfterSeconds);
-        return problemResponse(Problem.from(admission.problem), requestId, headers);
-      }
-      case "replay": {
-        const o = admission.outcome;
-        log.decision = "replayed";
-        log.credits = 0;
-        const status = o.status >= 200 && o.status <= 599 ? o.status : 200;
-        // A 204, 205 or 304 carries no body, so its replay carries none either.
-        const bodyless = status === 204 || status === 205 || status === 304;
-        return new Response(
-          bodyless ? null : JSON.stringify({ replayed: true, ...o, holdId: undefined }),
-          {
-            status,
-            headers: {
-              ...(bodyless ? {} : { "content-type": "application/json" }),
-              ...creditHeaders(o.charged, o.remaining),
-              "x-credits-replayed": "true",
-              "x-credits-original-request-id": o.requestId,
-            },
-          },
-        );
-      }
-      case "quote": {
-        log.decision = "quoted";
-        return Response.json(
-          {
-            dryRun: true,
-            allowed: true,
-            action: call.action.id,
-            units: call.terms.units,
-            credits: admission.credits,
-            available: admission.available,
-          },
-          {
-            headers: {
-              ...creditHeaders(0, admission.available),
-              "x-credits-quote": String(admission.credits),
-            },
-          },
-        );
-      }
-      case "admitted":
-        break;
-    }
+/** One priced call, from the request to the answer with its credit headers. */
+export async function serveCall(
+  catalog: Catalog,
+  request: Request,
+  url: URL,
+  env: Env,
+  scope: RequestScope,
+): Promise<Response> {
+  const { requestId, log } = scope;
+  const call = await prepareCall(catalog, request, url);
+  log.account = call.accountId;
+  log.action = call.action.id;
+  const ledger = ledgerOf(env, call.accountId);
 
-    const upstream = await forward(catalog, c.env, call.action, call.params, c.req.raw, call.body, {
-      accountId: call.accountId,
-      caller: admission.caller,
+  let admission: AdmitResult;
+  try {
+    admission = await ledger.admit({
+      keyHash: call.keyHash,
       requestId,
+      action: call.terms,
+      purpose: call.purpose,
+      idempotency: call.idempotency,
+      dryRun: call.dryRun,
     });
-    const settleRequest = settlementFor(
-      call.action,
-      admission.holdId,
-      call.terms.units,
-      call.terms.holdCredits,
-      call.idempotency?.key ?? null,
-      upstream,
+  } catch (error) {
+    log.error = `admit: ${error instanceof Error ? error.message : String(error)}`;
+    throw new Problem(
+      "ledger_unavailable",
+      "The ledger could not decide; nothing was charged. Retry.",
+      {
+        action: call.action.id,
+      },
     );
-    const settled = await settleWithRetry(ledger, settleRequest, log);
-    const charged =
-      call.action.settlement === "on_request" ? admission.charged : (settled?.charged ?? 0);
-    const remaining = settled?.available ?? null;
-    const gatewayMs = Date.now() - c.get("startedAt") - upstream.ms;
-    Object.assign(log, {
-      decision: upstream.ok ? "forwarded" : upstream.failure,
-      credits: charged,
-      upstreamStatus: upstream.ok ? upstream.response.status : null,
-      upstreamMs: upstream.ms,
-      gatewayMs,
-      settled: settled !== null,
-    });
-    const timing = `gateway;dur=${gatewayMs}, upstream;dur=${upstream.ms}`;
+  }
 
-    if (!upstream.ok) {
-      const problem = new Problem(
-        upstream.failure === "timeout" ? "gateway_timeout" : "bad_gateway",
-        upstream.detail,
+  const creditHeaders = (charged: number, remaining: number | null): Record<string, string> => ({
+    "x-credits-action": call.action.id,
+    "x-credits-charged": String(charged),
+    ...(remaining === null ? {} : { "x-credits-remaining": String(remaining) }),
+  });
+
+  switch (admission.kind) {
+    case "denied": {
+      log.decision = "denied";
+      log.reason = admission.problem.code;
+      const headers: Record<string, string> = creditHeaders(0, null);
+      if (admission.retryAfterSeconds !== undefined)
+        headers["retry-after"] = String(admission.retryAfterSeconds);
+      return problemResponse(Problem.from(admission.problem), requestId, headers);
+    }
+    case "replay": {
+      const o = admission.outcome;
+      log.decision = "replayed";
+      log.credits = 0;
+      const status = o.status >= 200 && o.status <= 599 ? o.status : 200;
+      // A 204, 205 or 304 carries no body, so its replay carries none either.
+      const bodyless = status === 204 || status === 205 || status === 304;
+      return new Response(
+        bodyless ? null : JSON.stringify({ replayed: true, ...o, holdId: undefined }),
         {
-          action: call.action.id,
-          charged,
+          status,
+          headers: {
+            ...(bodyless ? {} : { "content-type": "application/json" }),
+            ...creditHeaders(o.charged, o.remaining),
+            "x-credits-replayed": "true",
+            "x-credits-original-request-id": o.requestId,
+          },
         },
       );
-      return problemResponse(problem, requestId, {
-        ...creditHeaders(charged, remaining),
-        "server-timing": timing,
-      });
     }
-    const headers = responseHeaders(upstream.response.headers, {
+    case "quote": {
+      log.decision = "quoted";
+      return Response.json(
+        {
+          dryRun: true,
+          allowed: true,
+          action: call.action.id,
+          units: call.terms.units,
+          credits: admission.credits,
+          available: admission.available,
+        },
+        {
+          headers: {
+            ...creditHeaders(0, admission.available),
+            "x-credits-quote": String(admission.credits),
+          },
+        },
+      );
+    }
+    case "admitted":
+      break;
+  }
+
+  const upstream = await forward(catalog, env, call.action, call.params, request, call.body, {
+    accountId: call.accountId,
+    caller: admission.caller,
+    requestId,
+    search: url.search,
+  });
+  const settleRequest = settlementFor(
+    call.action,
+    admission.holdId,
+    call.terms.units,
+    call.terms.holdCredits,
+    call.idempotency?.key ?? null,
+    upstream,
+  );
+  const settled = await settleWithRetry(ledger, settleRequest, log);
+  const charged =
+    call.action.settlement === "on_request" ? admission.charged : (settled?.charged ?? 0);
+  const remaining = settled?.available ?? null;
+  const gatewayMs = Date.now() - scope.startedAt - upstream.ms;
+  Object.assign(log, {
+    decision: upstream.ok ? "forwarded" : upstream.failure,
+    credits: charged,
+    upstreamStatus: upstream.ok ? upstream.response.status : null,
+    upstreamMs: upstream.ms,
+    gatewayMs,
+    settled: settled !== null,
+  });
+  const timing = `gateway;dur=${gatewayMs}, upstream;dur=${upstream.ms}`;
+
+  if (!upstream.ok) {
+    const problem = new Problem(
+      upstream.failure === "timeout" ? "gateway_timeout" : "bad_gateway",
+      upstream.detail,
+      {
+        action: call.action.id,
+        charged,
+      },
+    );
+    return problemResponse(problem, requestId, {
       ...creditHeaders(charged, remaining),
-      "x-request-id": requestId,
       "server-timing": timing,
     });
-    return new Response(upstream.response.body, { status: upstream.response.status, headers });
-  };
+  }
+  const headers = responseHeaders(upstream.response.headers, {
+    ...creditHeaders(charged, remaining),
+    "x-request-id": requestId,
+    "server-timing": timing,
+  });
+  return new Response(upstream.response.body, { status: upstream.response.status, headers });
 }
 
 /**

@@ -30,6 +30,8 @@ export interface PreparedCall {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const PURPOSE = /^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}$/;
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+const ENCODER = new TextEncoder();
 
 /** Reads at most `limit` bytes of the body; a larger one is refused, never truncated. */
 async function readBody(request: Request, limit: number): Promise<ArrayBuffer> {
@@ -85,8 +87,8 @@ async function readBody(request: Request, limit: number): Promise<ArrayBuffer> {
 export function resolveAction(
   catalog: Catalog,
   request: Request,
-): { action: Action; params: Record<string, string>; url: URL } {
-  const url = new URL(request.url);
+  url: URL,
+): { action: Action; params: Record<string, string> } {
   const normalized = normalizePath(url.pathname);
   if (!normalized.ok) throw new Problem("invalid_path", normalized.detail);
   const match = catalog.resolve(request.method, normalized.path);
@@ -99,11 +101,15 @@ export function resolveAction(
     );
   }
   if (match.kind === "none") throw new Problem("not_found", "No priced action matches this path.");
-  return { action: match.action, params: match.params, url };
+  return { action: match.action, params: match.params };
 }
 
-export async function prepareCall(catalog: Catalog, request: Request): Promise<PreparedCall> {
-  const { action, params, url } = resolveAction(catalog, request);
+export async function prepareCall(
+  catalog: Catalog,
+  request: Request,
+  url: URL,
+): Promise<PreparedCall> {
+  const { action, params } = resolveAction(catalog, request, url);
 
   const key = bearerToken(request.headers.get("authorization"));
   const parsed = key ? parseAccountKey(key) : null;
@@ -134,11 +140,7 @@ export async function prepareCall(catalog: Catalog, request: Request): Promise<P
   let json: unknown = null;
   if (needsJsonBody(action)) {
     try {
-      json = JSON.parse(
-        new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
-          body ?? new ArrayBuffer(0),
-        ),
-      );
+      json = JSON.parse(UTF8.decode(body ?? new ArrayBuffer(0)));
     } catch {
       throw new Problem("bad_request", "The body must be valid UTF-8 JSON.", { action: action.id });
     }
@@ -147,7 +149,7 @@ export async function prepareCall(catalog: Catalog, request: Request): Promise<P
   // Forward exactly what was priced: re-serialising removes duplicate keys and other JSON
   // ambiguities that the upstream's parser might read differently from ours (I7).
   const forwardedBody: ArrayBuffer | null = needsJsonBody(action)
-    ? (new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer)
+    ? (ENCODER.encode(JSON.stringify(json)).buffer as ArrayBuffer)
     : body;
   if (!units.ok) throw new Problem("invalid_units", units.detail, { action: action.id });
 

@@ -1,0 +1,57 @@
+/**
+ * What every request carries from its start to its log line (SPEC §8 observability): its id,
+ * when it started, and the facts its log line reports. The Hono middleware and the proxy's
+ * direct path (`app.ts`) open and close a request the same way through these functions.
+ */
+import { HTTPException } from "hono/http-exception";
+import { Problem, problemResponse } from "./problem";
+
+/** Facts the request's log line reports (account, action, decision, credits, ...). */
+export type LogFields = Record<string, string | number | boolean | null>;
+
+export interface RequestScope {
+  requestId: string;
+  startedAt: number;
+  log: LogFields;
+}
+
+export function openScope(): RequestScope {
+  return { requestId: crypto.randomUUID(), startedAt: Date.now(), log: {} };
+}
+
+/**
+ * Stamps the request id and, unless the handler measured its own, the gateway's time on the
+ * answer, then writes the request's one log line. Never a key or a secret: only what `log` holds.
+ */
+export function closeScope(scope: RequestScope, method: string, path: string, res: Response) {
+  res.headers.set("x-request-id", scope.requestId);
+  const ms = Date.now() - scope.startedAt;
+  if (!res.headers.has("server-timing")) res.headers.set("server-timing", `gateway;dur=${ms}`);
+  const line: LogFields = { requestId: scope.requestId, method, path, status: res.status };
+  Object.assign(line, scope.log);
+  if (typeof scope.log.gatewayMs !== "number") line.gatewayMs = ms;
+  console.log(JSON.stringify(line));
+}
+
+/**
+ * The answer to anything a handler threw: its problem+json when it is a refusal, else a 500
+ * that names only the request id (the error itself goes to the log line).
+ */
+export function errorResponse(error: unknown, scope: RequestScope): Response {
+  if (error instanceof Problem) return problemResponse(error, scope.requestId);
+  if (error instanceof HTTPException && error.status < 500) {
+    const code =
+      error.status === 413
+        ? "payload_too_large"
+        : error.status === 415
+          ? "unsupported_media_type"
+          : "bad_request";
+    return problemResponse(new Problem(code, error.message || "Bad request."), scope.requestId);
+  }
+  // Never echo internals: the message goes to the log, the client gets a request id.
+  scope.log.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return problemResponse(
+    new Problem("internal_error", "Something went wrong; quote the request id."),
+    scope.requestId,
+  );
+}
