@@ -31,12 +31,12 @@ import {
 } from "./store/grants";
 import {
   deleteHold,
-  dueHolds,
-  getHold,
   type HoldRow,
   holdAllocations,
   holdScope,
   insertHold,
+  takeDueHolds,
+  takeHold,
 } from "./store/holds";
 import * as idempotency from "./store/idempotency";
 import { appendEvent } from "./store/outbox";
@@ -214,6 +214,7 @@ export class Ledger {
     if (req.action.settlement === "on_request") {
       // Spent at once: capture now, so a crash after admission cannot make it free.
       const charged = this.capture(hold, allocations, hold.amount, null, null, now);
+      deleteHold(this.sql, holdId);
       return {
         kind: "admitted",
         holdId,
@@ -236,7 +237,7 @@ export class Ledger {
   /** Captures or voids a hold after the upstream answered (or failed). */
   settle(req: SettleRequest, now: number): SettleResult {
     this.currentPeriod(now);
-    const hold = getHold(this.sql, req.holdId);
+    const hold = takeHold(this.sql, req.holdId);
     if (!hold) {
       idempotency.recordOnRequestStatus(this.sql, req, now);
       return { settled: false, charged: 0, available: availableCredits(this.sql, now) };
@@ -273,7 +274,7 @@ export class Ledger {
 
   /** Voids every hold whose time-to-live has passed. Returns how many. */
   expireHolds(now: number): number {
-    const due = dueHolds(this.sql, now);
+    const due = takeDueHolds(this.sql, now);
     for (const hold of due) this.void(hold, holdAllocations(hold), "hold_expired", null, null, now);
     return due.length;
   }
@@ -301,6 +302,7 @@ export class Ledger {
     return budgetHeadroom(limits, spend);
   }
 
+  /** Charges a hold (the caller has already removed its row from `holds`). */
   private capture(
     hold: HoldRow,
     allocations: Allocation[],
@@ -332,7 +334,6 @@ export class Ledger {
     const periodStart = hold.period_start;
     addSpend(this.sql, periodStart, holdScope(hold), { held: -hold.amount, captured: charged });
     fireCaptureAlerts(this.sql, this.reads.spendHours(), this.memo, hold.request_id, charged, now);
-    deleteHold(this.sql, hold.id);
     const grants = mergeAllocations([...captured, ...extra]);
     this.writeEvent(
       holdEvent(hold, {
@@ -360,6 +361,7 @@ export class Ledger {
     return charged;
   }
 
+  /** Returns a hold's credits (the caller has already removed its row from `holds`). */
   private void(
     hold: HoldRow,
     allocations: Allocation[],
@@ -374,7 +376,6 @@ export class Ledger {
       requestId: hold.request_id,
       reason,
     });
-    deleteHold(this.sql, hold.id);
     addSpend(this.sql, hold.period_start, holdScope(hold), { held: -hold.amount, captured: 0 });
     this.writeEvent(
       holdEvent(hold, {

@@ -46,8 +46,9 @@ export function insertHold(sql: SqlStorage, hold: HoldRow) {
   );
 }
 
-export function getHold(sql: SqlStorage, id: string): HoldRow | null {
-  return sql.exec<HoldRow>("SELECT * FROM holds WHERE id = ?", id).toArray()[0] ?? null;
+/** Removes a hold and returns it (null if it was settled or voided already): one statement. */
+export function takeHold(sql: SqlStorage, id: string): HoldRow | null {
+  return sql.exec<HoldRow>("DELETE FROM holds WHERE id = ? RETURNING *", id).toArray()[0] ?? null;
 }
 
 export function holdAllocations(hold: HoldRow): Allocation[] {
@@ -68,10 +69,12 @@ export function nextHoldExpiry(sql: SqlStorage): number | null {
   return sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM holds").one().at;
 }
 
-export function dueHolds(sql: SqlStorage, now: number): HoldRow[] {
+/** Removes every hold that has lapsed by `now` and returns them, oldest first. */
+export function takeDueHolds(sql: SqlStorage, now: number): HoldRow[] {
   return sql
-    .exec<HoldRow>("SELECT * FROM holds WHERE expires_at <= ? ORDER BY expires_at", now)
-    .toArray();
+    .exec<HoldRow>("DELETE FROM holds WHERE expires_at <= ? RETURNING *", now)
+    .toArray()
+    .sort((a, b) => a.expires_at - b.expires_at);
 }
 
 export function heldTotal(sql: SqlStorage): {
