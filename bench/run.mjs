@@ -7,7 +7,9 @@
  * no inspector session), or `wrangler dev` with BENCH_RUNTIME=wrangler (its DevTools plumbing
  * taxes every log line: see serve.mjs). Applies the D1 migrations; seeds accounts
  * through the gateway's HTTP API; loads both with autocannon (one hot key, keys spread over all
- * accounts, latency at 10 connections and at 1); waits for the ledgers' outboxes to reach D1 and
+ * accounts, latency at 10 connections and at 1); in the spread phase also the floor (the
+ * forwarder's `/floor` route: the two ledger round trips the design requires and nothing else,
+ * see bench/forwarder/index.ts); waits for the ledgers' outboxes to reach D1 and
  * counts D1 writes per settled call; prints a table and writes bench/results.json (gitignored).
  * The workers are bundled once at the start, so edits made while it runs change nothing.
  *
@@ -640,9 +642,9 @@ async function ledgerTotals(base, accounts) {
 function newTally() {
   return { sent: 0, completed: 0, ok2xx: 0, non2xx: 0, errors: 0, timeouts: 0, statusCodes: {} };
 }
-const tallies = { gateway: newTally(), forwarder: newTally() };
+const tallies = { gateway: newTally(), forwarder: newTally(), floor: newTally() };
 /** The first few non-2xx answers of each target, to say what went wrong. */
-const failureSamples = { gateway: [], forwarder: [] };
+const failureSamples = { gateway: [], forwarder: [], floor: [] };
 
 function sampleFailure(target, status, body) {
   if (status >= 200 && status < 300) return;
@@ -662,6 +664,11 @@ function addToTally(tally, result) {
   }
 }
 
+/** The loaded route's URL on a target; a base may carry a path prefix (the floor's `/floor`). */
+function routeUrl(base) {
+  return new URL(`${base}${ROUTE}`);
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return null;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -673,11 +680,12 @@ function percentile(sorted, p) {
  * one is answered. Latencies are kept at full (sub-ms) precision from the response events.
  */
 function closedLoop({ base, keys, connections, seconds, target }) {
+  const url = routeUrl(base);
   let next = 0;
   const requests = [
     {
       method: "POST",
-      path: ROUTE,
+      path: url.pathname,
       headers: { "content-type": "application/json" },
       body: BODY,
       setupRequest: (req) => {
@@ -689,7 +697,7 @@ function closedLoop({ base, keys, connections, seconds, target }) {
     },
   ];
   const latencies = [];
-  const options = { url: base, connections, duration: seconds, requests, timeout: 10 };
+  const options = { url: url.origin, connections, duration: seconds, requests, timeout: 10 };
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (error, result) => {
       activeLoad = null;
@@ -710,7 +718,7 @@ function closedLoop({ base, keys, connections, seconds, target }) {
  * bursts of `connections` and the latency measured is mostly the burst's queue.)
  */
 function openLoop({ base, keys, connections, seconds, target, rate }) {
-  const url = new URL(ROUTE, base);
+  const url = routeUrl(base);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const latencies = [];
   const result = {
@@ -893,19 +901,21 @@ function phaseResult(name, target, connections, sum) {
 }
 
 /**
- * One phase for both targets: a warm-up each (not counted), then the measured time cut into
- * slices run in the order gateway, forwarder, forwarder, gateway, ... so both targets meet the
- * same background load on a shared machine (a steady drift cancels out).
+ * One phase for its targets (`targets`: name -> server): a warm-up each (not counted), then the
+ * measured time cut into slices run in the order of `targets`, then reversed, and so on
+ * (gateway, forwarder, forwarder, gateway, ...; with the floor gateway, forwarder, floor, floor,
+ * forwarder, gateway, ...), so every target meets the same background load on a shared machine
+ * (a steady drift cancels out).
  */
-async function phasePair({ name, keys, connections, rate, gateway, forwarder, groups }) {
+async function phase({ name, keys, connections, rate, targets, groups }) {
   const how = `${connections} connection${connections === 1 ? "" : "s"}`;
-  const targets = { gateway, forwarder };
-  const sums = { gateway: newPhaseSum(), forwarder: newPhaseSum() };
+  const names = Object.keys(targets);
+  const sums = Object.fromEntries(names.map((target) => [target, newPhaseSum()]));
   log(
-    `${name}: ${CONFIG.warmupSeconds} s warm-up each, then ${CONFIG.durationSeconds} s each in ${CONFIG.slices} slices, ${how}`,
+    `${name}: ${names.join(", ")}: ${CONFIG.warmupSeconds} s warm-up each, then ${CONFIG.durationSeconds} s each in ${CONFIG.slices} slices, ${how}`,
   );
   if (CONFIG.warmupSeconds > 0) {
-    for (const target of ["gateway", "forwarder"]) {
+    for (const target of names) {
       const server = targets[target];
       if (stopping) throw new Error("stopped");
       requireAlive(server);
@@ -921,7 +931,7 @@ async function phasePair({ name, keys, connections, rate, gateway, forwarder, gr
   }
   const sliceSeconds = CONFIG.durationSeconds / CONFIG.slices;
   for (let i = 0; i < CONFIG.slices; i++) {
-    const order = i % 2 === 0 ? ["gateway", "forwarder"] : ["forwarder", "gateway"];
+    const order = i % 2 === 0 ? names : names.toReversed();
     for (const target of order) {
       await slice(sums[target], {
         server: targets[target],
@@ -934,14 +944,14 @@ async function phasePair({ name, keys, connections, rate, gateway, forwarder, gr
       });
     }
   }
-  return [
-    phaseResult(name, "gateway", connections, sums.gateway),
-    phaseResult(name, "forwarder", connections, sums.forwarder),
-  ];
+  return names.map((target) => phaseResult(name, target, connections, sums[target]));
 }
 
-/** One request per key through both targets: both must answer 2xx with the same body. */
-async function smoke(gateway, forwarder, accounts) {
+/**
+ * One request per key through the gateway, one through the forwarder and one through the floor:
+ * all must answer 2xx with the same body.
+ */
+async function smoke(gateway, forwarder, floor, accounts) {
   const call = async (base, key, target) => {
     const tally = tallies[target];
     tally.sent += 1;
@@ -962,6 +972,13 @@ async function smoke(gateway, forwarder, accounts) {
   const direct = await call(forwarder.base, "unused", "forwarder");
   if (direct.status !== 200) {
     throw new Error(`forwarder smoke call: HTTP ${direct.status} ${direct.text.slice(0, 300)}`);
+  }
+  const floored = await call(floor.base, accounts[0].memberKey, "floor");
+  if (floored.status !== 200) {
+    throw new Error(`floor smoke call: HTTP ${floored.status} ${floored.text.slice(0, 300)}`);
+  }
+  if (floored.text !== direct.text) {
+    throw new Error(`floor and forwarder bodies differ:\n${floored.text}\n${direct.text}`);
   }
   await inBatches(accounts, 10, async (a) => {
     const res = await call(gateway.base, a.memberKey, "gateway");
@@ -1058,13 +1075,13 @@ function verdict(pass) {
 
 function printReport(report) {
   const lines = [];
-  const { spread, hot, latency, d1, cpu } = report;
+  const { spread, hot, floor, latency, d1, cpu } = report;
   lines.push("");
   lines.push(
     `creditgate bench  ${report.timestamp}  (runtime ${CONFIG.runtime}, state in ${tmp}; ${report.machine.cpus} cpus, node ${report.machine.node}, load avg at start ${report.machine.loadavgAtStart})`,
   );
   lines.push(
-    `${CONFIG.accounts} accounts; per phase and target ${CONFIG.warmupSeconds} s warm-up, then ${CONFIG.durationSeconds} s in ${CONFIG.slices} slices interleaved with the other target; POST ${ROUTE} ${BODY}`,
+    `${CONFIG.accounts} accounts; per phase and target ${CONFIG.warmupSeconds} s warm-up, then ${CONFIG.durationSeconds} s in ${CONFIG.slices} slices interleaved with the other targets (the floor in spread only); POST ${ROUTE} ${BODY}`,
   );
   lines.push("");
   const header = [
@@ -1100,13 +1117,19 @@ function printReport(report) {
     );
   }
   lines.push("");
-  lines.push(`${pad("figure", 44, true)} ${pad("value", 13, true)} ${pad("target", 9, true)}`);
+  lines.push(`${pad("figure", 62, true)} ${pad("value", 13, true)} ${pad("target", 9, true)}`);
   const row = (label, value, target, pass) =>
     lines.push(
-      `${pad(label, 44, true)} ${pad(value, 13, true)} ${pad(target, 9, true)} ${pass === undefined ? "" : verdict(pass)}`,
+      `${pad(label, 62, true)} ${pad(value, 13, true)} ${pad(target, 9, true)} ${pass === undefined ? "" : verdict(pass)}`,
     );
   row("spread: gateway / forwarder req/s", spread.ratio, `>= ${TARGETS.spreadRatio}`, spread.pass);
   row("hot (one account): gateway / forwarder req/s", hot.ratio, "-");
+  row(
+    "spread: floor (2 ledger round trips, 1 write each) / forwarder",
+    floor.ratioToForwarder,
+    "-",
+  );
+  row("spread: gateway / floor req/s", floor.gatewayRatioToFloor, "-");
   row(
     `added p50 ms at ${latency.connections} connections, ${latency.offeredRate ?? "max"} req/s`,
     latency.addedP50Ms,
@@ -1145,6 +1168,7 @@ function printReport(report) {
   }
   row("gateway workerd CPU ms per call (spread)", cpu.gatewayWorkerdMsPerCall, "-");
   row("forwarder workerd CPU ms per call (spread)", cpu.forwarderWorkerdMsPerCall, "-");
+  row("floor workerd CPU ms per call (spread)", floor.workerdMsPerCall, "-");
   lines.push(
     `  D1: ${d1.flushWrites} writes for ${d1.settledCalls} settled calls; ${d1.flushedEvents} events flushed, ${d1.pending} pending; hot account ${d1.hotAccount.flushedEvents} events in ${d1.hotAccount.flushWrites} writes`,
   );
@@ -1233,18 +1257,21 @@ async function main() {
   const accounts = await inBatches(indexes, 5, (i) => seedAccount(gateway.base, i));
   const before = await outboxTotals(gateway.base, accounts);
 
-  await smoke(gateway, forwarder, accounts);
+  // The floor is the forwarder's server under /floor: its CPU is the forwarder's workerd.
+  const floor = { ...forwarder, base: `${forwarder.base}/floor` };
+  await smoke(gateway, forwarder, floor, accounts);
 
   const allKeys = accounts.map((a) => a.memberKey);
   const hotKey = [allKeys[0]];
   const groups = [gateway.child.pid, forwarder.child.pid];
   const phases = [];
-  const both = async (spec) => {
-    phases.push(...(await phasePair({ ...spec, gateway, forwarder, groups })));
+  // The floor runs in the spread phase only, to keep the bench short.
+  const runPhase = async (spec, extra = {}) => {
+    phases.push(...(await phase({ ...spec, targets: { gateway, forwarder, ...extra }, groups })));
   };
-  await both({ name: "hot", keys: hotKey, connections: CONFIG.connections });
-  await both({ name: "spread", keys: allKeys, connections: CONFIG.connections });
-  await both({
+  await runPhase({ name: "hot", keys: hotKey, connections: CONFIG.connections });
+  await runPhase({ name: "spread", keys: allKeys, connections: CONFIG.connections }, { floor });
+  await runPhase({
     name: "latency",
     keys: allKeys,
     connections: CONFIG.latencyConnections,
@@ -1252,7 +1279,7 @@ async function main() {
   });
   // One connection: nothing queues, so the difference is what the gateway adds to one call.
   // (At 10 connections two cores are saturated and latency mostly restates throughput.)
-  await both({ name: "serial", keys: allKeys, connections: 1 });
+  await runPhase({ name: "serial", keys: allKeys, connections: 1 });
 
   log("waiting for the ledgers to flush their outboxes to D1");
   const gw = tallies.gateway;
@@ -1337,6 +1364,7 @@ async function main() {
   const latency = latencyOf("latency");
   const d1WritesPerSettledCall = settledCalls > 0 ? round(flushWrites / settledCalls, 5) : null;
   const spreadRatio = ratio(find("spread", "gateway").rps, find("spread", "forwarder").rps);
+  const spreadFloor = find("spread", "floor");
   const hotId = accounts[0].id;
   const hotBefore = before.byAccount[hotId] ?? { flushedEvents: 0, flushWrites: 0 };
   const hotAfter = after.byAccount[hotId] ?? hotBefore;
@@ -1362,6 +1390,12 @@ async function main() {
       gatewayRps: find("hot", "gateway").rps,
       forwarderRps: find("hot", "forwarder").rps,
       ratio: ratio(find("hot", "gateway").rps, find("hot", "forwarder").rps),
+    },
+    floor: {
+      rps: spreadFloor.rps,
+      workerdMsPerCall: spreadFloor.cpu?.msPerRequest.workerd ?? null,
+      ratioToForwarder: ratio(spreadFloor.rps, find("spread", "forwarder").rps),
+      gatewayRatioToFloor: ratio(find("spread", "gateway").rps, spreadFloor.rps),
     },
     latency: {
       ...latency,
