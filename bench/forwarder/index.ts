@@ -60,42 +60,40 @@ export class FloorLedger extends DurableObject<Bindings> {
 
   /** Admission: holds the credits if the balance covers them, and records the hold. */
   hold(requestId: string, credits: number): { held: number } {
-    this.ctx.storage.transactionSync(() => {
-      const { rowsWritten } = this.sql.exec(
-        "UPDATE balance SET available = available - ?, held = held + ? WHERE available >= ?",
-        credits,
-        credits,
-        credits,
-      );
-      if (rowsWritten === 0) throw new Error("insufficient credits");
-      this.entry("hold", credits, requestId);
-    });
+    this.move("available", "held", "hold", requestId, credits);
     return { held: credits };
   }
 
   /** Settlement: moves the held credits to captured, and records the capture. */
   capture(requestId: string, credits: number): { charged: number } {
+    this.move("held", "captured", "capture", requestId, credits);
+    return { charged: credits };
+  }
+
+  /** One transaction: moves credits between two columns (never below zero) and records it. */
+  private move(
+    from: "available" | "held",
+    to: "held" | "captured",
+    kind: string,
+    requestId: string,
+    credits: number,
+  ): void {
     this.ctx.storage.transactionSync(() => {
       const { rowsWritten } = this.sql.exec(
-        "UPDATE balance SET held = held - ?, captured = captured + ? WHERE held >= ?",
+        `UPDATE balance SET ${from} = ${from} - ?, ${to} = ${to} + ? WHERE ${from} >= ?`,
         credits,
         credits,
         credits,
       );
-      if (rowsWritten === 0) throw new Error("no such hold");
-      this.entry("capture", credits, requestId);
+      if (rowsWritten === 0) throw new Error(`fewer than ${credits} credits ${from}`);
+      this.sql.exec(
+        "INSERT INTO entries (at, kind, amount, request_id) VALUES (?, ?, ?, ?)",
+        Date.now(),
+        kind,
+        credits,
+        requestId,
+      );
     });
-    return { charged: credits };
-  }
-
-  private entry(kind: string, amount: number, requestId: string): void {
-    this.sql.exec(
-      "INSERT INTO entries (at, kind, amount, request_id) VALUES (?, ?, ?, ?)",
-      Date.now(),
-      kind,
-      amount,
-      requestId,
-    );
   }
 }
 
