@@ -10,7 +10,7 @@ import { type Catalog, isPlainPath } from "./catalog";
 import { mountDashboard } from "./dashboard/routes";
 import type { AppEnv } from "./lib/env";
 import { Problem, problemResponse } from "./lib/problem";
-import { closeScope, errorResponse, openScope, type RequestScope } from "./lib/request-scope";
+import { closeScope, errorResponse, openScope, scopeOf } from "./lib/request-scope";
 import { validationHook } from "./lib/validation";
 import { proxyHandler, serveCall } from "./proxy/handler";
 
@@ -84,16 +84,4 @@ async function direct(catalog: Catalog, request: Request, url: URL, env: Env) {
   }
   closeScope(scope, request.method, url.pathname, res);
   return res;
-}
-
-function scopeOf(c: {
-  get(key: "requestId"): string;
-  get(key: "startedAt"): number;
-  get(key: "log"): RequestScope["log"];
-}): RequestScope {
-  return {
-    requestId: c.get("requestId") ?? crypto.randomUUID(),
-    startedAt: c.get("startedAt") ?? Date.now(),
-    log: c.get("log") ?? {},
-  };
 }

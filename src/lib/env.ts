@@ -1,4 +1,5 @@
 import type { Principal } from "../ledger/types";
+import type { LogFields } from "./request-scope";
 
 /** Hono's environment for every route: the Worker bindings and per-request variables. */
 export interface AppEnv {
@@ -10,7 +11,7 @@ export interface AppEnv {
     accountId: string;
     principal: Principal;
     /** Facts the request log line reports (account, action, decision, credits, ...). */
-    log: Record<string, string | number | boolean | null>;
+    log: LogFields;
   };
 }
 

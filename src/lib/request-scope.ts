@@ -15,6 +15,19 @@ export interface RequestScope {
   log: LogFields;
 }
 
+/** The scope the Hono middleware opened, read back from a route's context. */
+export function scopeOf(c: {
+  get(key: "requestId"): string;
+  get(key: "startedAt"): number;
+  get(key: "log"): LogFields;
+}): RequestScope {
+  return {
+    requestId: c.get("requestId") ?? crypto.randomUUID(),
+    startedAt: c.get("startedAt") ?? Date.now(),
+    log: c.get("log") ?? {},
+  };
+}
+
 export function openScope(): RequestScope {
   return { requestId: crypto.randomUUID(), startedAt: Date.now(), log: {} };
 }

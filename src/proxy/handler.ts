@@ -9,7 +9,7 @@ import type { AdmitResult, SettleRequest, SettleResult } from "../ledger/types";
 import type { AppEnv } from "../lib/env";
 import { ledgerOf } from "../lib/env";
 import { Problem, problemResponse } from "../lib/problem";
-import type { RequestScope } from "../lib/request-scope";
+import { type RequestScope, scopeOf } from "../lib/request-scope";
 import { forward } from "./forward";
 import { responseHeaders } from "./headers";
 import { prepareCall } from "./prepare";
@@ -20,11 +20,7 @@ const SETTLE_ATTEMPTS = 3;
 /** The proxy as Hono's catch-all route (for paths `isProxyOnlyPath` leaves to Hono). */
 export function proxyHandler(catalog: Catalog) {
   return (c: Context<AppEnv>): Promise<Response> =>
-    serveCall(catalog, c.req.raw, new URL(c.req.url), c.env, {
-      requestId: c.get("requestId"),
-      startedAt: c.get("startedAt"),
-      log: c.get("log"),
-    });
+    serveCall(catalog, c.req.raw, new URL(c.req.url), c.env, scopeOf(c));
 }
 
 /** One priced call, from the request to the answer with its credit headers. */
