@@ -5,14 +5,15 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { ACCOUNT_API_PATHS, accountRoutes } from "./api/account";
 import { adminRoutes } from "./api/admin";
+import type { AppEnv } from "./api/context";
 import { mountDocs } from "./api/docs";
+import { validationHook } from "./api/validation";
 import { type Catalog, isPlainPath } from "./catalog";
 import { mountDashboard } from "./dashboard/routes";
-import type { AppEnv } from "./lib/env";
 import { Problem, problemResponse } from "./lib/problem";
 import { closeScope, errorResponse, openScope, scopeOf } from "./lib/request-scope";
-import { validationHook } from "./lib/validation";
-import { proxyHandler, serveCall } from "./proxy/handler";
+import { settingsOf } from "./lib/settings";
+import { serveCall } from "./proxy/handler";
 
 export interface AppOptions {
   catalog: Catalog;
@@ -43,6 +44,7 @@ export function createApp(options: AppOptions) {
     c.set("requestId", scope.requestId);
     c.set("startedAt", scope.startedAt);
     c.set("log", scope.log);
+    c.set("settings", settingsOf(c.env));
     await next();
     closeScope(scope, c.req.method, new URL(c.req.url).pathname, c.res);
   });
@@ -60,7 +62,8 @@ export function createApp(options: AppOptions) {
   app.route("/v1", accountRoutes(options.catalog));
   mountDocs(app, options.catalog);
   mountDashboard(app);
-  app.all("*", proxyHandler(options.catalog));
+  // The proxy as Hono's catch-all route, for the paths `isProxyOnlyPath` leaves to Hono.
+  app.all("*", (c) => serveCall(options.catalog, c.req.raw, new URL(c.req.url), c.env, scopeOf(c)));
 
   // The request path skips Hono's routing and middleware chain: a priced call is most of the
   // traffic, and Hono would send it to the proxy anyway. Same scope, same log line, same errors.

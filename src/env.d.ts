@@ -8,5 +8,7 @@ declare namespace Cloudflare {
     DEMO_UPSTREAM_TOKEN: string;
     /** "true" lets the operator lay a demo account's history (npm start sets it); else unset. */
     DEMO_HISTORY?: string;
+    /** "true" lets account webhooks use http and local addresses (local development only). */
+    WEBHOOK_ALLOW_INSECURE?: string;
   }
 }

@@ -1,12 +1,12 @@
 /** Who may call the management API: the operator's token, or an account key with a role. */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Role } from "../ledger/types";
-import type { AppEnv } from "../lib/env";
-import { ledgerOf } from "../lib/env";
+import { ledgerClient } from "../ledger/client";
+import type { Role } from "../ledger/contract";
 import { sha256Hex, timingSafeEqualStrings } from "../lib/hash";
 import { bearerToken, parseAccountKey } from "../lib/keys";
 import { Problem } from "../lib/problem";
+import type { AppEnv } from "./context";
 
 export const MANAGEMENT_BODY_LIMIT = 1024 * 1024;
 
@@ -58,12 +58,8 @@ export function accountAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
     const parsed = key ? parseAccountKey(key) : null;
     if (!key || !parsed)
       throw new Problem("invalid_key", "Send an account key as `Authorization: Bearer cg_...`.");
-    let principal: Awaited<ReturnType<ReturnType<typeof ledgerOf>["authenticate"]>>;
-    try {
-      principal = await ledgerOf(c.env, parsed.accountId).authenticate(await sha256Hex(key));
-    } catch {
-      throw new Problem("ledger_unavailable", "The account's ledger is unavailable; retry.");
-    }
+    const ledger = ledgerClient(c.env, parsed.accountId);
+    const principal = await ledger.authenticate(await sha256Hex(key));
     if (!principal) throw new Problem("invalid_key", "The API key is unknown or revoked.");
     if (!roles.includes(principal.role)) {
       throw new Problem(
@@ -72,6 +68,7 @@ export function accountAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
       );
     }
     c.set("accountId", parsed.accountId);
+    c.set("ledger", ledger);
     c.set("principal", {
       keyId: principal.keyId,
       role: principal.role,

@@ -5,9 +5,9 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Catalog } from "../catalog";
-import { ALERT_KINDS } from "../ledger/core/alerts";
-import type { AppEnv } from "../lib/env";
+import { ALERT_KINDS } from "../ledger/contract";
 import { Alert } from "./account/alerts";
+import type { AppEnv } from "./context";
 import { docsPage } from "./docs-page";
 import { type ApiDocument, proxyDocument } from "./docs-proxy";
 

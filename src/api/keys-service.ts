@@ -1,7 +1,7 @@
 /** Creating account keys, shared by the operator's bootstrap route and the account's own. */
 
-import type { Role } from "../ledger/types";
-import { ledgerOf } from "../lib/env";
+import { ledgerClient } from "../ledger/client";
+import type { Role } from "../ledger/contract";
 import { sha256Hex } from "../lib/hash";
 import { generateAccountKey, keyPrefix } from "../lib/keys";
 import { Problem } from "../lib/problem";
@@ -23,7 +23,7 @@ export async function issueKey(env: Env, accountId: string, input: KeyInput) {
     });
   }
   const key = generateAccountKey(accountId);
-  const result = await ledgerOf(env, accountId).createKey({
+  const result = await ledgerClient(env, accountId).createKey({
     hash: await sha256Hex(key),
     prefix: keyPrefix(key),
     role: input.role,

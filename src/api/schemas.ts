@@ -3,7 +3,7 @@
  * the OpenAPI document. Unknown fields are rejected (strict objects); credits are integers.
  */
 import { z } from "@hono/zod-openapi";
-import { CATEGORIES, GRANT_SOURCES, ROLES, SEATS, TIERS } from "../ledger/types";
+import { CATEGORIES, GRANT_SOURCES, ROLES, SEATS, TIERS } from "../ledger/contract";
 import { ACCOUNT_ID_PATTERN } from "../lib/keys";
 
 export const MAX_CREDITS = 1_000_000_000_000;

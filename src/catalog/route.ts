@@ -2,12 +2,8 @@
  * Route patterns of the catalog ("/v1/ai/agents/:agentId/conversations"): parsing, the overlap
  * test the schema uses to refuse ambiguous routes, and the matcher compiled once at load.
  */
-import type { Action } from "./schema";
+import { type Action, PARAM_SEGMENT } from "./schema";
 
-/** A literal segment of a route pattern: lowercase, digits and hyphens. */
-export const LITERAL_SEGMENT = /^[a-z0-9-]+$/;
-/** A parameter segment of a route pattern or upstream template: `:name`. */
-export const PARAM_SEGMENT = /^:([a-zA-Z][a-zA-Z0-9]{0,31})$/;
 /** What a parameter accepts in a request path: one unreserved segment of 1..128 characters. */
 const PARAM_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
 

@@ -1,30 +1,25 @@
 /**
  * The catalog's shape, validated with zod when it is loaded: a bad catalog fails the tests and
- * the start-up, never a request. Every object is strict, so a misspelt field is an error.
+ * the start-up, never a request. Every object is strict, so a misspelt field is an error. The
+ * checks that span fields (prices against units, routes against each other) are in load.ts.
  */
 import { z } from "zod";
-import { CATEGORIES, TIERS } from "../ledger/types";
-import { priceCredits } from "./price";
-import {
-  LITERAL_SEGMENT,
-  PARAM_SEGMENT,
-  paramNames,
-  parsePattern,
-  patternsOverlap,
-  samePattern,
-} from "./route";
+import { CATEGORIES, MAX_CREDITS, TIERS } from "../ledger/contract";
 
-export { CATEGORIES, TIERS };
+export { CATEGORIES, MAX_CREDITS, TIERS };
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 /** The seats an action may require (a member's seat may also be `none`). */
 export const SEATS = ["core", "sales", "service"] as const;
 export const SETTLEMENTS = ["on_success", "metered", "on_request"] as const;
 
-/** Credits are integers in 0..10^12 everywhere (SPEC §5); a hold must fit too. */
-export const MAX_CREDITS = 1_000_000_000_000;
 /** Upper bound of any unit count, declared or reported. */
 export const MAX_UNITS = 1_000_000_000;
 const MIB = 1024 * 1024;
+
+/** A literal segment of a route pattern: lowercase, digits and hyphens. */
+export const LITERAL_SEGMENT = /^[a-z0-9-]+$/;
+/** A parameter segment of a route pattern or upstream template: `:name`. */
+export const PARAM_SEGMENT = /^:([a-zA-Z][a-zA-Z0-9]{0,31})$/;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 const UPSTREAM_SEGMENT = /^[A-Za-z0-9._~-]+$/;
@@ -124,124 +119,35 @@ const upstreamTemplate = z
     'must be "/" then segments of [A-Za-z0-9._~-] (not "." or "..") or ":param"',
   );
 
-export const ActionSchema = z
-  .strictObject({
-    id: z
-      .string()
-      .max(64)
-      .regex(/^[a-z_]+\.[a-z_]+$/, 'must look like "category.name" ([a-z_])'),
-    name: z.string().min(1).max(100),
-    description: z.string().max(500).optional(),
-    category: z.enum(CATEGORIES),
-    method: z.enum(METHODS),
-    path: routePattern,
-    upstream: z.string().min(1).max(64),
-    upstreamPath: upstreamTemplate,
-    price: PriceSchema,
-    minTier: z.enum(TIERS),
-    seat: z.enum(SEATS).optional(),
-    settlement: z.enum(SETTLEMENTS).default("on_success"),
-    timeoutMs: z.int().min(100).max(55_000).default(10_000),
-    maxBodyBytes: z
-      .int()
-      .min(0)
-      .max(10 * MIB)
-      .default(MIB),
-  })
-  .superRefine((action, ctx) => {
-    const unit = "unit" in action.price ? action.price.unit : undefined;
-    const fromHeader = unit?.from === "response_header";
-    if ((action.settlement === "metered") !== fromHeader) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["settlement"],
-        message: `action "${action.id}": settlement "metered" and a price unit from "response_header" go together (settlement is "${action.settlement}", unit is ${unit ? `from "${unit.from}"` : "absent"})`,
-      });
-    }
-    if (unit?.from === "body" && !["POST", "PUT", "PATCH"].includes(action.method)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["price", "unit"],
-        message: `action "${action.id}": units from the body need a POST, PUT or PATCH route`,
-      });
-    }
-    const names = paramNames(action.path);
-    const duplicates = names.filter((n, i) => names.indexOf(n) !== i);
-    if (duplicates.length > 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["path"],
-        message: `action "${action.id}": parameter ":${duplicates[0]}" appears twice in the path`,
-      });
-    }
-    for (const name of paramNames(action.upstreamPath)) {
-      if (!names.includes(name)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["upstreamPath"],
-          message: `action "${action.id}": upstreamPath uses ":${name}" which is not a parameter of path ${action.path}`,
-        });
-      }
-    }
-    const hold = priceCredits(action.price, "unit" in action.price ? action.price.maxUnits : 1);
-    if (!Number.isSafeInteger(hold) || hold > MAX_CREDITS) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["price"],
-        message: `action "${action.id}": the largest hold (${hold} credits) exceeds ${MAX_CREDITS}`,
-      });
-    }
-  });
+export const ActionSchema = z.strictObject({
+  id: z
+    .string()
+    .max(64)
+    .regex(/^[a-z_]+\.[a-z_]+$/, 'must look like "category.name" ([a-z_])'),
+  name: z.string().min(1).max(100),
+  description: z.string().max(500).optional(),
+  category: z.enum(CATEGORIES),
+  method: z.enum(METHODS),
+  path: routePattern,
+  upstream: z.string().min(1).max(64),
+  upstreamPath: upstreamTemplate,
+  price: PriceSchema,
+  minTier: z.enum(TIERS),
+  seat: z.enum(SEATS).optional(),
+  settlement: z.enum(SETTLEMENTS).default("on_success"),
+  timeoutMs: z.int().min(100).max(55_000).default(10_000),
+  maxBodyBytes: z
+    .int()
+    .min(0)
+    .max(10 * MIB)
+    .default(MIB),
+});
 
-export const CatalogSchema = z
-  .strictObject({
-    upstreams: z.array(UpstreamSchema).min(1),
-    actions: z.array(ActionSchema).min(1),
-  })
-  .superRefine((catalog, ctx) => {
-    const upstreamIds = new Map<string, number>();
-    for (const [i, upstream] of catalog.upstreams.entries()) {
-      const first = upstreamIds.get(upstream.id);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["upstreams", i, "id"],
-          message: `duplicate upstream id "${upstream.id}" (first at upstreams[${first}])`,
-        });
-      } else upstreamIds.set(upstream.id, i);
-    }
-    const actionIds = new Map<string, number>();
-    const routes = catalog.actions.map((a) => parsePattern(a.path));
-    for (const [i, action] of catalog.actions.entries()) {
-      const first = actionIds.get(action.id);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["actions", i, "id"],
-          message: `duplicate action id "${action.id}" (first at actions[${first}])`,
-        });
-      } else actionIds.set(action.id, i);
-      if (!upstreamIds.has(action.upstream)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["actions", i, "upstream"],
-          message: `action "${action.id}": upstream "${action.upstream}" is not declared in upstreams`,
-        });
-      }
-      // Two routes of one method that can match the same path would make the price ambiguous.
-      const route = routes[i] ?? [];
-      for (const [j, other] of catalog.actions.slice(0, i).entries()) {
-        const otherRoute = routes[j] ?? [];
-        if (other.method !== action.method || !patternsOverlap(route, otherRoute)) continue;
-        const same = samePattern(route, otherRoute);
-        ctx.addIssue({
-          code: "custom",
-          path: ["actions", i, "path"],
-          message: `action "${action.id}": ${same ? "duplicate" : "ambiguous"} route ${action.method} ${action.path} conflicts with "${other.id}" (${other.method} ${other.path})${same ? "" : ": a parameter overlaps a literal segment"}`,
-        });
-      }
-    }
-  });
+/** The catalog's shape; `loadCatalog` checks it whole, cross-field rules included. */
+export const CatalogShape = z.strictObject({
+  upstreams: z.array(UpstreamSchema).min(1),
+  actions: z.array(ActionSchema).min(1),
+});
 
 export type Credential = z.infer<typeof CredentialSchema>;
 export type Upstream = z.infer<typeof UpstreamSchema>;
@@ -249,7 +155,7 @@ export type Price = z.infer<typeof PriceSchema>;
 export type PerUnitPrice = z.infer<typeof PerUnitPriceSchema>;
 export type UnitSource = z.infer<typeof UnitSourceSchema>;
 export type Action = z.infer<typeof ActionSchema>;
-export type CatalogDefinition = z.input<typeof CatalogSchema>;
+export type CatalogDefinition = z.input<typeof CatalogShape>;
 export type Category = (typeof CATEGORIES)[number];
 export type Method = (typeof METHODS)[number];
 export type Tier = (typeof TIERS)[number];

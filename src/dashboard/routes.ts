@@ -6,8 +6,8 @@
  * finance key, which the browser sends to the APIs itself and keeps in session storage.
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../api/context";
 import { Problem as ProblemSchema } from "../api/schemas";
-import type { AppEnv } from "../lib/env";
 import { Problem } from "../lib/problem";
 import { dashboardPage } from "./page";
 

@@ -1,160 +1,112 @@
 /**
- * AccountLedger: one Durable Object per account, the only place its balance changes. Every RPC
- * method that decides runs its work in one `transactionSync`, with no `await` inside, so a
- * decision is atomic and strongly consistent however many requests race.
+ * AccountLedger: one Durable Object per account, the only place its balance changes. This file
+ * is its RPC surface (`LedgerRpc`, contract.ts): each method that decides runs its work as one
+ * `transactionSync` with no `await` inside, so a decision is atomic and strongly consistent
+ * however many requests race. The work itself lives by concern:
+ *
+ * - admission.ts, settlement.ts: the request path's two decisions;
+ * - management.ts: the account, grants, teams, members, keys and the balance view;
+ * - background.ts: the alarm (period roll, hold expiry, webhooks, the outbox flush to D1);
+ * - reconcile.ts: the ledger's books beside D1's;
+ * - demo-replay.ts: the demo's history (only with DEMO_HISTORY=true);
+ * - store/: every SQL statement; core/: the pure rules.
  */
-
-import type { ProblemInit } from "../lib/problem";
+import { DurableObject } from "cloudflare:workers";
+import { type Settings, settingsOf } from "../lib/settings";
 import { iso } from "../lib/time";
-import { LedgerObject } from "./base";
-import { type AlertSettings, alertSettingsOf } from "./core/alerts";
-import { forecast } from "./core/forecast";
-import { type AccountPolicy, DEFAULT_TEAM_RULES, type Spend, type TeamRules } from "./core/rules";
-import { type AlertQuery, type AlertView, listAlerts, writeAlertSettings } from "./store/alerts";
-import * as config from "./store/config";
-import { accountSpend, spendOf } from "./store/counters";
-import { capturedLast7Days } from "./store/forecast";
-import { availableCredits, issueGrant, listGrants, overageOf, periodGrants } from "./store/grants";
-import { heldTotal } from "./store/holds";
-import { type FlushStats, flushStats } from "./store/outbox";
-import { syncOverage } from "./store/periods";
+import { admit } from "./admission";
+import { Background } from "./background";
 import type {
   AccountConfig,
+  AccountPatch,
   AdmitRequest,
   AdmitResult,
+  AlertQuery,
+  AlertSettings,
+  AlertView,
   BalanceView,
-  GrantSource,
+  DeliveryQuery,
+  DeliveryView,
+  FlushResult,
+  FlushStats,
   GrantView,
+  HistoryCall,
   KeyView,
+  LedgerRpc,
+  MemberPatch,
   MemberView,
+  NewAccount,
+  NewGrantInput,
+  NewKey,
+  NewMember,
   Outcome,
+  Page,
+  PeriodChoice,
   Principal,
-  Role,
-  Seat,
+  ReconcileView,
+  ReplayResult,
   SettleRequest,
   SettleResult,
+  TeamDetail,
+  TeamRules,
   TeamView,
-  Tier,
-} from "./types";
+  WebhookView,
+} from "./contract";
+import { alertSettingsOf } from "./core/alerts";
+import { replayHistory } from "./demo-replay";
+import * as manage from "./management";
+import { reconcile } from "./reconcile";
+import { settle } from "./settlement";
+import { LedgerState } from "./state";
+import { accountRow, accountView, writeAlertSettings } from "./store/account";
+import { listAlerts } from "./store/alerts";
+import * as config from "./store/config";
+import { listGrants } from "./store/grants";
+import { flushStats } from "./store/outbox";
+import { migrate } from "./store/schema";
+import { listDeliveries, setWebhook, webhookOf } from "./store/webhooks";
+import { Transactions } from "./transaction";
 
-export interface NewAccount {
-  id: string;
-  name: string;
-  tier: Tier;
-  billingAnchorDay: number;
-}
+export class AccountLedger extends DurableObject<Env> implements LedgerRpc {
+  /** The clock; tests replace it to cross period boundaries. */
+  clock: () => number = () => Date.now();
+  private readonly settings: Settings;
+  private readonly state: LedgerState;
+  private readonly tx: Transactions;
+  private readonly background: Background;
 
-export interface AccountPatch {
-  name?: string | undefined;
-  tier?: Tier | undefined;
-  policy?: Partial<AccountPolicy> | undefined;
-}
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.settings = settingsOf(env);
+    const now = () => this.clock();
+    this.state = new LedgerState(ctx.storage.sql, { holdTtlMs: this.settings.holdTtlMs });
+    this.tx = new Transactions(ctx.storage, this.state, now);
+    const db = () => this.env.DB;
+    this.background = new Background(ctx.storage, db, this.settings, this.state, this.tx, now);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage.sql);
+      await this.background.load();
+    });
+  }
 
-export interface TeamDetail extends TeamView {
-  rules: TeamRules;
-  spend: Spend;
-}
+  private get sql(): SqlStorage {
+    return this.state.sql;
+  }
 
-export interface NewGrantInput {
-  amount: number;
-  source: GrantSource;
-  priority?: number | undefined;
-  effectiveAt?: number | undefined;
-  expiresAt?: number | null | undefined;
-  note?: string | null | undefined;
-}
-
-export class AccountLedger extends LedgerObject {
-  // ---- the request path -------------------------------------------------------------------
+  // ---- the request path ----------------------------------------------------------------------
 
   /** Admission: one atomic decision that checks everything and, if admitted, holds. */
   async admit(req: AdmitRequest): Promise<AdmitResult> {
-    const result = this.tx((now) => this.ledger.admit(req, now), { requestPath: true });
-    await this.schedule();
+    const result = this.tx.run((now) => admit(this.state, req, now), { requestPath: true });
+    await this.background.schedule();
     return result;
   }
 
   /** Settlement: capture or void the hold, and record the usage event in the same transaction. */
   async settle(req: SettleRequest): Promise<SettleResult> {
-    const result = this.tx((now) => this.ledger.settle(req, now), { requestPath: true });
-    await this.schedule();
+    const result = this.tx.run((now) => settle(this.state, req, now), { requestPath: true });
+    await this.background.schedule();
     return result;
-  }
-
-  // ---- account management -----------------------------------------------------------------
-
-  /** Creates the account in this object; repeating the same creation is harmless. */
-  async createAccount(input: NewAccount): Promise<AccountConfig> {
-    const account = this.tx((now) => {
-      const existing = config.accountRow(this.sql);
-      if (existing) {
-        if (existing.id !== input.id) throw new Error("ledger already holds another account");
-        return existing;
-      }
-      this.sql.exec(
-        `INSERT INTO account (id, name, tier, billing_anchor_day, overage_policy, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'block', ?, ?)`,
-        input.id,
-        input.name,
-        input.tier,
-        input.billingAnchorDay,
-        now,
-        now,
-      );
-      this.ledger.currentPeriod(now);
-      return config.accountRow(this.sql);
-    });
-    await this.schedule();
-    if (!account) throw new Error("account not created");
-    return config.accountView(account);
-  }
-
-  async getAccount(): Promise<AccountConfig | null> {
-    const row = config.accountRow(this.sql);
-    return row ? config.accountView(row) : null;
-  }
-
-  /**
-   * Changes name, tier or policy; takes effect on the next request. A new overage limit resizes
-   * this period's overage allowance in the same transaction.
-   */
-  async updateAccount(patch: AccountPatch): Promise<AccountConfig | null> {
-    const row = this.tx((now) => {
-      const before = config.accountRow(this.sql);
-      if (!before) return null;
-      if (patch.name !== undefined) this.sql.exec("UPDATE account SET name = ?", patch.name);
-      if (patch.tier !== undefined) this.sql.exec("UPDATE account SET tier = ?", patch.tier);
-      this.sql.exec("UPDATE account SET updated_at = ?", now);
-      if (patch.policy !== undefined) {
-        const policy = { ...config.accountPolicy(before), ...patch.policy };
-        config.setAccountPolicy(this.sql, policy, now);
-        const period = this.ledger.currentPeriod(now);
-        if (period) syncOverage(this.sql, policy, period, now);
-      }
-      return config.accountRow(this.sql);
-    });
-    return row ? config.accountView(row) : null;
-  }
-
-  async issueGrant(input: NewGrantInput): Promise<GrantView> {
-    const grant = this.tx((now) => {
-      this.requireAccount();
-      return issueGrant(
-        this.sql,
-        {
-          amount: input.amount,
-          source: input.source,
-          priority: input.priority ?? defaultPriority(input.source),
-          effectiveAt: input.effectiveAt ?? now,
-          expiresAt: input.expiresAt ?? null,
-          periodStart: null,
-          note: input.note ?? null,
-        },
-        now,
-      );
-    });
-    await this.schedule();
-    return grant;
   }
 
   /** Resolves a key hash to its principal, or null if unknown or revoked. */
@@ -168,181 +120,33 @@ export class AccountLedger extends LedgerObject {
     return { keyId: key.id, role: key.role, memberId: key.member_id };
   }
 
-  async createTeam(name: string): Promise<TeamView> {
-    return this.tx((now) => {
-      this.requireAccount();
-      return config.createTeam(this.sql, name, now);
-    });
+  // ---- the account -----------------------------------------------------------------------------
+
+  async createAccount(input: NewAccount): Promise<AccountConfig> {
+    const account = this.tx.run((now) => manage.createAccount(this.state, input, now));
+    await this.background.schedule();
+    return account;
   }
 
-  async listTeams(limit: number, after: string | null): Promise<config.Page<TeamView>> {
-    return config.listTeams(this.sql, limit, after);
+  async getAccount(): Promise<AccountConfig | null> {
+    const row = accountRow(this.sql);
+    return row ? accountView(row) : null;
   }
 
-  async getTeam(id: string): Promise<TeamDetail | null> {
-    return this.tx((now) => {
-      const team = config.getTeam(this.sql, id);
-      const period = this.ledger.currentPeriod(now);
-      if (!team || !period) return null;
-      const rules = config.teamRules(this.sql, id) ?? DEFAULT_TEAM_RULES;
-      return { ...team, rules, spend: spendOf(this.sql, period.start, "team", id) };
-    });
+  async updateAccount(patch: AccountPatch): Promise<AccountConfig | null> {
+    return this.tx.run((now) => manage.updateAccount(this.state, patch, now));
   }
 
-  async renameTeam(id: string, name: string): Promise<TeamView | null> {
-    return this.tx(() =>
-      config.getTeam(this.sql, id) ? config.renameTeam(this.sql, id, name) : null,
-    );
+  async issueGrant(input: NewGrantInput): Promise<GrantView> {
+    const grant = this.tx.run((now) => manage.grant(this.state, input, now));
+    await this.background.schedule();
+    return grant;
   }
 
-  /** Deletes a team with no members; refused while it has any. */
-  async deleteTeam(id: string): Promise<Outcome<null> | null> {
-    return this.tx((now) => {
-      if (!config.getTeam(this.sql, id)) return null;
-      const members = config.teamMemberCount(this.sql, id);
-      if (members > 0) {
-        const detail = `Team ${id} still has ${members} member(s); move or delete them first.`;
-        return { ok: false, problem: { code: "conflict", detail, extras: { members } } };
-      }
-      config.deleteTeam(this.sql, id, now);
-      return { ok: true, value: null };
-    });
-  }
-
-  async getTeamRules(id: string): Promise<TeamRules | null> {
-    return config.getTeam(this.sql, id) ? config.teamRules(this.sql, id) : null;
-  }
-
-  /** Replaces a team's rules; the next request is decided by them. */
-  async setTeamRules(id: string, rules: TeamRules): Promise<TeamRules | null> {
-    return this.tx(() => {
-      if (!config.getTeam(this.sql, id)) return null;
-      config.setTeamRules(this.sql, id, rules);
-      return config.teamRules(this.sql, id);
-    });
-  }
-
-  async updateMember(id: string, patch: config.MemberPatch): Promise<Outcome<MemberView> | null> {
-    return this.tx(() => {
-      if (!config.getMember(this.sql, id)) return null;
-      if (patch.teamId !== undefined && !config.getTeam(this.sql, patch.teamId)) {
-        return refuse(`Team ${patch.teamId} does not exist.`, "teamId");
-      }
-      const member = config.updateMember(this.sql, id, patch);
-      return member ? { ok: true, value: member } : null;
-    });
-  }
-
-  /** Deletes a member and revokes its keys; its usage history stays. */
-  async deleteMember(id: string): Promise<boolean> {
-    return this.tx((now) => config.deleteMember(this.sql, id, now));
-  }
-
-  async createMember(input: {
-    name: string;
-    teamId: string;
-    seat: Seat;
-  }): Promise<Outcome<MemberView>> {
-    return this.tx((now) => {
-      this.requireAccount();
-      if (!config.getTeam(this.sql, input.teamId)) {
-        return refuse(`Team ${input.teamId} does not exist.`, "teamId");
-      }
-      return { ok: true, value: config.createMember(this.sql, input, now) };
-    });
-  }
-
-  async listMembers(limit: number, after: string | null): Promise<config.Page<MemberView>> {
-    return config.listMembers(this.sql, limit, after);
-  }
-
-  async getMember(id: string): Promise<MemberView | null> {
-    return config.getMember(this.sql, id);
-  }
-
-  async createKey(input: {
-    hash: string;
-    prefix: string;
-    role: Role;
-    memberId: string | null;
-    name: string | null;
-  }): Promise<Outcome<KeyView>> {
-    return this.tx((now) => {
-      this.requireAccount();
-      if (input.memberId !== null && !config.getMember(this.sql, input.memberId)) {
-        return refuse(`Member ${input.memberId} does not exist.`, "memberId");
-      }
-      return { ok: true, value: config.createKey(this.sql, input, now) };
-    });
-  }
-
-  async listKeys(limit: number, after: string | null): Promise<config.Page<KeyView>> {
-    return config.listKeys(this.sql, limit, after);
-  }
-
-  async revokeKey(id: string): Promise<KeyView | null> {
-    return this.tx((now) => config.revokeKey(this.sql, id, now));
-  }
-
-  /** The balance now: available, held, this period's spend, grants, holds and the forecast. */
   async balance(): Promise<BalanceView | null> {
-    const view = this.tx((now) => {
-      const period = this.ledger.currentPeriod(now);
-      if (!period) return null;
-      this.ledger.expireHolds(now);
-      const holds = heldTotal(this.sql);
-      const overage = overageOf(this.sql, period.start);
-      const account = config.accountRow(this.sql);
-      const policy = account ? config.accountPolicy(account) : null;
-      const available = availableCredits(this.sql, now) - (overage?.remaining ?? 0);
-      const captured = accountSpend(this.sql, period.start).captured;
-      return {
-        available,
-        overage: {
-          policy: policy?.overage.policy ?? "block",
-          limit: overage?.amount ?? 0,
-          used: (overage?.held ?? 0) + (overage?.captured ?? 0),
-          available: overage?.remaining ?? 0,
-        },
-        held: holds.amount,
-        capturedThisPeriod: captured,
-        period: { start: iso(period.start), end: iso(period.end) },
-        // Read in this transaction, so the forecast agrees with the available credits shown.
-        forecast: forecast({
-          now,
-          period,
-          available,
-          capturedLast7Days: capturedLast7Days(this.sql, now),
-          capturedThisPeriod: captured,
-          accountCreatedAt: account?.created_at ?? now,
-        }),
-        grants: listGrants(this.sql, now, true),
-        periodGrants: periodGrants(this.sql, period),
-        holds: {
-          count: holds.count,
-          oldestExpiresAt: holds.oldestExpiresAt === null ? null : iso(holds.oldestExpiresAt),
-        },
-      };
-    });
-    await this.schedule();
+    const view = this.tx.run((now) => manage.balance(this.state, now));
+    await this.background.schedule();
     return view;
-  }
-
-  // ---- alerts (issue 6) -------------------------------------------------------------------
-
-  async alertSettings(): Promise<AlertSettings | null> {
-    const account = config.accountRow(this.sql);
-    return account ? alertSettingsOf(account.alert_settings) : null;
-  }
-
-  async setAlertSettings(settings: AlertSettings): Promise<AlertSettings> {
-    this.requireAccount();
-    this.tx((now) => writeAlertSettings(this.sql, settings, now));
-    return settings;
-  }
-
-  async alerts(options: AlertQuery): Promise<AlertView[]> {
-    return listAlerts(this.sql, options);
   }
 
   /** Every grant, including spent and expired ones, for audits and conservation checks. */
@@ -350,22 +154,153 @@ export class AccountLedger extends LedgerObject {
     return listGrants(this.sql, this.clock(), false);
   }
 
+  // ---- teams, members, keys --------------------------------------------------------------------
+
+  async createTeam(name: string): Promise<TeamView> {
+    return this.tx.run((now) => {
+      manage.requireAccount(this.state);
+      return config.createTeam(this.sql, name, now);
+    });
+  }
+
+  async listTeams(limit: number, after: string | null): Promise<Page<TeamView>> {
+    return config.listTeams(this.sql, limit, after);
+  }
+
+  async getTeam(id: string): Promise<TeamDetail | null> {
+    return this.tx.run((now) => manage.teamDetail(this.state, id, now));
+  }
+
+  async renameTeam(id: string, name: string): Promise<TeamView | null> {
+    return this.tx.run(() =>
+      config.getTeam(this.sql, id) ? config.renameTeam(this.sql, id, name) : null,
+    );
+  }
+
+  async deleteTeam(id: string): Promise<Outcome<null> | null> {
+    return this.tx.run((now) => manage.deleteTeam(this.state, id, now));
+  }
+
+  async getTeamRules(id: string): Promise<TeamRules | null> {
+    return config.getTeam(this.sql, id) ? config.teamRules(this.sql, id) : null;
+  }
+
+  async setTeamRules(id: string, rules: TeamRules): Promise<TeamRules | null> {
+    return this.tx.run(() => manage.setTeamRules(this.state, id, rules));
+  }
+
+  async createMember(input: NewMember): Promise<Outcome<MemberView>> {
+    return this.tx.run((now) => manage.createMember(this.state, input, now));
+  }
+
+  async listMembers(limit: number, after: string | null): Promise<Page<MemberView>> {
+    return config.listMembers(this.sql, limit, after);
+  }
+
+  async getMember(id: string): Promise<MemberView | null> {
+    return config.getMember(this.sql, id);
+  }
+
+  async updateMember(id: string, patch: MemberPatch): Promise<Outcome<MemberView> | null> {
+    return this.tx.run(() => manage.updateMember(this.state, id, patch));
+  }
+
+  /** Deletes a member and revokes its keys; its usage history stays. */
+  async deleteMember(id: string): Promise<boolean> {
+    return this.tx.run((now) => config.deleteMember(this.sql, id, now));
+  }
+
+  async createKey(input: NewKey): Promise<Outcome<KeyView>> {
+    return this.tx.run((now) => manage.createKey(this.state, input, now));
+  }
+
+  async listKeys(limit: number, after: string | null): Promise<Page<KeyView>> {
+    return config.listKeys(this.sql, limit, after);
+  }
+
+  async revokeKey(id: string): Promise<KeyView | null> {
+    return this.tx.run((now) => config.revokeKey(this.sql, id, now));
+  }
+
+  // ---- alerts and the webhook ------------------------------------------------------------------
+
+  async alertSettings(): Promise<AlertSettings | null> {
+    const account = accountRow(this.sql);
+    return account ? alertSettingsOf(account.alert_settings) : null;
+  }
+
+  /** Replaces the alert settings; the next debit is decided by them. */
+  async setAlertSettings(settings: AlertSettings): Promise<AlertSettings> {
+    this.tx.run((now) => {
+      manage.requireAccount(this.state);
+      writeAlertSettings(this.sql, settings, now);
+    });
+    return settings;
+  }
+
+  async alerts(query: AlertQuery): Promise<AlertView[]> {
+    return listAlerts(this.sql, query);
+  }
+
+  /** Where alerts go, or null. The secret never leaves the object except when it is set. */
+  async webhook(): Promise<WebhookView | null> {
+    const hook = webhookOf(this.sql);
+    if (!hook) return null;
+    return {
+      url: hook.url,
+      secretPrefix: hook.secret.slice(0, 10),
+      updatedAt: iso(hook.updatedAt),
+    };
+  }
+
+  async setWebhook(hook: { url: string; secret: string } | null): Promise<void> {
+    this.tx.run((now) => {
+      manage.requireAccount(this.state);
+      setWebhook(this.sql, hook, now);
+    });
+  }
+
+  async deliveries(query: DeliveryQuery): Promise<DeliveryView[]> {
+    return listDeliveries(this.sql, query);
+  }
+
+  // ---- the outbox, reconciliation and housekeeping ---------------------------------------------
+
   async outboxStats(): Promise<FlushStats> {
     return flushStats(this.sql);
   }
 
-  // ---- outbox, holds and periods in the background ------------------------------------------
-
-  /** The worker checks the account exists before it manages it; this guards against bugs. */
-  private requireAccount() {
-    if (!config.accountRow(this.sql)) throw new Error("ledger has no account");
+  /** Copies the outbox to D1 now; refused events stay for the next try (I5). */
+  async flush(): Promise<FlushResult> {
+    return this.background.flush();
   }
-}
 
-function refuse(detail: string, field: string): { ok: false; problem: ProblemInit } {
-  return { ok: false, problem: { code: "validation_failed", detail, extras: { field } } };
-}
+  /** The period's captured credits by the ledger beside D1's; optionally flushes first. */
+  async reconcile(choice: PeriodChoice, flushFirst: boolean): Promise<ReconcileView | null> {
+    const flushed = flushFirst ? await this.background.flush() : null;
+    return reconcile(this.sql, this.env.DB, this.tx, flushed, choice);
+  }
 
-function defaultPriority(source: GrantSource): number {
-  return source === "pack" ? 10 : source === "adjustment" ? 5 : 0;
+  /** Rolls the period, voids lapsed holds and forgets what has expired, without flushing. */
+  async tick(): Promise<void> {
+    await this.background.tick();
+  }
+
+  async deliverWebhooks(): Promise<number> {
+    return this.background.deliverWebhooks();
+  }
+
+  override async alarm(): Promise<void> {
+    await this.background.alarm();
+  }
+
+  // ---- the demo ----------------------------------------------------------------------------------
+
+  /** Lays weeks of past calls through the ledger's own decisions (demo-replay.ts). */
+  async replayHistory(calls: readonly HistoryCall[]): Promise<ReplayResult> {
+    if (!this.settings.demoHistory) throw new Error("demo history is off");
+    const result = replayHistory(this.state, this.tx, calls);
+    await this.background.schedule();
+    return result;
+  }
 }

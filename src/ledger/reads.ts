@@ -1,23 +1,21 @@
 /**
  * What the request path reads on every call but only management calls, period rolls and
- * expiries change: the account row, keys, members, team rules, when the next grant or hold
- * lapses, and the spend per clock hour (which only captures change, through it). The Ledger
- * keeps one of these between request-path transactions and starts a new one after any other
- * transaction or a failed one (see `Ledger.begin`).
+ * expiries change: the account row and its alert settings, keys, members, team rules, when the
+ * next grant or hold lapses, the spend per clock hour (which only captures change, through it)
+ * and the alert lines already fired this period. The ledger keeps one of these between
+ * request-path transactions and starts a new one after any other transaction or a failed one
+ * (see `LedgerState.begin`), so nothing here outlives a change it did not see, and nothing
+ * lives longer than its object.
  */
+
+import type { MemberView } from "./contract";
+import { type AlertSettings, alertSettingsOf } from "./core/alerts";
 import type { TeamRules } from "./core/rules";
-import {
-  type AccountRow,
-  accountRow,
-  getMember,
-  type KeyRow,
-  keyByHash,
-  teamRules,
-} from "./store/config";
+import { type AccountRow, accountRow } from "./store/account";
+import { getMember, type KeyRow, keyByHash, teamRules } from "./store/config";
 import { nextGrantExpiry } from "./store/grants";
 import { nextHoldExpiry } from "./store/holds";
 import { SpendHours } from "./store/spend-hours";
-import type { MemberView } from "./types";
 
 /** Entries kept per map; past it the map starts over (bounds memory). */
 const ENTRIES = 256;
@@ -43,12 +41,33 @@ export class CachedReads {
 
   /** Spend per clock hour, for the spike and forecast alerts; read on the first capture. */
   private hours: SpendHours | null = null;
+  private settings: AlertSettings | undefined = undefined;
+  /** Alert lines (kind, scope, line) known to have fired in one period. */
+  private fired: { periodStart: number; lines: Set<string> } | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
 
   spendHours(): SpendHours {
     this.hours ??= new SpendHours(this.sql);
     return this.hours;
+  }
+
+  /** The account's alert settings, parsed once. */
+  alertSettings(): AlertSettings {
+    this.settings ??= alertSettingsOf(this.account()?.alert_settings);
+    return this.settings;
+  }
+
+  /**
+   * The alert lines known to have fired in the period (the alerts table's unique key stays the
+   * guarantee: a line missing here costs one insert that the table refuses). Bounded like the
+   * maps: past ENTRIES * 16 lines the set starts over.
+   */
+  firedLines(periodStart: number): Set<string> {
+    if (this.fired?.periodStart !== periodStart || this.fired.lines.size >= ENTRIES * 16) {
+      this.fired = { periodStart, lines: new Set() };
+    }
+    return this.fired.lines;
   }
 
   account(): AccountRow | null {

@@ -91,6 +91,12 @@ export class Problem extends Error {
     this.headers = headers;
   }
 
+  /** Keeps what went wrong underneath, for the request's log line (never for the client). */
+  causedBy(error: unknown): this {
+    this.cause = error;
+    return this;
+  }
+
   static from(init: ProblemInit, headers: Record<string, string> = {}): Problem {
     return new Problem(init.code, init.detail, init.extras ?? {}, headers);
   }

@@ -51,7 +51,10 @@ export function closeScope(scope: RequestScope, method: string, path: string, re
  * that names only the request id (the error itself goes to the log line).
  */
 export function errorResponse(error: unknown, scope: RequestScope): Response {
-  if (error instanceof Problem) return problemResponse(error, scope.requestId);
+  if (error instanceof Problem) {
+    if (error.cause !== undefined) scope.log.error = describe(error.cause);
+    return problemResponse(error, scope.requestId);
+  }
   if (error instanceof HTTPException && error.status < 500) {
     const code =
       error.status === 413
@@ -62,9 +65,13 @@ export function errorResponse(error: unknown, scope: RequestScope): Response {
     return problemResponse(new Problem(code, error.message || "Bad request."), scope.requestId);
   }
   // Never echo internals: the message goes to the log, the client gets a request id.
-  scope.log.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  scope.log.error = describe(error);
   return problemResponse(
     new Problem("internal_error", "Something went wrong; quote the request id."),
     scope.requestId,
   );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,6 +1,6 @@
 /** Step 4: the call to the upstream, with its credential, a timeout and failures classified. */
 import { type Action, type Catalog, upstreamPath } from "../catalog";
-import type { Caller } from "../ledger/types";
+import type { Caller } from "../ledger/contract";
 import { forwardHeaders } from "./headers";
 
 export type UpstreamResult =

@@ -3,25 +3,17 @@
  * to settle -> stream the answer back with the credit headers. No D1 on this path; if the ledger
  * cannot decide, the call is refused (fail closed), never proxied for free.
  */
-import type { Context } from "hono";
 import type { Catalog } from "../catalog";
-import type { AdmitResult, SettleRequest, SettleResult } from "../ledger/types";
-import type { AppEnv } from "../lib/env";
-import { ledgerOf } from "../lib/env";
+import { ledgerStub } from "../ledger/client";
+import type { AdmitResult, SettleRequest, SettleResult } from "../ledger/contract";
 import { Problem, problemResponse } from "../lib/problem";
-import { type RequestScope, scopeOf } from "../lib/request-scope";
+import type { RequestScope } from "../lib/request-scope";
 import { forward } from "./forward";
 import { responseHeaders } from "./headers";
 import { prepareCall } from "./prepare";
 import { settlementFor } from "./settle";
 
 const SETTLE_ATTEMPTS = 3;
-
-/** The proxy as Hono's catch-all route (for paths `isProxyOnlyPath` leaves to Hono). */
-export function proxyHandler(catalog: Catalog) {
-  return (c: Context<AppEnv>): Promise<Response> =>
-    serveCall(catalog, c.req.raw, new URL(c.req.url), c.env, scopeOf(c));
-}
 
 /** One priced call, from the request to the answer with its credit headers. */
 export async function serveCall(
@@ -35,7 +27,7 @@ export async function serveCall(
   const call = await prepareCall(catalog, request, url);
   log.account = call.accountId;
   log.action = call.action.id;
-  const ledger = ledgerOf(env, call.accountId);
+  const ledger = ledgerStub(env, call.accountId);
 
   let admission: AdmitResult;
   try {

@@ -10,7 +10,7 @@ import {
   termsOf,
   unitsForRequest,
 } from "../catalog";
-import type { ActionTerms } from "../ledger/types";
+import type { ActionTerms } from "../ledger/contract";
 import { sha256Hex } from "../lib/hash";
 import { bearerToken, parseAccountKey } from "../lib/keys";
 import { Problem } from "../lib/problem";

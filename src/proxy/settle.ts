@@ -1,6 +1,6 @@
 /** Step 5: what a call costs once the upstream has answered, per the action's settlement mode. */
 import { type Action, creditsFor, parseReportedUnits } from "../catalog";
-import type { SettleRequest } from "../ledger/types";
+import type { SettleRequest } from "../ledger/contract";
 import type { UpstreamResult } from "./forward";
 
 /**

@@ -7,34 +7,9 @@
  * per batch, so that set never changes afterwards (only retention removes events), and pages
  * walked over it in (occurredAt, id) order lose and repeat nothing while new events arrive.
  */
+import { EVENT_COLUMNS, type EventField } from "./event";
 import { type Clause, type UsageFilter, whereOf } from "./filter";
 
-/** The export's columns, in order: the CSV header row, the NDJSON keys and the JSON fields. */
-export const EVENT_COLUMNS = [
-  ["id", "id"],
-  ["occurredAt", "occurred_at"],
-  ["periodStart", "period_start"],
-  ["accountId", "account_id"],
-  ["teamId", "team_id"],
-  ["memberId", "member_id"],
-  ["keyId", "key_id"],
-  ["requestId", "request_id"],
-  ["action", "action"],
-  ["category", "category"],
-  ["outcome", "outcome"],
-  ["reason", "reason"],
-  ["units", "units"],
-  ["credits", "credits"],
-  ["heldCredits", "held_credits"],
-  ["upstreamStatus", "upstream_status"],
-  ["durationMs", "duration_ms"],
-  ["purpose", "purpose"],
-  ["idempotencyKey", "idempotency_key"],
-  ["grants", "grants"],
-  ["seq", "seq"],
-] as const;
-
-export type EventField = (typeof EVENT_COLUMNS)[number][0];
 export type RawEvent = (string | number | null)[];
 
 export interface ExportedEvent {

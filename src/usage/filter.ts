@@ -3,10 +3,7 @@
  * turned into one SQL WHERE clause for D1. Times are ISO 8601 strings as the ledger writes them
  * (`toISOString`, fixed width), so they compare correctly as text.
  */
-import type { UsageEvent } from "../ledger/types";
-
-export const OUTCOMES = ["captured", "voided", "denied"] as const;
-export type EventOutcome = UsageEvent["outcome"];
+import type { EventOutcome } from "./event";
 
 export interface UsageFilter {
   accountId: string;

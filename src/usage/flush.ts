@@ -5,37 +5,13 @@
  * the event id makes a repeated flush harmless (I5: exactly once in D1), and so does the tombstone
  * of an event that retention has already moved out of usage_events.
  */
-import type { UsageEvent } from "../ledger/types";
+import { EVENT_COLUMNS, type UsageEvent } from "./event";
 
 export const EVENTS_PER_STATEMENT = 100;
 export const EVENTS_PER_FLUSH = 1000;
 
-const COLUMNS: ReadonlyArray<[column: string, field: keyof UsageEvent]> = [
-  ["id", "id"],
-  ["account_id", "accountId"],
-  ["seq", "seq"],
-  ["occurred_at", "occurredAt"],
-  ["period_start", "periodStart"],
-  ["request_id", "requestId"],
-  ["team_id", "teamId"],
-  ["member_id", "memberId"],
-  ["key_id", "keyId"],
-  ["action", "action"],
-  ["category", "category"],
-  ["outcome", "outcome"],
-  ["reason", "reason"],
-  ["units", "units"],
-  ["credits", "credits"],
-  ["held_credits", "heldCredits"],
-  ["grants", "grants"],
-  ["purpose", "purpose"],
-  ["idempotency_key", "idempotencyKey"],
-  ["upstream_status", "upstreamStatus"],
-  ["duration_ms", "durationMs"],
-];
-
-const INSERT_SQL = `INSERT INTO usage_events (${COLUMNS.map(([c]) => c).join(", ")})
-SELECT ${COLUMNS.map(([, f]) => `json_extract(value, '$.${f}')`).join(", ")}
+const INSERT_SQL = `INSERT INTO usage_events (${EVENT_COLUMNS.map(([, c]) => c).join(", ")})
+SELECT ${EVENT_COLUMNS.map(([f]) => `json_extract(value, '$.${f}')`).join(", ")}
 FROM json_each(?)
 WHERE NOT EXISTS (SELECT 1 FROM usage_tombstones t WHERE t.id = json_extract(value, '$.id'))
 ON CONFLICT(id) DO NOTHING`;

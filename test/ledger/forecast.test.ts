@@ -1,11 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  DAY_MS,
-  type ForecastInput,
-  forecast,
-  MIN_WINDOW_MS,
-} from "../../src/ledger/core/forecast";
+import { type ForecastInput, forecast, MIN_WINDOW_MS } from "../../src/ledger/core/forecast";
+import { DAY_MS } from "../../src/lib/time";
 
 const HOUR = 3_600_000;
 const at = (s: string) => Date.parse(s);

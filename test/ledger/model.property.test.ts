@@ -8,8 +8,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { ActionTerms, GrantView, Settlement } from "../../src/ledger/contract";
 import type { AccountLedger } from "../../src/ledger/object";
-import type { ActionTerms, GrantView, Settlement } from "../../src/ledger/types";
 import { ledger, uniqueAccountId } from "../support/api";
 
 const HOLD_TTL = 60_000;

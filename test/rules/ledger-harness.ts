@@ -3,9 +3,6 @@
  * a member and its key, and short-hands for admit and settle with plain ActionTerms.
  */
 import { runInDurableObject } from "cloudflare:test";
-import type { TeamRules } from "../../src/ledger/core/rules";
-import { DEFAULT_TEAM_RULES } from "../../src/ledger/core/rules";
-import type { AccountLedger } from "../../src/ledger/object";
 import type {
   ActionTerms,
   AdmitResult,
@@ -13,7 +10,10 @@ import type {
   Settlement,
   SettleResult,
   Tier,
-} from "../../src/ledger/types";
+} from "../../src/ledger/contract";
+import type { TeamRules } from "../../src/ledger/core/rules";
+import { DEFAULT_TEAM_RULES } from "../../src/ledger/core/rules";
+import type { AccountLedger } from "../../src/ledger/object";
 import { ledger, uniqueAccountId } from "../support/api";
 
 export interface Harness {

@@ -5,7 +5,7 @@
  * boundary settle against the period and the grants they were made in.
  */
 import { describe, expect, it } from "vitest";
-import type { AdmitResult, GrantView } from "../../src/ledger/types";
+import type { AdmitResult, GrantView } from "../../src/ledger/contract";
 import { conservationHolds, type Harness, withLedger } from "./ledger-harness";
 
 const at = (day: string) => Date.parse(`${day}T00:00:00.000Z`);

@@ -10,13 +10,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { ActionTerms, Category, Seat, Settlement, Tier } from "../../src/ledger/contract";
 import {
   type AccountPolicy,
   DEFAULT_TEAM_RULES,
   type TeamRules,
 } from "../../src/ledger/core/rules";
 import type { AccountLedger } from "../../src/ledger/object";
-import type { ActionTerms, Category, Seat, Settlement, Tier } from "../../src/ledger/types";
 import { ledger, uniqueAccountId } from "../support/api";
 
 const HOLD_TTL = 60_000;

@@ -17,7 +17,7 @@ import { inspectRoutes } from "hono/dev";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { type Action, demoCatalog } from "../../src/catalog";
-import type { Role } from "../../src/ledger/types";
+import type { Role } from "../../src/ledger/contract";
 import { bearer, ledger, OPERATOR, setupAccount, type TestAccount } from "../support/api";
 import { type Access, type Probe, ROUTE_POLICY, type Subject } from "./route-policy";
 

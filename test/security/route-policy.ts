@@ -4,7 +4,7 @@
  * app's routes and fails on any route this table does not name, so a new route cannot ship
  * without a declared policy and a probe that exercises it.
  */
-import type { Role } from "../../src/ledger/types";
+import type { Role } from "../../src/ledger/contract";
 
 export type Access =
   /** `Authorization: Bearer $OPERATOR_TOKEN` only; any account key gets 401. */

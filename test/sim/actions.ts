@@ -4,7 +4,7 @@
  * catalog itself, so the simulation follows it; the credits are computed here, independently of
  * src/catalog/price.ts, so that a pricing bug shows up as a model disagreement.
  */
-import type { Category, Seat, Settlement, Tier } from "../../src/ledger/types";
+import type { Category, Seat, Settlement, Tier } from "../../src/ledger/contract";
 import { testCatalog } from "../support/test-catalog";
 
 /** How a request of the action is written: path (with query) and body for a unit count. */

@@ -3,7 +3,7 @@
  * or the operator would: team rules, members (budget, seat, team, active), the account's
  * policy and tier, grants, keys; and the balance an admin reads.
  */
-import { CATEGORIES, type Category, type Seat, type Tier } from "../../src/ledger/types";
+import { CATEGORIES, type Category, type Seat, type Tier } from "../../src/ledger/contract";
 import { ACTION_IDS } from "./actions";
 import { show, Violation } from "./checks";
 import type { Outcome, Sim } from "./driver";

@@ -7,8 +7,8 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { Tier } from "../../src/ledger/contract";
 import type { AccountLedger } from "../../src/ledger/object";
-import type { Tier } from "../../src/ledger/types";
 import { uniqueAccountId } from "../support/api";
 import type { SimAction } from "./actions";
 import { checkAgainstModel } from "./agreement";

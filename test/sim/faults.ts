@@ -6,7 +6,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { AccountLedger } from "../../src/ledger/object";
-import type { UsageEvent } from "../../src/ledger/types";
+import type { UsageEvent } from "../../src/usage/event";
 import { insertUsageEvents } from "../../src/usage/flush";
 import { Violation } from "./checks";
 import type { Outcome, Sim } from "./driver";

@@ -1,7 +1,7 @@
 /** Test helpers that drive the real worker over HTTP, as a client would. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import type { AdmitRequest } from "../../src/ledger/types";
+import type { AdmitRequest } from "../../src/ledger/contract";
 import { sha256Hex } from "../../src/lib/hash";
 
 export const OPERATOR = { authorization: "Bearer test-operator-token" };

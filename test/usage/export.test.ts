@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/ledger/object";
-import { EVENT_COLUMNS } from "../../src/usage/events";
+import { EVENT_COLUMNS } from "../../src/usage/event";
 import {
   bearer,
   call,

@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { AccountLedger } from "../../src/ledger/object";
-import type { UsageEvent } from "../../src/ledger/types";
+import type { UsageEvent } from "../../src/usage/event";
 import { insertUsageEvents } from "../../src/usage/flush";
 import { bearer, call, enrich, jsonCall, ledger, spend, type TestAccount } from "../support/api";
 

@@ -1,11 +1,10 @@
 /** Account API: the account itself and its policy, as the operator set it. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import { Account, json, problemResponses } from "../schemas";
+import { validationHook } from "../validation";
 
 const read = createRoute({
   method: "get",
@@ -19,7 +18,7 @@ const read = createRoute({
 export function accountInfoRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(read, async (c) => {
-    const account = await ledgerOf(c.env, c.get("accountId")).getAccount();
+    const account = await c.var.ledger.getAccount();
     if (!account) throw new Problem("not_found", "Account not found.");
     return c.json(account, 200);
   });

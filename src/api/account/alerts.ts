@@ -3,12 +3,10 @@
  * the ledger's debit transaction; these routes read and configure them.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { ALERT_KINDS, ALERT_SCOPES } from "../../ledger/core/alerts";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
+import { ALERT_KINDS, ALERT_SCOPES } from "../../ledger/contract";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import { pageOf, positionOf } from "../newest-first";
 import {
   credits,
@@ -21,6 +19,7 @@ import {
   problemResponses,
   rangeInOrder,
 } from "../schemas";
+import { validationHook } from "../validation";
 
 const readers = accountAuth("admin", "finance");
 const admins = accountAuth("admin");
@@ -109,19 +108,19 @@ const list = createRoute({
 export function alertRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(readSettings, async (c) => {
-    const settings = await ledgerOf(c.env, c.get("accountId")).alertSettings();
+    const settings = await c.var.ledger.alertSettings();
     if (!settings) throw new Problem("not_found", "Account not found.");
     return c.json(settings, 200);
   });
   app.openapi(writeSettings, async (c) => {
     const input = c.req.valid("json");
     const settings = { ...input, thresholds: [...input.thresholds].sort((a, b) => a - b) };
-    return c.json(await ledgerOf(c.env, c.get("accountId")).setAlertSettings(settings), 200);
+    return c.json(await c.var.ledger.setAlertSettings(settings), 200);
   });
   app.openapi(list, async (c) => {
     const q = c.req.valid("query");
     const before = positionOf(q.cursor, "alert");
-    const rows = await ledgerOf(c.env, c.get("accountId")).alerts({
+    const rows = await c.var.ledger.alerts({
       kind: q.kind ?? null,
       scope: q.scope ?? null,
       scopeId: q.scopeId ?? null,

@@ -1,11 +1,10 @@
 /** Account API: the balance now (grants, holds, period). */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import { Balance, json, problemResponses } from "../schemas";
+import { validationHook } from "../validation";
 
 const read = createRoute({
   method: "get",
@@ -19,7 +18,7 @@ const read = createRoute({
 export function balanceRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(read, async (c) => {
-    const balance = await ledgerOf(c.env, c.get("accountId")).balance();
+    const balance = await c.var.ledger.balance();
     if (!balance) throw new Problem("not_found", "Account not found.");
     return c.json(balance, 200);
   });

@@ -1,10 +1,10 @@
 /** The account API under /v1, for account keys by role. */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Catalog } from "../../catalog";
-import type { AppEnv } from "../../lib/env";
-import { validationHook } from "../../lib/validation";
 import { managementBodyLimit } from "../auth";
+import type { AppEnv } from "../context";
 import { usageRoutes } from "../usage";
+import { validationHook } from "../validation";
 import { accountInfoRoutes } from "./account";
 import { alertRoutes } from "./alerts";
 import { balanceRoutes } from "./balance";

@@ -1,10 +1,8 @@
 /** Account API: keys. Admins create and revoke; secrets are shown once. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import { issueKey } from "../keys-service";
 import {
   CreatedKey,
@@ -17,6 +15,7 @@ import {
   listOf,
   problemResponses,
 } from "../schemas";
+import { validationHook } from "../validation";
 
 const create = createRoute({
   method: "post",
@@ -58,11 +57,11 @@ export function keyRoutes() {
   );
   app.openapi(list, async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    return c.json(await ledgerOf(c.env, c.get("accountId")).listKeys(limit, cursor ?? null), 200);
+    return c.json(await c.var.ledger.listKeys(limit, cursor ?? null), 200);
   });
   app.openapi(revoke, async (c) => {
     const { id } = c.req.valid("param");
-    const key = await ledgerOf(c.env, c.get("accountId")).revokeKey(id);
+    const key = await c.var.ledger.revokeKey(id);
     if (!key) throw new Problem("not_found", `Key ${id} does not exist.`);
     return c.json(key, 200);
   });

@@ -1,10 +1,8 @@
 /** Account API: members, each in one team with one seat kind. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import {
   CreateMember,
   IdParam,
@@ -16,6 +14,7 @@ import {
   PatchMember,
   problemResponses,
 } from "../schemas";
+import { validationHook } from "../validation";
 
 const create = createRoute({
   method: "post",
@@ -72,33 +71,30 @@ const missing = (id: string) => new Problem("not_found", `Member ${id} does not 
 export function memberRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(create, async (c) => {
-    const result = await ledgerOf(c.env, c.get("accountId")).createMember(c.req.valid("json"));
+    const result = await c.var.ledger.createMember(c.req.valid("json"));
     if (!result.ok) throw Problem.from(result.problem);
     return c.json(result.value, 201);
   });
   app.openapi(list, async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    return c.json(
-      await ledgerOf(c.env, c.get("accountId")).listMembers(limit, cursor ?? null),
-      200,
-    );
+    return c.json(await c.var.ledger.listMembers(limit, cursor ?? null), 200);
   });
   app.openapi(read, async (c) => {
     const { id } = c.req.valid("param");
-    const member = await ledgerOf(c.env, c.get("accountId")).getMember(id);
+    const member = await c.var.ledger.getMember(id);
     if (!member) throw missing(id);
     return c.json(member, 200);
   });
   app.openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await ledgerOf(c.env, c.get("accountId")).updateMember(id, c.req.valid("json"));
+    const result = await c.var.ledger.updateMember(id, c.req.valid("json"));
     if (!result) throw missing(id);
     if (!result.ok) throw Problem.from(result.problem);
     return c.json(result.value, 200);
   });
   app.openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await ledgerOf(c.env, c.get("accountId")).deleteMember(id))) throw missing(id);
+    if (!(await c.var.ledger.deleteMember(id))) throw missing(id);
     return c.body(null, 204);
   });
   return app;

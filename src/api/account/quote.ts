@@ -1,14 +1,13 @@
 /** Account API: what an action would cost the calling member now, and whether it would pass. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { type Catalog, termsOf } from "../../catalog";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
 import { sha256Hex } from "../../lib/hash";
 import { bearerToken } from "../../lib/keys";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import { json, problemResponses } from "../schemas";
+import { validationHook } from "../validation";
 
 const QuoteQuery = z.strictObject({
   action: z.string().min(1).max(64),
@@ -59,7 +58,7 @@ export function quoteRoutes(catalog: Catalog) {
     const terms = termsOf(action, units);
     const credits = terms.holdCredits;
     const key = bearerToken(c.req.header("authorization")) ?? "";
-    const decision = await ledgerOf(c.env, c.get("accountId")).admit({
+    const decision = await c.var.ledger.admit({
       keyHash: await sha256Hex(key),
       requestId: c.get("requestId"),
       action: terms,

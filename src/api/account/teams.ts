@@ -1,10 +1,8 @@
 /** Account API: teams and their rules. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import {
   CreateTeam,
   IdParam,
@@ -18,6 +16,7 @@ import {
   TeamDetail,
   TeamRules,
 } from "../schemas";
+import { validationHook } from "../validation";
 
 const readers = accountAuth("admin", "finance");
 const admins = accountAuth("admin");
@@ -97,41 +96,41 @@ const missing = (id: string) => new Problem("not_found", `Team ${id} does not ex
 export function teamRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(create, async (c) => {
-    const team = await ledgerOf(c.env, c.get("accountId")).createTeam(c.req.valid("json").name);
+    const team = await c.var.ledger.createTeam(c.req.valid("json").name);
     return c.json(team, 201);
   });
   app.openapi(list, async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    return c.json(await ledgerOf(c.env, c.get("accountId")).listTeams(limit, cursor ?? null), 200);
+    return c.json(await c.var.ledger.listTeams(limit, cursor ?? null), 200);
   });
   app.openapi(read, async (c) => {
     const { id } = c.req.valid("param");
-    const team = await ledgerOf(c.env, c.get("accountId")).getTeam(id);
+    const team = await c.var.ledger.getTeam(id);
     if (!team) throw missing(id);
     return c.json(team, 200);
   });
   app.openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
-    const team = await ledgerOf(c.env, c.get("accountId")).renameTeam(id, c.req.valid("json").name);
+    const team = await c.var.ledger.renameTeam(id, c.req.valid("json").name);
     if (!team) throw missing(id);
     return c.json(team, 200);
   });
   app.openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await ledgerOf(c.env, c.get("accountId")).deleteTeam(id);
+    const result = await c.var.ledger.deleteTeam(id);
     if (!result) throw missing(id);
     if (!result.ok) throw Problem.from(result.problem);
     return c.body(null, 204);
   });
   app.openapi(readRules, async (c) => {
     const { id } = c.req.valid("param");
-    const rules = await ledgerOf(c.env, c.get("accountId")).getTeamRules(id);
+    const rules = await c.var.ledger.getTeamRules(id);
     if (!rules) throw missing(id);
     return c.json(rules, 200);
   });
   app.openapi(putRules, async (c) => {
     const { id } = c.req.valid("param");
-    const rules = await ledgerOf(c.env, c.get("accountId")).setTeamRules(id, c.req.valid("json"));
+    const rules = await c.var.ledger.setTeamRules(id, c.req.valid("json"));
     if (!rules) throw missing(id);
     return c.json(rules, 200);
   });

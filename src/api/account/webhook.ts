@@ -3,15 +3,14 @@
  * Deliveries are signed per the Standard Webhooks spec with the account's secret.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { newWebhookSecret, parseWebhookSecret } from "../../webhooks/sign";
 import { checkWebhookUrl } from "../../webhooks/url";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import { pageOf, positionOf } from "../newest-first";
 import { json, jsonBody, ListQuery, problemResponses } from "../schemas";
+import { validationHook } from "../validation";
 
 const readers = accountAuth("admin", "finance");
 const admins = accountAuth("admin");
@@ -104,17 +103,13 @@ const deliveries = createRoute({
   },
 });
 
-/** Local development may send to http and local hosts; a deployed gateway never does. */
-function allowInsecure(env: Env): boolean {
-  return (env as unknown as Record<string, unknown>).WEBHOOK_ALLOW_INSECURE === "true";
-}
-
 export function webhookRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(put, async (c) => {
     const input = c.req.valid("json");
     const checked = checkWebhookUrl(input.url, {
-      allowInsecure: allowInsecure(c.env),
+      // Local development may send to http and local hosts; a deployed gateway never does.
+      allowInsecure: c.var.settings.webhookAllowInsecure,
       gatewayHosts: [new URL(c.req.url).hostname],
     });
     if (!checked.ok) {
@@ -126,21 +121,21 @@ export function webhookRoutes() {
         field: "secret",
       });
     }
-    await ledgerOf(c.env, c.get("accountId")).setWebhook({ url: checked.url, secret });
+    await c.var.ledger.setWebhook({ url: checked.url, secret });
     return c.json({ url: checked.url, secret }, 200);
   });
   app.openapi(read, async (c) => {
-    const hook = await ledgerOf(c.env, c.get("accountId")).webhook();
+    const hook = await c.var.ledger.webhook();
     return c.json(hook ?? { url: null, secretPrefix: null, updatedAt: null }, 200);
   });
   app.openapi(remove, async (c) => {
-    await ledgerOf(c.env, c.get("accountId")).setWebhook(null);
+    await c.var.ledger.setWebhook(null);
     return c.body(null, 204);
   });
   app.openapi(deliveries, async (c) => {
     const q = c.req.valid("query");
     const before = positionOf(q.cursor, "msg");
-    const rows = await ledgerOf(c.env, c.get("accountId")).deliveries({
+    const rows = await c.var.ledger.deliveries({
       before,
       limit: q.limit + 1,
     });

@@ -4,11 +4,10 @@ import { eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Catalog } from "../../catalog";
 import { accounts } from "../../db/schema";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
+import { ledgerClient } from "../../ledger/client";
 import { randomToken } from "../../lib/ids";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
+import type { AppEnv } from "../context";
 import {
   Account,
   CreateAccount,
@@ -20,6 +19,7 @@ import {
   PatchAccount,
   problemResponses,
 } from "../schemas";
+import { validationHook } from "../validation";
 
 /** The directory's view of an account: what D1 holds, without the ledger's policy. */
 const AccountSummary = Account.omit({ policy: true, overagePolicy: true }).openapi(
@@ -99,7 +99,7 @@ export function accountAdminRoutes(catalog: Catalog) {
     }
     const anchor = input.billingAnchorDay ?? new Date().getUTCDate();
     // The ledger first: if D1 fails after it, retrying the same creation is harmless.
-    const account = await ledgerOf(c.env, id).createAccount({
+    const account = await ledgerClient(c.env, id).createAccount({
       id,
       name: input.name,
       tier: input.tier,
@@ -144,7 +144,7 @@ export function accountAdminRoutes(catalog: Catalog) {
   app.openapi(read, async (c) => {
     const { id } = c.req.valid("param");
     await requireAccount(c.env, id);
-    const ledger = ledgerOf(c.env, id);
+    const ledger = ledgerClient(c.env, id);
     const [account, stats] = await Promise.all([ledger.getAccount(), ledger.outboxStats()]);
     if (!account) throw new Problem("not_found", `Account ${id} has no ledger.`);
     return c.json(
@@ -179,7 +179,7 @@ export function accountAdminRoutes(catalog: Catalog) {
         },
       );
     }
-    const account = await ledgerOf(c.env, id).updateAccount({
+    const account = await ledgerClient(c.env, id).updateAccount({
       name,
       tier,
       policy: Object.keys(policy).length > 0 ? policy : undefined,

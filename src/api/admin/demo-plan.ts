@@ -8,7 +8,7 @@
  * denials with real reasons. Pure and seeded: the same input gives the same calls.
  */
 import { type Action, type Catalog, creditsFor, termsOf } from "../../catalog";
-import type { HistoryCall } from "../../ledger/base";
+import type { HistoryCall } from "../../ledger/contract";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

@@ -7,13 +7,13 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import type { Catalog } from "../../catalog";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
+import { ledgerClient } from "../../ledger/client";
 import { sha256Hex } from "../../lib/hash";
 import { parseAccountKey } from "../../lib/keys";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
+import type { AppEnv } from "../context";
 import { IdParam, json, jsonBody, problemResponses } from "../schemas";
+import { validationHook } from "../validation";
 import { requireAccount } from "./accounts";
 import { planHistory } from "./demo-plan";
 
@@ -43,7 +43,7 @@ const HistoryResult = z
 
 /** Before validation, so a gateway without the demo answers every request here with 404. */
 const demoOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.env.DEMO_HISTORY !== "true") throw new Problem("not_found", "No such route.");
+  if (!c.var.settings.demoHistory) throw new Problem("not_found", "No such route.");
   await next();
 });
 
@@ -75,7 +75,7 @@ export function demoAdminRoutes(catalog: Catalog) {
         });
       }
     }
-    const ledger = ledgerOf(c.env, id);
+    const ledger = ledgerClient(c.env, id);
     const balance = await ledger.balance();
     if (!balance) throw new Problem("not_found", `Account ${id} does not exist.`);
     const to = Date.now();

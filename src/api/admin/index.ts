@@ -1,11 +1,10 @@
 /** The operator API under /admin/v1. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { type Catalog, describeAction } from "../../catalog";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
+import { ledgerClient } from "../../ledger/client";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { managementBodyLimit, operatorAuth } from "../auth";
+import type { AppEnv } from "../context";
 import { issueKey } from "../keys-service";
 import {
   CreatedKey,
@@ -17,6 +16,7 @@ import {
   jsonBody,
   problemResponses,
 } from "../schemas";
+import { validationHook } from "../validation";
 import { accountAdminRoutes, requireAccount } from "./accounts";
 import { demoAdminRoutes } from "./demo";
 import { usageAdminRoutes } from "./usage";
@@ -72,7 +72,7 @@ export function adminRoutes(catalog: Catalog) {
       );
     }
     await requireAccount(c.env, id);
-    const view = await ledgerOf(c.env, id).issueGrant({
+    const view = await ledgerClient(c.env, id).issueGrant({
       amount: input.amount,
       source: input.source,
       priority: input.priority,

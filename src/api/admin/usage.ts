@@ -1,10 +1,10 @@
 /** Operator: usage retention (archive or delete events older than an age; ledgers untouched). */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../lib/env";
-import { validationHook } from "../../lib/validation";
 import { applyRetention } from "../../usage/retention";
+import type { AppEnv } from "../context";
 import { json, jsonBody, problemResponses } from "../schemas";
 import { RetentionRequest, RetentionResult } from "../usage/schemas";
+import { validationHook } from "../validation";
 import { requireAccount } from "./accounts";
 
 const DAY_MS = 86_400_000;

@@ -5,16 +5,15 @@
  */
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../../lib/env";
-import { ledgerOf } from "../../lib/env";
 import { Problem } from "../../lib/problem";
-import { validationHook } from "../../lib/validation";
 import { decodeCursor, encodeCursor } from "../../usage/cursor";
 import { eventObject, eventRows, exportStream, positionOf, snapshotOf } from "../../usage/events";
 import { filterDigest, type UsageFilter } from "../../usage/filter";
 import { type GroupKey, MAX_GROUPS, summarize } from "../../usage/summary";
 import { accountAuth } from "../auth";
+import type { AppEnv } from "../context";
 import { json, problemResponses } from "../schemas";
+import { validationHook } from "../validation";
 import {
   EventPage,
   EventsQuery,
@@ -190,13 +189,7 @@ export function usageRoutes() {
       q.period === "current" || q.period === "previous"
         ? q.period
         : { at: Date.parse(instant(q.period, "period") ?? "") };
-    let view: Awaited<ReturnType<ReturnType<typeof ledgerOf>["reconcile"]>>;
-    try {
-      view = await ledgerOf(c.env, c.get("accountId")).reconcile(choice, q.flush === "true");
-    } catch (error) {
-      c.get("log").error = error instanceof Error ? error.message : String(error);
-      throw new Problem("ledger_unavailable", "The ledger could not reconcile now; retry.");
-    }
+    const view = await c.var.ledger.reconcile(choice, q.flush === "true");
     if (!view) throw new Problem("not_found", "Account not found.");
     return c.json(view, 200);
   });

@@ -1,7 +1,7 @@
 /** The zod schemas of the usage API: queries, events, summaries, reconciliation, retention. */
 import { z } from "@hono/zod-openapi";
-import { CATEGORIES } from "../../ledger/types";
-import { OUTCOMES } from "../../usage/filter";
+import { CATEGORIES } from "../../ledger/contract";
+import { OUTCOMES } from "../../usage/event";
 import { GROUP_KEYS } from "../../usage/summary";
 import { entityId, instant, inverted, rangeInOrder } from "../schemas";
 

@@ -106,18 +106,13 @@ export function isSpike(lastHour: number, previous24h: number, settings: AlertSe
   return lastHour * 24 > settings.spike.factor * previous24h;
 }
 
-let parsedLast: { stored: string; settings: AlertSettings } | null = null;
-
 /**
- * Settings as stored (JSON, possibly partial or from an older version) over the defaults. Every
- * admission reads them: the last one parsed is kept, so an unchanged account parses nothing.
+ * Settings as stored (JSON, possibly partial or from an older version) over the defaults. The
+ * ledger's read cache keeps the parsed settings, so an unchanged account parses them once.
  */
 export function alertSettingsOf(stored: string | null | undefined): AlertSettings {
   if (!stored) return DEFAULT_ALERT_SETTINGS;
-  if (parsedLast?.stored === stored) return parsedLast.settings;
-  const settings = parseSettings(stored);
-  parsedLast = { stored, settings };
-  return settings;
+  return parseSettings(stored);
 }
 
 function parseSettings(stored: string): AlertSettings {

@@ -3,8 +3,6 @@
  * action, the first rule that fails decides. The ledger object feeds them its stored state.
  */
 import type { ProblemInit } from "../../lib/problem";
-import type { ActionTerms, AdmitResult, Caller, Seat, Tier } from "../types";
-import { TIERS } from "../types";
 import {
   type AccountPolicy,
   type BudgetState,
@@ -14,6 +12,8 @@ import {
   checkTeamAllows,
   type TeamRules,
 } from "./rules";
+import type { ActionTerms, Seat, Tier } from "./terms";
+import { TIERS } from "./terms";
 
 export interface CallerState {
   role: "admin" | "member" | "finance";
@@ -137,17 +137,4 @@ export function decideAdmission(action: ActionTerms, s: AdmissionState): Denial 
   const limits = budgetLimits(s.rules, s.policy, s.memberBudget, action.id);
   const budget = checkBudgets(action, limits, s.spend) ?? checkBalance(s.available, action);
   return budget ? { problem: budget } : null;
-}
-
-/** The refusal of a key that is unknown, revoked or has no account behind it. */
-export function invalidKey(caller: Caller | null): AdmitResult {
-  return {
-    kind: "denied",
-    caller,
-    problem: {
-      code: "invalid_key",
-      detail: "The API key is unknown or revoked.",
-      extras: { rule: "key" },
-    },
-  };
 }

@@ -20,13 +20,13 @@
  * - Grants that start or lapse later, and the overage allowance, are not modelled: the forecast
  *   says when today's available credits run out at the recent pace.
  */
+import { DAY_MS, HOUR_MS } from "../../lib/time";
 import type { Period } from "./period";
 
-export const DAY_MS = 86_400_000;
 /** The recent window of the burn rate. */
 export const RECENT_WINDOW_MS = 7 * DAY_MS;
 /** The shortest time a rate is measured over. */
-export const MIN_WINDOW_MS = 3_600_000;
+export const MIN_WINDOW_MS = HOUR_MS;
 const LAST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 export type ForecastBasis = "last7Days" | "thisPeriod";

@@ -3,7 +3,8 @@
  * the ledger object loads the state, these functions say yes or which rule says no.
  */
 import type { ProblemInit } from "../../lib/problem";
-import type { ActionTerms, Category } from "../types";
+import { MINUTE_MS } from "../../lib/time";
+import type { ActionTerms, Category } from "./terms";
 
 /** What an admin sets per team. Null means "no limit" / "anything the tier includes". */
 export interface TeamRules {
@@ -97,6 +98,9 @@ export function checkPurpose(
   };
 }
 
+/** The window of a member's per-minute rate limit. */
+export const RATE_WINDOW_MS = MINUTE_MS;
+
 /** `recent` = the member's admissions in the last minute, oldest first (epoch ms). */
 export function checkRate(
   rules: TeamRules,
@@ -108,7 +112,7 @@ export function checkRate(
   if (limit === null || recent.length < limit) return null;
   // The call may go once the oldest of the last `limit` admissions leaves the window.
   const oldest = recent[recent.length - limit] ?? now;
-  const retryAfterSeconds = Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000));
+  const retryAfterSeconds = Math.max(1, Math.ceil((oldest + RATE_WINDOW_MS - now) / 1000));
   return {
     problem: {
       code: "rate_limited",

@@ -3,13 +3,13 @@
  * `fire` runs inside the transaction of the debit that fired the alert.
  */
 import { newId } from "../../lib/ids";
-import { iso } from "../../lib/time";
+import { DAY_MS, iso, MINUTE_MS } from "../../lib/time";
+import type { AlertQuery, AlertView } from "../contract";
 import {
   type AlertFiring,
   type AlertKind,
   type AlertScope,
   type AlertSettings,
-  alertSettingsOf,
   depletedAlert,
   isSpike,
   thresholdAlerts,
@@ -17,23 +17,11 @@ import {
 } from "../core/alerts";
 import { forecast } from "../core/forecast";
 import type { BudgetState, Spend } from "../core/rules";
-import type { AccountRow } from "./config";
+import type { AccountRow } from "./account";
 import { accountSpend, type ScopeIds } from "./counters";
 import { availableCredits } from "./grants";
 import type { SpendHours } from "./spend-hours";
 import { queueDelivery, webhookOf } from "./webhooks";
-
-export interface AlertView {
-  id: string;
-  kind: AlertKind;
-  scope: AlertScope;
-  scopeId: string;
-  threshold: number | null;
-  periodStart: string;
-  firedAt: string;
-  requestId: string | null;
-  detail: Record<string, number | string | null>;
-}
 
 interface AlertRow {
   id: string;
@@ -105,17 +93,6 @@ function view(r: AlertRow): AlertView {
   };
 }
 
-export interface AlertQuery {
-  kind: AlertKind | null;
-  scope: AlertScope | null;
-  scopeId: string | null;
-  /** Fired in [from, to), in milliseconds; null: unbounded. */
-  from: number | null;
-  to: number | null;
-  before: { at: number; id: string } | null;
-  limit: number;
-}
-
 /** Alerts newest first, after an optional (firedAt, id) position, with the query's filters. */
 export function listAlerts(sql: SqlStorage, options: AlertQuery): AlertView[] {
   const where: string[] = [];
@@ -147,8 +124,16 @@ export function listAlerts(sql: SqlStorage, options: AlertQuery): AlertView[] {
     .map(view);
 }
 
-export function writeAlertSettings(sql: SqlStorage, settings: AlertSettings, now: number) {
-  sql.exec("UPDATE account SET alert_settings = ?, updated_at = ?", JSON.stringify(settings), now);
+/**
+ * Whose alerts and which period: the account's settings, and the lines this object already
+ * knows have fired this period (a cache in front of the alerts table's unique key, which stays
+ * the guarantee; it lives in the object's read cache, so a dropped cache only costs a retry).
+ */
+export interface AlertContext {
+  accountId: string;
+  periodStart: number;
+  settings: AlertSettings;
+  fired: Set<string>;
 }
 
 /** What an admission's hold changes, as the alert rules need it. */
@@ -172,14 +157,13 @@ const used = (s: Spend) => s.captured + s.held;
  */
 export function fireDebitAlerts(
   sql: SqlStorage,
-  account: { id: string; alert_settings: string },
-  periodStart: number,
+  ctx: AlertContext,
   req: { requestId: string; action: { holdCredits: number } },
   d: DebitFacts,
 ): number {
   const amount = req.action.holdCredits;
   if (amount <= 0) return 0;
-  const settings = alertSettingsOf(account.alert_settings);
+  const { accountId, periodStart, settings } = ctx;
   const step = (scope: UsageStep["scope"], scopeId: string, limit: number, before: number) => ({
     scope,
     scopeId,
@@ -188,16 +172,16 @@ export function fireDebitAlerts(
     after: before + amount,
   });
   const accountUsed = used(d.spend.account);
-  const steps: UsageStep[] = [step("account", account.id, accountUsed + d.available, accountUsed)];
+  const steps: UsageStep[] = [step("account", accountId, accountUsed + d.available, accountUsed)];
   if (d.limits.team !== null)
     steps.push(step("team", d.scope.team, d.limits.team, used(d.spend.team)));
   if (d.limits.member !== null)
     steps.push(step("member", d.scope.member, d.limits.member, used(d.spend.member)));
   const reached = thresholdAlerts(steps, settings);
-  const depleted = depletedAlert(account.id, d.available - amount, settings);
+  const depleted = depletedAlert(accountId, d.available - amount, settings);
   if (depleted) reached.push(depleted);
   // Lines already fired this period are known here after the first time: no write for them.
-  const known = firedLines(account.id, periodStart);
+  const known = ctx.fired;
   const alerts = reached.filter((a) => !known.has(lineOf(a)));
   if (alerts.length === 0) return 0;
   const fired = fire(sql, alerts, { periodStart, now: d.now, requestId: req.requestId });
@@ -205,32 +189,8 @@ export function fireDebitAlerts(
   return fired;
 }
 
-/**
- * Lines (kind, scope, line) each account has fired in a period, as far as this isolate knows:
- * a cache in front of the alerts table's unique key, which stays the guarantee (a fresh
- * isolate tries the insert once more and the table refuses it).
- */
-const firedByPeriod = new Map<string, Set<string>>();
 const lineOf = (a: Pick<AlertFiring, "kind" | "scope" | "scopeId" | "threshold">) =>
   `${a.kind}:${a.scope}:${a.scopeId}:${a.threshold}`;
-
-/** Forgets the cache, as a fresh isolate would (tests use it to check the table alone). */
-export function forgetFiredLines(): void {
-  firedByPeriod.clear();
-}
-
-function firedLines(accountId: string, periodStart: number): Set<string> {
-  const key = `${accountId}:${periodStart}`;
-  let lines = firedByPeriod.get(key);
-  if (!lines) {
-    if (firedByPeriod.size >= 10_000) firedByPeriod.clear();
-    lines = new Set();
-    firedByPeriod.set(key, lines);
-  }
-  return lines;
-}
-
-const DAY_MS = 86_400_000;
 
 /**
  * After a capture, in its transaction: counts the spend in its hour, then looks for a spike
@@ -240,24 +200,21 @@ const DAY_MS = 86_400_000;
  */
 export function fireCaptureAlerts(
   sql: SqlStorage,
+  ctx: AlertContext & { account: AccountRow; period: { start: number; end: number } },
   hours: SpendHours,
-  memo: { account: AccountRow; period: { start: number; end: number } } | null,
   requestId: string,
   credits: number,
   now: number,
 ): number {
-  if (!memo || credits <= 0) return 0;
-  const { account, period } = memo;
+  if (credits <= 0) return 0;
+  const { account, period, settings, fired: known } = ctx;
   hours.add(now, credits);
-  const settings = alertSettingsOf(account.alert_settings);
   if (!settings.spike.enabled && !settings.forecast.enabled) return 0;
-  const known = firedLines(account.id, period.start);
-  const ctx = { periodStart: period.start, now, requestId };
   const unknown = (kind: AlertKind, line: number) =>
     !known.has(lineOf({ kind, scope: "account", scopeId: account.id, threshold: line }));
   const candidates: AlertFiring[] = [];
   const forecastLine = unknown("forecast", 0)
-    ? forecastAlert(sql, hours, account, period, now)
+    ? forecastAlert(sql, hours, account, period, settings, now)
     : null;
   if (forecastLine) candidates.push(forecastLine);
   const spikeLine = unknown("spike", Math.floor(now / DAY_MS))
@@ -265,7 +222,7 @@ export function fireCaptureAlerts(
     : null;
   if (spikeLine) candidates.push(spikeLine);
   if (candidates.length === 0) return 0;
-  const fired = fire(sql, candidates, ctx);
+  const fired = fire(sql, candidates, { periodStart: period.start, now, requestId });
   for (const a of candidates) known.add(lineOf(a));
   return fired;
 }
@@ -295,14 +252,13 @@ function spikeAlert(
  */
 export function fireDenialAlerts(
   sql: SqlStorage,
-  account: { id: string; alert_settings: string },
-  periodStart: number,
+  ctx: AlertContext,
   requestId: string,
   now: number,
 ): number {
-  const settings = alertSettingsOf(account.alert_settings);
+  const { accountId, periodStart, settings } = ctx;
   if (!settings.deniedBurst.enabled) return 0;
-  const windowMs = settings.deniedBurst.windowMinutes * 60_000;
+  const windowMs = settings.deniedBurst.windowMinutes * MINUTE_MS;
   sql.exec("DELETE FROM denials WHERE at <= ?", now - windowMs);
   sql.exec("INSERT INTO denials (at) VALUES (?)", now);
   const { n } = sql
@@ -316,7 +272,7 @@ export function fireDenialAlerts(
       {
         kind: "denied_burst",
         scope: "account",
-        scopeId: account.id,
+        scopeId: accountId,
         threshold: Math.floor(now / windowMs),
         detail,
       },
@@ -332,11 +288,11 @@ export function fireDenialAlerts(
 function forecastAlert(
   sql: SqlStorage,
   hours: SpendHours,
-  account: { id: string; alert_settings: string; created_at: number },
+  account: { id: string; created_at: number },
   period: { start: number; end: number },
+  settings: AlertSettings,
   now: number,
 ): AlertFiring | null {
-  const settings = alertSettingsOf(account.alert_settings);
   if (!settings.forecast.enabled) return null;
   // A pace needs a day to mean anything: a new account's first calls are not a month's burn.
   if (now - account.created_at < DAY_MS) return null;

@@ -1,70 +1,21 @@
 /**
- * The account's enforcement config (account row, teams, members, key hashes), kept beside the
- * balance so a decision never has to look anywhere else.
+ * The account's people: teams with their rules, members and key hashes, kept beside the
+ * balance so a decision never has to look anywhere else. (The account row is in account.ts.)
  */
 import { newId } from "../../lib/ids";
 import { iso, isoOrNull } from "../../lib/time";
-import {
-  type AccountPolicy,
-  DEFAULT_POLICY,
-  DEFAULT_TEAM_RULES,
-  type TeamRules,
-} from "../core/rules";
 import type {
-  AccountConfig,
   KeyView,
+  MemberPatch,
   MemberView,
-  OveragePolicy,
+  NewKey,
+  NewMember,
+  Page,
   Role,
   Seat,
   TeamView,
-  Tier,
-} from "../types";
-
-export interface AccountRow {
-  id: string;
-  name: string;
-  tier: Tier;
-  billing_anchor_day: number;
-  overage_policy: OveragePolicy;
-  period_start: number | null;
-  period_end: number | null;
-  policy: string;
-  /** Alert settings as JSON (issue 6); '{}' means the defaults. */
-  alert_settings: string;
-  webhook_url: string | null;
-  webhook_secret: string | null;
-  webhook_updated_at: number | null;
-  created_at: number;
-  updated_at: number;
-  [key: string]: SqlStorageValue;
-}
-
-/** The account's policy, with defaults for anything never set. */
-export function accountPolicy(row: AccountRow): AccountPolicy {
-  return { ...DEFAULT_POLICY, ...(JSON.parse(row.policy || "{}") as Partial<AccountPolicy>) };
-}
-
-export function setAccountPolicy(sql: SqlStorage, policy: AccountPolicy, now: number) {
-  sql.exec("UPDATE account SET policy = ?, updated_at = ?", JSON.stringify(policy), now);
-}
-
-export function accountRow(sql: SqlStorage): AccountRow | null {
-  return sql.exec<AccountRow>("SELECT * FROM account LIMIT 1").toArray()[0] ?? null;
-}
-
-export function accountView(row: AccountRow): AccountConfig {
-  return {
-    id: row.id,
-    name: row.name,
-    tier: row.tier,
-    billingAnchorDay: row.billing_anchor_day,
-    overagePolicy: accountPolicy(row).overage.policy,
-    policy: accountPolicy(row),
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-  };
-}
+} from "../contract";
+import { DEFAULT_TEAM_RULES, type TeamRules } from "../core/rules";
 
 interface TeamRow {
   id: string;
@@ -134,11 +85,6 @@ function pageQuery(source: string, limit: number, after: string | null): string 
   return `SELECT * FROM ${source} ${joiner} ${cursor} ORDER BY id LIMIT ${limit + 1}`;
 }
 
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
-}
-
 function paginate<R extends Record<string, SqlStorageValue>, T extends { id: string }>(
   sql: SqlStorage,
   table: string,
@@ -181,11 +127,7 @@ const memberView = (r: MemberRow): MemberView => ({
   createdAt: iso(r.created_at),
 });
 
-export function createMember(
-  sql: SqlStorage,
-  input: { name: string; teamId: string; seat: Seat },
-  now: number,
-): MemberView {
+export function createMember(sql: SqlStorage, input: NewMember, now: number): MemberView {
   const id = newId("member");
   sql.exec(
     "INSERT INTO members (id, name, team_id, seat, active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
@@ -220,14 +162,6 @@ export function listMembers(
   after: string | null,
 ): Page<MemberView> {
   return paginate(sql, "members WHERE deleted_at IS NULL", limit, after, memberView);
-}
-
-export interface MemberPatch {
-  name?: string | undefined;
-  teamId?: string | undefined;
-  seat?: Seat | undefined;
-  active?: boolean | undefined;
-  budget?: number | null | undefined;
 }
 
 export function updateMember(sql: SqlStorage, id: string, patch: MemberPatch): MemberView | null {
@@ -277,11 +211,7 @@ export function keyByHash(sql: SqlStorage, hash: string): KeyRow | null {
   return sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", hash).toArray()[0] ?? null;
 }
 
-export function createKey(
-  sql: SqlStorage,
-  input: { hash: string; prefix: string; role: Role; memberId: string | null; name: string | null },
-  now: number,
-): KeyView {
+export function createKey(sql: SqlStorage, input: NewKey, now: number): KeyView {
   const id = newId("key");
   sql.exec(
     "INSERT INTO api_keys (id, hash, prefix, role, member_id, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -1,6 +1,7 @@
 /** Usage events as the ledger records them: one per settled, expired or denied call. */
 import type { ProblemInit } from "../../lib/problem";
-import type { AdmitRequest, UsageEvent } from "../types";
+import type { UsageEvent } from "../../usage/event";
+import type { AdmitRequest } from "../contract";
 import type { HoldRow } from "./holds";
 
 /** An event's own fields; id, sequence, account and times are added when it is written. */

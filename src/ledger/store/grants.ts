@@ -1,11 +1,15 @@
 /**
  * Grants and the ledger entries that move their credits. Every function here runs inside the
- * caller's transaction and writes an entry for each change to a grant (append-only record).
+ * caller's transaction and writes an entry for each change to a grant (append-only record), so
+ * each bucket of a grant is the sum of its entries (I2 per grant). Three functions change
+ * buckets, each with its entry: `issueGrant` (a new grant's amount, all remaining),
+ * `resizeGrant` (amount and remaining together, an adjust entry) and `move` (credits from one
+ * bucket to another: hold, capture, void, expire).
  */
 import { newId } from "../../lib/ids";
 import { iso, isoOrNull } from "../../lib/time";
+import type { GrantSource, GrantView } from "../contract";
 import type { Allocation, SpendableGrant } from "../core/allocate";
-import type { GrantSource, GrantView } from "../types";
 
 export type EntryKind = "issue" | "hold" | "capture" | "void" | "expire" | "adjust";
 
@@ -139,8 +143,9 @@ export function overageOf(sql: SqlStorage, periodStart: number) {
 }
 
 /**
- * Changes a grant's size by `delta` (its unspent part grows or shrinks), with an adjust entry.
- * Used for the overage allowance when its limit changes mid-period; never below what is spent.
+ * Changes a grant's size by `delta` (its amount and unspent part grow or shrink together), with
+ * an adjust entry whose reason gives the direction. Used for the overage allowance when its
+ * limit changes mid-period; guarded so the unspent part never goes below zero.
  */
 export function resizeGrant(sql: SqlStorage, grantId: string, delta: number, at: number) {
   if (delta === 0) return;
@@ -162,7 +167,7 @@ type Bucket = "remaining" | "held" | "captured" | "expired";
 
 /**
  * Moves one allocation's credits between two buckets of its grant, guarded so the source can
- * never go below zero, and records the entry. The only way credits move once issued.
+ * never go below zero, and records the entry. The only way credits move between buckets.
  */
 function move(
   sql: SqlStorage,
@@ -221,7 +226,6 @@ export function releaseHeld(
   }
 }
 
-/** Expires the unspent credits of every grant whose expiry has passed. Returns how many moved. */
 /**
  * When the next grant with credits left (spendable or held) expires, or null. A held credit
  * counts because a void returns it to its grant, which must then expire like the rest.
@@ -234,6 +238,7 @@ export function nextGrantExpiry(sql: SqlStorage): number | null {
     .one().at;
 }
 
+/** Expires the unspent credits of every grant whose expiry has passed. Returns how many moved. */
 export function expireGrants(sql: SqlStorage, now: number): number {
   const due = sql
     .exec<{ id: string; remaining: number }>(
@@ -243,12 +248,8 @@ export function expireGrants(sql: SqlStorage, now: number): number {
     .toArray();
   let total = 0;
   for (const g of due) {
-    sql.exec(
-      "UPDATE grants SET remaining = 0, expired = expired + ? WHERE id = ?",
-      g.remaining,
-      g.id,
-    );
-    writeEntry(sql, "expire", g.id, g.remaining, { at: now, reason: "grant_expired" });
+    const ctx = { at: now, reason: "grant_expired" };
+    move(sql, { grantId: g.id, amount: g.remaining }, "remaining", "expired", "expire", ctx);
     total += g.remaining;
   }
   return total;
@@ -270,7 +271,6 @@ function toView(row: GrantRow): GrantView {
   };
 }
 
-/** Grants in spending order; with `current`, only those not yet expired or spent. */
 /** Grants that could be spent at some time in the period: effective before its end, not expired before its start. */
 export function periodGrants(sql: SqlStorage, period: { start: number; end: number }): GrantView[] {
   return sql
@@ -284,6 +284,7 @@ export function periodGrants(sql: SqlStorage, period: { start: number; end: numb
     .map(toView);
 }
 
+/** Grants in spending order; with `current`, only those not yet expired or spent. */
 export function listGrants(sql: SqlStorage, now: number, current: boolean): GrantView[] {
   const where = current
     ? "WHERE (expires_at IS NULL OR expires_at > ?) AND (remaining > 0 OR held > 0)"

@@ -1,6 +1,7 @@
 /** Holds: credits set aside for calls in flight, with the grants they came from. */
+
+import type { Settlement } from "../contract";
 import type { Allocation } from "../core/allocate";
-import type { Settlement } from "../types";
 
 export interface HoldRow {
   id: string;

@@ -1,5 +1,5 @@
 /** Idempotency records (I3): 24 hours per key, scoped to the account. */
-import type { AdmitResult, Caller, SettleRequest, StoredOutcome } from "../types";
+import type { AdmitResult, Caller, SettleRequest, StoredOutcome } from "../contract";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 

@@ -4,7 +4,8 @@
  */
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/time";
-import type { UsageEvent } from "../types";
+import type { UsageEvent } from "../../usage/event";
+import type { FlushStats } from "../contract";
 import type { EventFields } from "./events";
 
 /** Writes an event to the outbox, in the caller's transaction. */
@@ -71,16 +72,6 @@ export function recordFlushFailure(sql: SqlStorage, message: string) {
     "UPDATE flush_stats SET failures = failures + 1, last_error = ? WHERE id = 1",
     message.slice(0, 200),
   );
-}
-
-export interface FlushStats {
-  pending: number;
-  flushedEvents: number;
-  flushWrites: number;
-  failures: number;
-  lastError: string | null;
-  lastFlushAt: number | null;
-  oldestPendingAt: number | null;
 }
 
 export function flushStats(sql: SqlStorage): FlushStats {

@@ -5,8 +5,8 @@
  */
 import { type Period, periodAt } from "../core/period";
 import type { AccountPolicy } from "../core/rules";
-import { INCLUDED_CREDITS } from "../types";
-import type { AccountRow } from "./config";
+import { INCLUDED_CREDITS } from "../core/terms";
+import type { AccountRow } from "./account";
 import { expireGrants, issueGrant, overageOf, resizeGrant } from "./grants";
 
 /** Overage is spent after everything else. */

@@ -199,7 +199,12 @@ CREATE TABLE denials (at INTEGER NOT NULL);
 CREATE INDEX denials_at ON denials (at);
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+/** The account's overage policy lives in `policy` (V2); V1's own column was never read. */
+const V5 = `
+ALTER TABLE account DROP COLUMN overage_policy;
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 /** Brings the object's tables up to the current schema version. Synchronous; run at start-up. */
 export function migrate(sql: SqlStorage): void {

@@ -9,7 +9,8 @@
  * request path. So it never outlives a change it did not see, and a failed capture's addition
  * goes with the rest of that transaction.
  */
-const HOUR_MS = 3_600_000;
+import { HOUR_MS } from "../../lib/time";
+
 /** Hours kept in memory behind the current one: 7 days plus the partial hours at both ends. */
 const KEPT_HOURS = 7 * 24 + 2;
 

@@ -6,26 +6,12 @@
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/time";
 import { retryDelayMs, WEBHOOK_MAX_ATTEMPTS } from "../../webhooks/deliver";
-import type { AlertView } from "./alerts";
+import type { AlertView, DeliveryQuery, DeliveryView } from "../contract";
 
 export interface WebhookConfig {
   url: string;
   secret: string;
   updatedAt: number;
-}
-
-export interface DeliveryView {
-  id: string;
-  alertId: string;
-  type: string;
-  state: "pending" | "delivered" | "failed";
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastAttemptAt: string | null;
-  lastStatus: number | null;
-  lastError: string | null;
-  createdAt: string;
-  finishedAt: string | null;
 }
 
 interface DeliveryRow {
@@ -147,10 +133,7 @@ export function recordAttempt(
   );
 }
 
-export function listDeliveries(
-  sql: SqlStorage,
-  options: { before: { at: number; id: string } | null; limit: number },
-): DeliveryView[] {
+export function listDeliveries(sql: SqlStorage, options: DeliveryQuery): DeliveryView[] {
   const page = options.before
     ? sql.exec<DeliveryRow>(
         `SELECT * FROM webhook_deliveries WHERE created_at < ? OR (created_at = ? AND id < ?)

@@ -8,7 +8,7 @@
  * touches the account), so the model has the same entry points: `touch` for what every
  * decision does first, `expireHolds`, and `tick` for the alarm.
  */
-import type { Tier } from "../../../src/ledger/types";
+import type { Tier } from "../../../src/ledger/contract";
 import { Books } from "./books";
 import { denialOf } from "./rules";
 import {

@@ -3,7 +3,7 @@
  * purpose, rate, budgets in order (team, member, action cap, spend cap), balance. The first
  * rule that fails decides.
  */
-import type { Tier } from "../../../src/ledger/types";
+import type { Tier } from "../../../src/ledger/contract";
 import {
   type Denial,
   type MMember,

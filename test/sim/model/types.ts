@@ -2,8 +2,9 @@
  * The reference model's vocabulary: plain data for grants, holds, events, keys, rules and
  * policy, and the product constants of SPEC §2 (written out here, not imported from src).
  */
+
+import type { Category, Seat, Settlement, Tier } from "../../../src/ledger/contract";
 import type { AccountPolicy, TeamRules } from "../../../src/ledger/core/rules";
-import type { Category, Seat, Settlement, Tier } from "../../../src/ledger/types";
 
 export const HOLD_TTL_MS = 60_000;
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;

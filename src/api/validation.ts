@@ -1,8 +1,8 @@
 /** Validation failures from zod, turned into one problem+json shape. */
 import type { Hook } from "@hono/zod-openapi";
 import type { z } from "zod";
-import type { AppEnv } from "./env";
-import { Problem } from "./problem";
+import { Problem } from "../lib/problem";
+import type { AppEnv } from "./context";
 
 /** A short, safe list of what failed: paths and messages, never the input itself. */
 export function describeIssues(error: z.ZodError): { path: string; message: string }[] {

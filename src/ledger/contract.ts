@@ -1,0 +1,384 @@
+/**
+ * Everything that crosses into the AccountLedger object: the requests the worker sends, the
+ * results and views it gets back, and `LedgerRpc`, the object's methods. Callers import types
+ * from here only; the object implements `LedgerRpc`, so a change to a method's shape is a
+ * compile error on both sides. Everything here is structured-clonable: no classes, no functions.
+ */
+import type { ProblemInit } from "../lib/problem";
+import type { Comparison } from "../usage/reconcile";
+import type { AlertKind, AlertScope, AlertSettings } from "./core/alerts";
+import type { Forecast } from "./core/forecast";
+import type { AccountPolicy, Spend, TeamRules } from "./core/rules";
+import type {
+  ActionTerms,
+  Caller,
+  GrantSource,
+  OveragePolicy,
+  Role,
+  Seat,
+  Tier,
+} from "./core/terms";
+
+export type { AlertKind, AlertScope, AlertSettings } from "./core/alerts";
+export { ALERT_KINDS, ALERT_SCOPES, DEFAULT_ALERT_SETTINGS } from "./core/alerts";
+export type { Forecast } from "./core/forecast";
+export type { AccountPolicy, Spend, TeamRules } from "./core/rules";
+export { DEFAULT_POLICY, DEFAULT_TEAM_RULES } from "./core/rules";
+export type {
+  ActionTerms,
+  Caller,
+  Category,
+  GrantSource,
+  OveragePolicy,
+  Role,
+  Seat,
+  Settlement,
+  Tier,
+} from "./core/terms";
+export { CATEGORIES, GRANT_SOURCES, MAX_CREDITS, ROLES, SEATS, TIERS } from "./core/terms";
+
+// ---- the request path ----------------------------------------------------------------------
+
+export interface AdmitRequest {
+  keyHash: string;
+  requestId: string;
+  action: ActionTerms;
+  purpose: string | null;
+  idempotency: { key: string; fingerprint: string } | null;
+  dryRun: boolean;
+}
+
+/** What a settled idempotent request answers on replay. */
+export interface StoredOutcome {
+  requestId: string;
+  holdId: string;
+  action: string;
+  /** The upstream's status; 0 while an on_request call's upstream has not answered. */
+  status: number;
+  charged: number;
+  remaining: number;
+}
+
+export type AdmitResult =
+  | {
+      kind: "admitted";
+      holdId: string;
+      caller: Caller;
+      held: number;
+      /** Credits already captured at admission (on_request actions). */
+      charged: number;
+      available: number;
+    }
+  | { kind: "quote"; caller: Caller; credits: number; available: number }
+  | { kind: "denied"; problem: ProblemInit; retryAfterSeconds?: number; caller: Caller | null }
+  | { kind: "replay"; outcome: StoredOutcome };
+
+export interface SettleRequest {
+  holdId: string;
+  idempotencyKey: string | null;
+  /** capture: the upstream served the call; void: it did not (I4). */
+  decision: "capture" | "void";
+  /** Credits to capture (ignored for void). May exceed the hold for metered actions. */
+  credits: number;
+  units: number;
+  upstreamStatus: number | null;
+  failure: "upstream_status" | "timeout" | "connection_error" | null;
+  durationMs: number;
+}
+
+export interface SettleResult {
+  /** False when the hold had already expired or been settled: nothing changed. */
+  settled: boolean;
+  charged: number;
+  available: number;
+}
+
+// ---- the account and its people --------------------------------------------------------------
+
+export interface NewAccount {
+  id: string;
+  name: string;
+  tier: Tier;
+  billingAnchorDay: number;
+}
+
+export interface AccountPatch {
+  name?: string | undefined;
+  tier?: Tier | undefined;
+  policy?: Partial<AccountPolicy> | undefined;
+}
+
+export interface AccountConfig {
+  id: string;
+  name: string;
+  tier: Tier;
+  billingAnchorDay: number;
+  overagePolicy: OveragePolicy;
+  policy: AccountPolicy;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Principal {
+  keyId: string;
+  role: Role;
+  memberId: string | null;
+}
+
+/** A keyset page of a list ordered by id. */
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface TeamView {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface TeamDetail extends TeamView {
+  rules: TeamRules;
+  spend: Spend;
+}
+
+export interface NewMember {
+  name: string;
+  teamId: string;
+  seat: Seat;
+}
+
+export interface MemberView {
+  id: string;
+  name: string;
+  teamId: string;
+  seat: Seat;
+  active: boolean;
+  /** Per-period budget of this member, overriding the team's default; null: the team's. */
+  budget: number | null;
+  createdAt: string;
+}
+
+export interface MemberPatch {
+  name?: string | undefined;
+  teamId?: string | undefined;
+  seat?: Seat | undefined;
+  active?: boolean | undefined;
+  budget?: number | null | undefined;
+}
+
+/** A key as stored: only its hash and a short prefix; the secret never reaches the ledger. */
+export interface NewKey {
+  hash: string;
+  prefix: string;
+  role: Role;
+  memberId: string | null;
+  name: string | null;
+}
+
+export interface KeyView {
+  id: string;
+  role: Role;
+  memberId: string | null;
+  name: string | null;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** A management result that may be refused; refusals cross RPC as data, not as thrown errors. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; problem: ProblemInit };
+
+// ---- credits ---------------------------------------------------------------------------------
+
+export interface NewGrantInput {
+  amount: number;
+  source: GrantSource;
+  priority?: number | undefined;
+  effectiveAt?: number | undefined;
+  expiresAt?: number | null | undefined;
+  note?: string | null | undefined;
+}
+
+export interface GrantView {
+  id: string;
+  amount: number;
+  remaining: number;
+  held: number;
+  captured: number;
+  expired: number;
+  source: GrantSource;
+  priority: number;
+  effectiveAt: string;
+  expiresAt: string | null;
+  note: string | null;
+}
+
+export interface BalanceView {
+  /** Spendable credits of the grants, the overage allowance not included. */
+  available: number;
+  overage: { policy: OveragePolicy; limit: number; used: number; available: number };
+  held: number;
+  capturedThisPeriod: number;
+  period: { start: string; end: string };
+  /** Burn rate and projected depletion (see core/forecast.ts for the rules). */
+  forecast: Forecast;
+  grants: GrantView[];
+  /** Every grant spendable at some time in this period, spent and expired ones included. */
+  periodGrants: GrantView[];
+  holds: { count: number; oldestExpiresAt: string | null };
+}
+
+// ---- alerts and the webhook ------------------------------------------------------------------
+
+export interface AlertView {
+  id: string;
+  kind: AlertKind;
+  scope: AlertScope;
+  scopeId: string;
+  threshold: number | null;
+  periodStart: string;
+  firedAt: string;
+  requestId: string | null;
+  detail: Record<string, number | string | null>;
+}
+
+export interface AlertQuery {
+  kind: AlertKind | null;
+  scope: AlertScope | null;
+  scopeId: string | null;
+  /** Fired in [from, to), in milliseconds; null: unbounded. */
+  from: number | null;
+  to: number | null;
+  before: { at: number; id: string } | null;
+  limit: number;
+}
+
+/** Where alerts go, as the API shows it: the secret only by its prefix. */
+export interface WebhookView {
+  url: string;
+  secretPrefix: string;
+  updatedAt: string;
+}
+
+export interface DeliveryView {
+  id: string;
+  alertId: string;
+  type: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface DeliveryQuery {
+  before: { at: number; id: string } | null;
+  limit: number;
+}
+
+// ---- the outbox and reconciliation -----------------------------------------------------------
+
+export interface FlushStats {
+  pending: number;
+  flushedEvents: number;
+  flushWrites: number;
+  failures: number;
+  lastError: string | null;
+  lastFlushAt: number | null;
+  oldestPendingAt: number | null;
+}
+
+export interface FlushResult {
+  flushed: number;
+  pending: number;
+  error: string | null;
+}
+
+/** Which period to reconcile: the current one, the one before, or the one containing a time. */
+export type PeriodChoice = "current" | "previous" | { at: number };
+
+export interface ReconcileView extends Comparison {
+  period: { start: string; end: string };
+  /** D1 holds every event of this account that occurred before this time. */
+  watermark: string;
+  /** Captured events of this period still in the outbox, all outcomes' events waiting. */
+  outbox: { capturedEvents: number; waiting: number };
+  flushed: { requested: boolean; events: number; error: string | null };
+}
+
+// ---- the demo --------------------------------------------------------------------------------
+
+/** One call of a demo history: what the proxy would ask at `at`, and what it would settle. */
+export interface HistoryCall {
+  at: number;
+  admit: AdmitRequest;
+  /** Credits and units captured by the settlement (the metered count for metered actions). */
+  credits: number;
+  units: number;
+  durationMs: number;
+}
+
+export interface ReplayResult {
+  admitted: number;
+  denied: number;
+}
+
+// ---- the object's methods --------------------------------------------------------------------
+
+/**
+ * The AccountLedger's RPC surface. Each method that decides runs as one SQLite transaction in
+ * the object; null means the object holds no account (or not the thing asked for).
+ */
+export interface LedgerRpc {
+  // the request path
+  admit(req: AdmitRequest): Promise<AdmitResult>;
+  settle(req: SettleRequest): Promise<SettleResult>;
+  authenticate(keyHash: string): Promise<Principal | null>;
+
+  // the account
+  createAccount(input: NewAccount): Promise<AccountConfig>;
+  getAccount(): Promise<AccountConfig | null>;
+  updateAccount(patch: AccountPatch): Promise<AccountConfig | null>;
+  issueGrant(input: NewGrantInput): Promise<GrantView>;
+  balance(): Promise<BalanceView | null>;
+  allGrants(): Promise<GrantView[]>;
+
+  // teams, members, keys
+  createTeam(name: string): Promise<TeamView>;
+  listTeams(limit: number, after: string | null): Promise<Page<TeamView>>;
+  getTeam(id: string): Promise<TeamDetail | null>;
+  renameTeam(id: string, name: string): Promise<TeamView | null>;
+  deleteTeam(id: string): Promise<Outcome<null> | null>;
+  getTeamRules(id: string): Promise<TeamRules | null>;
+  setTeamRules(id: string, rules: TeamRules): Promise<TeamRules | null>;
+  createMember(input: NewMember): Promise<Outcome<MemberView>>;
+  listMembers(limit: number, after: string | null): Promise<Page<MemberView>>;
+  getMember(id: string): Promise<MemberView | null>;
+  updateMember(id: string, patch: MemberPatch): Promise<Outcome<MemberView> | null>;
+  deleteMember(id: string): Promise<boolean>;
+  createKey(input: NewKey): Promise<Outcome<KeyView>>;
+  listKeys(limit: number, after: string | null): Promise<Page<KeyView>>;
+  revokeKey(id: string): Promise<KeyView | null>;
+
+  // alerts and the webhook
+  alertSettings(): Promise<AlertSettings | null>;
+  setAlertSettings(settings: AlertSettings): Promise<AlertSettings>;
+  alerts(query: AlertQuery): Promise<AlertView[]>;
+  webhook(): Promise<WebhookView | null>;
+  setWebhook(hook: { url: string; secret: string } | null): Promise<void>;
+  deliveries(query: DeliveryQuery): Promise<DeliveryView[]>;
+
+  // the outbox, reconciliation and housekeeping
+  outboxStats(): Promise<FlushStats>;
+  flush(): Promise<FlushResult>;
+  reconcile(choice: PeriodChoice, flushFirst: boolean): Promise<ReconcileView | null>;
+  tick(): Promise<void>;
+  deliverWebhooks(): Promise<number>;
+
+  // the demo (only with DEMO_HISTORY=true)
+  replayHistory(calls: readonly HistoryCall[]): Promise<ReplayResult>;
+}

@@ -1,0 +1,205 @@
+/**
+ * Managing the account: its row and policy, grants, teams and their rules, members and keys,
+ * and the balance view. Each function is one decision, synchronous; the object runs it as one
+ * transaction. Refusals come back as data (`Outcome`), never as thrown errors.
+ */
+import type { ProblemInit } from "../lib/problem";
+import { iso } from "../lib/time";
+import type {
+  AccountConfig,
+  AccountPatch,
+  BalanceView,
+  GrantSource,
+  GrantView,
+  KeyView,
+  MemberPatch,
+  MemberView,
+  NewAccount,
+  NewGrantInput,
+  NewKey,
+  NewMember,
+  Outcome,
+  TeamDetail,
+  TeamRules,
+} from "./contract";
+import { forecast } from "./core/forecast";
+import { DEFAULT_TEAM_RULES } from "./core/rules";
+import { expireHolds } from "./settlement";
+import type { LedgerState } from "./state";
+import {
+  accountPolicy,
+  accountRow,
+  accountView,
+  insertAccount,
+  setAccountPolicy,
+  updateAccountRow,
+} from "./store/account";
+import * as config from "./store/config";
+import { accountSpend, spendOf } from "./store/counters";
+import { capturedLast7Days } from "./store/forecast";
+import { availableCredits, issueGrant, listGrants, overageOf, periodGrants } from "./store/grants";
+import { heldTotal } from "./store/holds";
+import { syncOverage } from "./store/periods";
+
+/** The worker checks the account exists before it manages it; this guards against bugs. */
+export function requireAccount(s: LedgerState) {
+  if (!accountRow(s.sql)) throw new Error("ledger has no account");
+}
+
+function refuse(detail: string, field: string): { ok: false; problem: ProblemInit } {
+  return { ok: false, problem: { code: "validation_failed", detail, extras: { field } } };
+}
+
+/** Creates the account in this object; repeating the same creation is harmless. */
+export function createAccount(s: LedgerState, input: NewAccount, now: number): AccountConfig {
+  const existing = accountRow(s.sql);
+  if (existing) {
+    if (existing.id !== input.id) throw new Error("ledger already holds another account");
+    return accountView(existing);
+  }
+  insertAccount(s.sql, input, now);
+  s.currentPeriod(now);
+  const created = accountRow(s.sql);
+  if (!created) throw new Error("account not created");
+  return accountView(created);
+}
+
+/**
+ * Changes name, tier or policy; takes effect on the next request. A new overage limit resizes
+ * this period's overage allowance in the same transaction.
+ */
+export function updateAccount(
+  s: LedgerState,
+  patch: AccountPatch,
+  now: number,
+): AccountConfig | null {
+  const before = accountRow(s.sql);
+  if (!before) return null;
+  updateAccountRow(s.sql, patch, now);
+  if (patch.policy !== undefined) {
+    const policy = { ...accountPolicy(before), ...patch.policy };
+    setAccountPolicy(s.sql, policy, now);
+    const period = s.currentPeriod(now);
+    if (period) syncOverage(s.sql, policy, period, now);
+  }
+  const after = accountRow(s.sql);
+  return after ? accountView(after) : null;
+}
+
+function defaultPriority(source: GrantSource): number {
+  return source === "pack" ? 10 : source === "adjustment" ? 5 : 0;
+}
+
+export function grant(s: LedgerState, input: NewGrantInput, now: number): GrantView {
+  requireAccount(s);
+  return issueGrant(
+    s.sql,
+    {
+      amount: input.amount,
+      source: input.source,
+      priority: input.priority ?? defaultPriority(input.source),
+      effectiveAt: input.effectiveAt ?? now,
+      expiresAt: input.expiresAt ?? null,
+      periodStart: null,
+      note: input.note ?? null,
+    },
+    now,
+  );
+}
+
+export function teamDetail(s: LedgerState, id: string, now: number): TeamDetail | null {
+  const team = config.getTeam(s.sql, id);
+  const period = s.currentPeriod(now);
+  if (!team || !period) return null;
+  const rules = config.teamRules(s.sql, id) ?? DEFAULT_TEAM_RULES;
+  return { ...team, rules, spend: spendOf(s.sql, period.start, "team", id) };
+}
+
+/** Deletes a team with no members; refused while it has any. */
+export function deleteTeam(s: LedgerState, id: string, now: number): Outcome<null> | null {
+  if (!config.getTeam(s.sql, id)) return null;
+  const members = config.teamMemberCount(s.sql, id);
+  if (members > 0) {
+    const detail = `Team ${id} still has ${members} member(s); move or delete them first.`;
+    return { ok: false, problem: { code: "conflict", detail, extras: { members } } };
+  }
+  config.deleteTeam(s.sql, id, now);
+  return { ok: true, value: null };
+}
+
+/** Replaces a team's rules; the next request is decided by them. */
+export function setTeamRules(s: LedgerState, id: string, rules: TeamRules): TeamRules | null {
+  if (!config.getTeam(s.sql, id)) return null;
+  config.setTeamRules(s.sql, id, rules);
+  return config.teamRules(s.sql, id);
+}
+
+export function createMember(s: LedgerState, input: NewMember, now: number): Outcome<MemberView> {
+  requireAccount(s);
+  if (!config.getTeam(s.sql, input.teamId)) {
+    return refuse(`Team ${input.teamId} does not exist.`, "teamId");
+  }
+  return { ok: true, value: config.createMember(s.sql, input, now) };
+}
+
+export function updateMember(
+  s: LedgerState,
+  id: string,
+  patch: MemberPatch,
+): Outcome<MemberView> | null {
+  if (!config.getMember(s.sql, id)) return null;
+  if (patch.teamId !== undefined && !config.getTeam(s.sql, patch.teamId)) {
+    return refuse(`Team ${patch.teamId} does not exist.`, "teamId");
+  }
+  const member = config.updateMember(s.sql, id, patch);
+  return member ? { ok: true, value: member } : null;
+}
+
+export function createKey(s: LedgerState, input: NewKey, now: number): Outcome<KeyView> {
+  requireAccount(s);
+  if (input.memberId !== null && !config.getMember(s.sql, input.memberId)) {
+    return refuse(`Member ${input.memberId} does not exist.`, "memberId");
+  }
+  return { ok: true, value: config.createKey(s.sql, input, now) };
+}
+
+/** The balance now: available, held, this period's spend, grants, holds and the forecast. */
+export function balance(s: LedgerState, now: number): BalanceView | null {
+  const { sql } = s;
+  const period = s.currentPeriod(now);
+  if (!period) return null;
+  expireHolds(s, now);
+  const holds = heldTotal(sql);
+  const overage = overageOf(sql, period.start);
+  const account = accountRow(sql);
+  const policy = account ? accountPolicy(account) : null;
+  const available = availableCredits(sql, now) - (overage?.remaining ?? 0);
+  const captured = accountSpend(sql, period.start).captured;
+  return {
+    available,
+    overage: {
+      policy: policy?.overage.policy ?? "block",
+      limit: overage?.amount ?? 0,
+      used: (overage?.held ?? 0) + (overage?.captured ?? 0),
+      available: overage?.remaining ?? 0,
+    },
+    held: holds.amount,
+    capturedThisPeriod: captured,
+    period: { start: iso(period.start), end: iso(period.end) },
+    // Read in this transaction, so the forecast agrees with the available credits shown.
+    forecast: forecast({
+      now,
+      period,
+      available,
+      capturedLast7Days: capturedLast7Days(sql, now),
+      capturedThisPeriod: captured,
+      accountCreatedAt: account?.created_at ?? now,
+    }),
+    grants: listGrants(sql, now, true),
+    periodGrants: periodGrants(sql, period),
+    holds: {
+      count: holds.count,
+      oldestExpiresAt: holds.oldestExpiresAt === null ? null : iso(holds.oldestExpiresAt),
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The worker's settings from its environment (`[vars]` and secrets), parsed in one place: the
+ * worker reads them once per request (`c.var.settings`), each ledger object once at start-up.
+ * A value that is missing or not what it should be falls back to its default.
+ */
+
+export interface Settings {
+  /** A hold not settled by then is voided by the ledger's alarm. */
+  holdTtlMs: number;
+  /** How long the first waiting usage event waits before the outbox is flushed to D1. */
+  outboxFlushDelayMs: number;
+  /** The demo-history route and replay are open (npm start); never in production. */
+  demoHistory: boolean;
+  /** Account webhooks may use http and local addresses (local development only). */
+  webhookAllowInsecure: boolean;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  holdTtlMs: 60_000,
+  outboxFlushDelayMs: 30_000,
+  demoHistory: false,
+  webhookAllowInsecure: false,
+};
+
+function positiveInteger(value: unknown, fallback: number): number {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}
+
+/** The settings of an environment; only "true" turns a switch on. */
+export function settingsOf(env: Env): Settings {
+  return {
+    holdTtlMs: positiveInteger(env.HOLD_TTL_MS, DEFAULT_SETTINGS.holdTtlMs),
+    outboxFlushDelayMs: positiveInteger(
+      env.OUTBOX_FLUSH_DELAY_MS,
+      DEFAULT_SETTINGS.outboxFlushDelayMs,
+    ),
+    demoHistory: env.DEMO_HISTORY === "true",
+    webhookAllowInsecure: env.WEBHOOK_ALLOW_INSECURE === "true",
+  };
+}
