@@ -8,7 +8,7 @@ import { bearerToken, parseAccountKey } from "../lib/keys";
 import { Problem } from "../lib/problem";
 import type { AppEnv } from "./context";
 
-export const MANAGEMENT_BODY_LIMIT = 1024 * 1024;
+const MANAGEMENT_BODY_LIMIT = 1024 * 1024;
 
 const tooLarge = () =>
   new Problem("payload_too_large", "Management request bodies are limited to 1 MiB.");

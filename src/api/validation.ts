@@ -5,7 +5,7 @@ import { Problem } from "../lib/problem";
 import type { AppEnv } from "./context";
 
 /** A short, safe list of what failed: paths and messages, never the input itself. */
-export function describeIssues(error: z.ZodError): { path: string; message: string }[] {
+function describeIssues(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.slice(0, 20).map((issue) => ({
     path: issue.path.map(String).join(".") || "(root)",
     message: issue.message.slice(0, 200),

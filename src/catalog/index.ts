@@ -24,7 +24,7 @@ export { upstreamPath } from "./upstream";
 export const demoCatalog = loadCatalog(demoCatalogDefinition);
 
 /** The public shape of an action in `GET /admin/v1/catalog`. */
-export const ActionDescriptionSchema = z.object({
+const ActionDescriptionSchema = z.object({
   id: z.string(),
   name: z.string(),
   category: z.enum(CATEGORIES),

@@ -2,10 +2,8 @@
  * Route patterns of the catalog ("/v1/ai/agents/:agentId/conversations"): parsing, the overlap
  * test the schema uses to refuse ambiguous routes, and the matcher compiled once at load.
  */
+import { PARAM_VALUE } from "../lib/formats";
 import { type Action, PARAM_SEGMENT } from "./schema";
-
-/** What a parameter accepts in a request path: one unreserved segment of 1..128 characters. */
-const PARAM_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
 
 export type Segment = { kind: "literal"; value: string } | { kind: "param"; name: string };
 

@@ -13,11 +13,11 @@ export const SEATS = ["core", "sales", "service"] as const;
 export const SETTLEMENTS = ["on_success", "metered", "on_request"] as const;
 
 /** Upper bound of any unit count, declared or reported. */
-export const MAX_UNITS = 1_000_000_000;
+const MAX_UNITS = 1_000_000_000;
 const MIB = 1024 * 1024;
 
 /** A literal segment of a route pattern: lowercase, digits and hyphens. */
-export const LITERAL_SEGMENT = /^[a-z0-9-]+$/;
+const LITERAL_SEGMENT = /^[a-z0-9-]+$/;
 /** A parameter segment of a route pattern or upstream template: `:name`. */
 export const PARAM_SEGMENT = /^:([a-zA-Z][a-zA-Z0-9]{0,31})$/;
 
@@ -26,7 +26,7 @@ const UPSTREAM_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 
 const headerName = z.string().regex(HEADER_NAME, "must be an HTTP header name");
 
-export const CredentialSchema = z.strictObject({
+const CredentialSchema = z.strictObject({
   header: headerName,
   secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "must be an env var name (A-Z, 0-9, _)"),
   prefix: z
@@ -144,7 +144,7 @@ export const ActionSchema = z.strictObject({
 });
 
 /** The catalog's shape; `loadCatalog` checks it whole, cross-field rules included. */
-export const CatalogShape = z.strictObject({
+const CatalogShape = z.strictObject({
   upstreams: z.array(UpstreamSchema).min(1),
   actions: z.array(ActionSchema).min(1),
 });

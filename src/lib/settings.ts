@@ -15,7 +15,7 @@ export interface Settings {
   webhookAllowInsecure: boolean;
 }
 
-export const DEFAULT_SETTINGS: Settings = {
+const DEFAULT_SETTINGS: Settings = {
   holdTtlMs: 60_000,
   outboxFlushDelayMs: 30_000,
   demoHistory: false,

@@ -11,6 +11,7 @@ import {
   unitsForRequest,
 } from "../catalog";
 import type { ActionTerms } from "../ledger/contract";
+import { IDEMPOTENCY_KEY, PURPOSE } from "../lib/formats";
 import { sha256Hex } from "../lib/hash";
 import { bearerToken, parseAccountKey } from "../lib/keys";
 import { Problem } from "../lib/problem";
@@ -28,8 +29,6 @@ export interface PreparedCall {
   dryRun: boolean;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const PURPOSE = /^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}$/;
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const ENCODER = new TextEncoder();
 
@@ -84,7 +83,7 @@ async function readBody(request: Request, limit: number): Promise<ArrayBuffer> {
 }
 
 /** Resolves the route first (default deny), so unpriced paths never see key handling. */
-export function resolveAction(
+function resolveAction(
   catalog: Catalog,
   request: Request,
   url: URL,

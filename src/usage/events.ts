@@ -89,27 +89,27 @@ const FORMULA_START = /^[=+\-@\t\r]/;
  * One RFC 4180 field. Text that a spreadsheet would read as a formula gets a leading `'`;
  * numbers are written as numbers (credits and units are never negative).
  */
-export function csvCell(value: string | number | null): string {
+function csvCell(value: string | number | null): string {
   if (value === null) return "";
   if (typeof value === "number") return String(value);
   const text = FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-export const CSV_HEADER = `${EVENT_COLUMNS.map(([f]) => f).join(",")}\r\n`;
+const CSV_HEADER = `${EVENT_COLUMNS.map(([f]) => f).join(",")}\r\n`;
 
-export function csvLine(row: RawEvent): string {
+function csvLine(row: RawEvent): string {
   let line = "";
   for (let i = 0; i < row.length; i++) line += (i === 0 ? "" : ",") + csvCell(row[i] ?? null);
   return `${line}\r\n`;
 }
 
-export function ndjsonLine(row: RawEvent): string {
+function ndjsonLine(row: RawEvent): string {
   return `${JSON.stringify(eventObject(row))}\n`;
 }
 
 /** Rows per D1 read while streaming: big enough to amortise the round trip, small in memory. */
-export const EXPORT_PAGE = 5000;
+const EXPORT_PAGE = 5000;
 
 /**
  * The whole filtered snapshot as CSV or NDJSON. Pages are read only when the client asks for

@@ -7,7 +7,7 @@
  */
 import { EVENT_COLUMNS, type UsageEvent } from "./event";
 
-export const EVENTS_PER_STATEMENT = 100;
+const EVENTS_PER_STATEMENT = 100;
 export const EVENTS_PER_FLUSH = 1000;
 
 const INSERT_SQL = `INSERT INTO usage_events (${EVENT_COLUMNS.map(([, c]) => c).join(", ")})

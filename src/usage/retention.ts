@@ -8,6 +8,7 @@
  * Either way the removed events' ids stay as tombstones, so a flush retried after a lost
  * acknowledgement cannot bring them back. Ledger balances and counters are never touched.
  */
+import { DAY_MS } from "../lib/time";
 
 export type RetentionMode = "archive" | "delete";
 
@@ -24,7 +25,7 @@ export interface RetentionResult {
 }
 
 /** Days processed per request at most; the caller repeats the call for the rest. */
-export const MAX_DAYS_PER_RUN = 400;
+const MAX_DAYS_PER_RUN = 400;
 
 const ROLLUP_SQL = `INSERT INTO usage_rollups (account_id, day, period_start, team_id, member_id, action,
     category, outcome, events, units, credits)
@@ -69,7 +70,7 @@ export async function applyRetention(
 
   for (const day of days.results) {
     const start = `${day.day}T00:00:00.000Z`;
-    const end = new Date(Date.parse(start) + 86_400_000).toISOString();
+    const end = new Date(Date.parse(start) + DAY_MS).toISOString();
     // ISO strings of one format order as their times do.
     const upTo = [end, cutoff].sort()[0] ?? cutoff;
     const where = `occurred_at >= ? AND occurred_at < ?${scope}`;

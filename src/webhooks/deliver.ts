@@ -9,7 +9,7 @@ import { webhookHeaders } from "./sign";
 /** Attempts per message, the first included; after the last failure the message is given up. */
 export const WEBHOOK_MAX_ATTEMPTS = 12;
 /** Default time for one attempt, response body included. */
-export const WEBHOOK_TIMEOUT_MS = 10_000;
+const WEBHOOK_TIMEOUT_MS = 10_000;
 
 const FIRST_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 6 * 60 * 60 * 1000;

@@ -5,7 +5,7 @@
  * platform's outbound rules; this check catches what the URL itself says.
  */
 
-export const WEBHOOK_URL_MAX_LENGTH = 2048;
+const WEBHOOK_URL_MAX_LENGTH = 2048;
 
 /** Options for `checkWebhookUrl`. */
 export interface WebhookUrlOptions {

@@ -35,6 +35,8 @@ import {
 
 /** Runs per route; 24 routes at about 25 ms a case. */
 const RUNS_PER_ROUTE = 30;
+/** Rounds of RUNS_PER_ROUTE a route may take to see both an accepted and a refused request. */
+const MAX_ROUNDS = 4;
 const RUNS_METHODS = 60;
 /** Each builds and sends a body of over 1 MiB. */
 const RUNS_OVERSIZE = 16;
@@ -115,48 +117,56 @@ describe("fuzzing the management API", { timeout: 120_000 }, () => {
       if (route.params && !spec.param)
         throw new Error(`${key}: ROUTE_SPECS gives no path parameter`);
       const seen = { accepted: 0, refused: 0 };
-      await fc.assert(
-        fc.asyncProperty(caseArb(route, spec, f, key), async (c) => {
-          let path = route.path;
-          if (route.params) {
-            const segment = c.param ?? encodeURIComponent((await spec.param?.(f)) ?? "");
-            path = path.replace(/\{[^}]+\}/, segment);
-          }
-          if (c.query.length > 0) {
-            path += `?${c.query.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join("&")}`;
-          }
-          const headers = new Headers(c.headers);
-          const auth = authorization(c.auth, f);
-          if (auth !== null) headers.set("authorization", auth);
-          if (c.contentType !== null) headers.set("content-type", c.contentType);
-          const body = c.body === null ? null : looseUtf8(c.body);
-          const watched = [f.accountId, ...namedAccount(c.body)];
-          const before = await state(watched);
-          upstreamLog.length = 0;
-          const res = await send(new Request(url(path), { method: route.method, headers, body }));
-          const text = await res.text();
-          expect(upstreamLog, "a management request reached an upstream").toEqual([]);
-          if (res.status >= 200 && res.status < 300) {
-            expect(c.spoils, `accepted (${res.status}) a request the spec refuses`).toEqual([]);
-            expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-            expect([...route.responses.keys()], "undocumented status").toContain(res.status);
-            const schema = route.responses.get(res.status);
-            if (schema) {
-              const parsed = schema.safeParse(JSON.parse(text));
-              expect(
-                parsed.success,
-                `response does not match its schema: ${text.slice(0, 300)}`,
-              ).toBe(true);
-            } else expect(text).toBe("");
-            seen.accepted += 1;
-            return;
-          }
-          expectProblem(res, text, route.method);
-          expect(await state(watched), "a refused request changed state").toEqual(before);
-          seen.refused += 1;
-        }),
-        runs(RUNS_PER_ROUTE),
-      );
+      // A route with few ways to spoil a request (no body, no query) may, by chance, draw 30
+      // valid ones: more rounds until both kinds ran, so coverage never rests on luck.
+      for (
+        let round = 0;
+        round === 0 || (round < MAX_ROUNDS && !(seen.accepted && seen.refused));
+        round++
+      ) {
+        await fc.assert(
+          fc.asyncProperty(caseArb(route, spec, f, key), async (c) => {
+            let path = route.path;
+            if (route.params) {
+              const segment = c.param ?? encodeURIComponent((await spec.param?.(f)) ?? "");
+              path = path.replace(/\{[^}]+\}/, segment);
+            }
+            if (c.query.length > 0) {
+              path += `?${c.query.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join("&")}`;
+            }
+            const headers = new Headers(c.headers);
+            const auth = authorization(c.auth, f);
+            if (auth !== null) headers.set("authorization", auth);
+            if (c.contentType !== null) headers.set("content-type", c.contentType);
+            const body = c.body === null ? null : looseUtf8(c.body);
+            const watched = [f.accountId, ...namedAccount(c.body)];
+            const before = await state(watched);
+            upstreamLog.length = 0;
+            const res = await send(new Request(url(path), { method: route.method, headers, body }));
+            const text = await res.text();
+            expect(upstreamLog, "a management request reached an upstream").toEqual([]);
+            if (res.status >= 200 && res.status < 300) {
+              expect(c.spoils, `accepted (${res.status}) a request the spec refuses`).toEqual([]);
+              expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+              expect([...route.responses.keys()], "undocumented status").toContain(res.status);
+              const schema = route.responses.get(res.status);
+              if (schema) {
+                const parsed = schema.safeParse(JSON.parse(text));
+                expect(
+                  parsed.success,
+                  `response does not match its schema: ${text.slice(0, 300)}`,
+                ).toBe(true);
+              } else expect(text).toBe("");
+              seen.accepted += 1;
+              return;
+            }
+            expectProblem(res, text, route.method);
+            expect(await state(watched), "a refused request changed state").toEqual(before);
+            seen.refused += 1;
+          }),
+          runs(RUNS_PER_ROUTE),
+        );
+      }
       // A fuzzer whose valid requests all fail, or whose hostile ones never run, proves nothing.
       expect(seen.accepted, "no generated request succeeded").toBeGreaterThan(0);
       expect(seen.refused, "no generated request was refused").toBeGreaterThan(0);

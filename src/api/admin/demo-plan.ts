@@ -9,9 +9,7 @@
  */
 import { type Action, type Catalog, creditsFor, termsOf } from "../../catalog";
 import type { HistoryCall } from "../../ledger/contract";
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
+import { DAY_MS, HOUR_MS } from "../../lib/time";
 
 interface Pick {
   action: string;

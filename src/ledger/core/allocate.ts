@@ -19,7 +19,7 @@ export interface Allocation {
 }
 
 /** Spending order: priority ascending, then soonest expiry (never-expiring last), then oldest. */
-export function compareSpendOrder(a: SpendableGrant, b: SpendableGrant): number {
+function compareSpendOrder(a: SpendableGrant, b: SpendableGrant): number {
   if (a.priority !== b.priority) return a.priority - b.priority;
   const ae = a.expiresAt ?? Number.POSITIVE_INFINITY;
   const be = b.expiresAt ?? Number.POSITIVE_INFINITY;

@@ -22,7 +22,7 @@ export interface CallerState {
 }
 
 /** Whether an account on `tier` may use an action whose lowest tier is `minTier`. */
-export function tierIncludes(tier: Tier, minTier: Tier): boolean {
+function tierIncludes(tier: Tier, minTier: Tier): boolean {
   return TIERS.indexOf(tier) >= TIERS.indexOf(minTier);
 }
 
@@ -57,7 +57,7 @@ export function checkCaller(caller: CallerState, action: ActionTerms): ProblemIn
 }
 
 /** Checks what the account's plan and the member's seat allow. */
-export function checkEntitlement(tier: Tier, seat: Seat, action: ActionTerms): ProblemInit | null {
+function checkEntitlement(tier: Tier, seat: Seat, action: ActionTerms): ProblemInit | null {
   if (!tierIncludes(tier, action.minTier)) {
     return {
       code: "plan_excludes_action",
@@ -76,7 +76,7 @@ export function checkEntitlement(tier: Tier, seat: Seat, action: ActionTerms): P
 }
 
 /** Checks the balance (overage policy `block`: the grants must cover the hold). */
-export function checkBalance(available: number, action: ActionTerms): ProblemInit | null {
+function checkBalance(available: number, action: ActionTerms): ProblemInit | null {
   if (available >= action.holdCredits) return null;
   return {
     code: "insufficient_credits",

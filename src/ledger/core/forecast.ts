@@ -52,7 +52,7 @@ export interface Forecast {
 }
 
 /** How long each window has really run at `now`, in milliseconds (see the rules above). */
-export function windowLengths(
+function windowLengths(
   now: number,
   period: Period,
   accountCreatedAt: number,

@@ -197,7 +197,7 @@ export interface KeyRow {
   [key: string]: SqlStorageValue;
 }
 
-export const keyView = (r: KeyRow): KeyView => ({
+const keyView = (r: KeyRow): KeyView => ({
   id: r.id,
   role: r.role,
   memberId: r.member_id,

@@ -114,15 +114,3 @@ export function addSpend(
 export function accountSpend(sql: SqlStorage, period: number): Spend {
   return spendOf(sql, period, "account", ACCOUNT);
 }
-
-/** Spend this period per scope id, for listing a scope (teams, members, actions). */
-export function spendByScope(sql: SqlStorage, period: number, scope: Scope): Map<string, Spend> {
-  const rows = sql
-    .exec<{ scope_id: string; captured: number; held: number }>(
-      "SELECT scope_id, captured, held FROM counters WHERE period_start = ? AND scope = ?",
-      period,
-      scope,
-    )
-    .toArray();
-  return new Map(rows.map((r) => [r.scope_id, { captured: r.captured, held: r.held }]));
-}

@@ -15,7 +15,7 @@ interface Row {
   [key: string]: SqlStorageValue;
 }
 
-export function findRecord(sql: SqlStorage, key: string, now: number): IdempotencyRecord | null {
+function findRecord(sql: SqlStorage, key: string, now: number): IdempotencyRecord | null {
   const row = sql
     .exec<Row>(
       "SELECT fingerprint, state, hold_id, outcome FROM idempotency WHERE key = ? AND expires_at > ?",

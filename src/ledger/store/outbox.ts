@@ -47,7 +47,7 @@ export function hasPending(sql: SqlStorage): boolean {
   return sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length > 0;
 }
 
-export function pendingCount(sql: SqlStorage): number {
+function pendingCount(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
 }
 

@@ -14,7 +14,7 @@ import { HOUR_MS } from "../../lib/time";
 /** Hours kept in memory behind the current one: 7 days plus the partial hours at both ends. */
 const KEPT_HOURS = 7 * 24 + 2;
 
-export const hourOf = (at: number) => Math.floor(at / HOUR_MS);
+const hourOf = (at: number) => Math.floor(at / HOUR_MS);
 
 export interface RecentSpend {
   /** Credits captured in the 60 minutes up to now (the previous clock hour pro rata). */

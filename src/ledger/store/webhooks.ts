@@ -54,7 +54,7 @@ export function setWebhook(
 }
 
 /** The body every attempt of a delivery sends: the alert, as `GET /v1/alerts` shows it. */
-export function alertPayload(alert: AlertView): { type: string; body: string } {
+function alertPayload(alert: AlertView): { type: string; body: string } {
   const type = `alert.${alert.kind}`;
   return { type, body: JSON.stringify({ type, timestamp: alert.firedAt, data: alert }) };
 }

@@ -1,18 +1,30 @@
 /**
- * A headless Chromium for the end-to-end tests (Debian's /usr/bin/chromium driven by
- * playwright-core; nothing is downloaded), small readers for what the dashboard shows, and the
- * demo account's live usage that the dashboard test adds before it opens the page.
+ * A headless Chromium for the end-to-end tests (the machine's own Chromium or Chrome, found by
+ * scripts/browser.ts and driven by playwright-core; nothing is downloaded), small readers for
+ * what the dashboard shows, and the demo account's live usage that the dashboard test adds
+ * before it opens the page.
  */
 import { type Browser, chromium, type Page } from "playwright-core";
+import { findBrowser, missingBrowserMessage } from "../../../scripts/browser";
 import { expectApi } from "./api";
 import { sleep } from "./wrangler";
 
-export const CHROMIUM = "/usr/bin/chromium";
-
+/** Launches the machine's browser; with none, fails with the line that says how to get one. */
 export function launchChromium(): Promise<Browser> {
+  const executablePath = findBrowser();
+  if (!executablePath) throw new Error(missingBrowserMessage());
   return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--headless", "--disable-gpu"],
+    executablePath,
+    // No background traffic: this machine's network is closed, and a test needs none of it.
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
     timeout: 30_000,
   });
 }
