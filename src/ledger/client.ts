@@ -20,12 +20,12 @@ export function ledgerClient(env: Env, accountId: string): LedgerRpc {
     get(_, name) {
       // Not a thenable: `await client` must not call into the object.
       if (typeof name !== "string" || name === "then") return undefined;
-      const method = (stub as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[
-        name
-      ];
+      const methods = stub as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
       return async (...args: unknown[]) => {
         try {
-          return await method?.apply(stub, args);
+          // Called on the stub itself: an RPC stub's method is a stub too, whose `apply` or
+          // `call` would be another remote name, not Function.prototype's.
+          return await methods[name]?.(...args);
         } catch (error) {
           const detail = "The account's ledger is unavailable; retry.";
           throw new Problem("ledger_unavailable", detail).causedBy(error);
