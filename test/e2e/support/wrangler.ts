@@ -1,5 +1,6 @@
 /**
- * `wrangler dev` and one-shot wrangler commands for the end-to-end tests, on 127.0.0.1 only.
+ * `wrangler dev` and one-shot wrangler commands for the end-to-end tests and `npm run bench`, on
+ * 127.0.0.1 only, and the process, port and /proc helpers both use.
  *
  * Every process is started through guard.mjs as the leader of a new process group, so a test can
  * stop it gracefully (SIGTERM to wrangler), kill everything it started at once (SIGKILL to the
@@ -12,7 +13,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import process from "node:process";
 
-/** Longest any process started here may live; the guard kills its group after that. */
+/** Longest a process started here may live by default; the guard kills its group after that. */
 const LIFETIME_MS = 240_000;
 const READY_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -20,7 +21,7 @@ const STOP_TIMEOUT_MS = 10_000;
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Process groups started here and not yet known to be gone, by leader pid. */
-const groups = new Map<number, string>();
+const groups = new Map<number, Started>();
 
 // Last resort if the test process exits without its afterAll (the guards would also notice).
 process.on("exit", () => {
@@ -93,8 +94,10 @@ export function tail(file: string, lines = 30): string {
 export interface Workspace {
   /** The repository: wrangler runs here. */
   root: string;
-  /** A temp dir for logs and state; removed by the global teardown. */
+  /** A temp dir for logs and state; removed by the global teardown (or the bench). */
   tmp: string;
+  /** Longest a process started in this workspace may live (default 240 s). */
+  lifetimeMs?: number;
 }
 
 function wranglerEnv(ws: Workspace, label: string): Record<string, string> {
@@ -139,7 +142,7 @@ export function startGuarded(ws: Workspace, label: string, args: string[]): Star
   const guard = path.join(ws.root, "test", "e2e", "support", "guard.mjs");
   const child = spawn(
     process.execPath,
-    [guard, String(process.pid), String(LIFETIME_MS), process.execPath, ...args],
+    [guard, String(process.pid), String(ws.lifetimeMs ?? LIFETIME_MS), process.execPath, ...args],
     {
       cwd: ws.root,
       env: wranglerEnv(ws, label),
@@ -151,8 +154,9 @@ export function startGuarded(ws: Workspace, label: string, args: string[]): Star
   closeSync(err);
   const pgid = child.pid;
   if (pgid === undefined) throw new Error(`${label}: could not start ${args[0]}`);
-  groups.set(pgid, label);
-  return { child, pgid, stdout, stderr };
+  const started: Started = { child, pgid, stdout, stderr };
+  groups.set(pgid, started);
+  return started;
 }
 
 /** Stops a group gracefully (SIGTERM to the guard, which passes it on), then by force. */
@@ -165,6 +169,11 @@ export async function stopGroup(started: Started): Promise<void> {
     }
   }
   await reapGroup(started.pgid);
+}
+
+/** Stops every group started here and not stopped yet (servers and one-shot commands alike). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...groups.values()].map(stopGroup));
 }
 
 export interface CommandResult {
@@ -225,7 +234,8 @@ export class DevServer {
     readonly label: string,
     readonly base: string,
     readonly port: number,
-    private readonly started: Started,
+    /** Its process group (the guard leads it): for the bench's CPU accounting and logs. */
+    readonly started: Started,
   ) {}
 
   /**

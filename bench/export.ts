@@ -2,21 +2,26 @@
  * The usage-export part of `npm run bench` (issue 5): how fast `GET /v1/usage/events?format=csv`
  * streams, and whether workerd's memory stays flat while it does.
  *
- * serve.mjs writes the events straight into D1 before the gateway serves (one SQL statement; the
+ * serve.ts writes the events straight into D1 before the gateway serves (one SQL statement; the
  * export reads D1, so how the rows got there does not matter). This module then makes the
  * account and a finance key through the HTTP API, reads the CSV of the full range and of its
  * first half, counts rows and credits, and samples workerd's resident memory (VmRSS) every 25 ms
  * while each export runs. A buffering export would grow with the range; a streaming one does not.
+ *
+ * serve.ts imports this module: it must stay free of side effects (no knobs read, no processes).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { expectApi } from "../test/e2e/support/api";
 
 export const EXPORT_ACCOUNT = "bench-export";
 export const EXPORT_CREDITS_PER_EVENT = 3;
 const EXPORT_FROM = Date.parse("2026-01-01T00:00:00.000Z");
 const EXPORT_STEP_MS = 10;
+const CSV_COLUMNS =
+  "id,occurredAt,periodStart,accountId,teamId,memberId,keyId,requestId,action,category,outcome,reason,units,credits";
 
-/** The statement serve.mjs runs: `count` captured events of the export account. */
-export function seedUsageSql(count) {
+/** The statement serve.ts runs: `count` captured events of the export account. */
+export function seedUsageSql(count: number): { sql: string; params: (string | number)[] } {
   return {
     sql: `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
       INSERT INTO usage_events (id, account_id, seq, occurred_at, period_start, request_id,
@@ -33,7 +38,8 @@ export function seedUsageSql(count) {
 }
 
 /** Resident memory of a process in MiB, or null (not Linux, or gone). */
-function rssMb(pid) {
+function rssMb(pid: number | null): number | null {
+  if (pid === null) return null;
   try {
     const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return line ? Number(line[1]) / 1024 : null;
@@ -42,32 +48,28 @@ function rssMb(pid) {
   }
 }
 
-/** The workerd process under the serve.mjs process `parent`. */
-function workerdPid(parent) {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === parent && comm.startsWith("workerd")) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return null;
+interface ExportRead {
+  rows: number;
+  credits: number;
+  bytes: number;
+  seconds: number;
+  rssBeforeMb: number | null;
+  rssPeakMb: number | null;
+  rssGrowthMb: number | null;
 }
 
 /** Reads one CSV export to the end: rows, credits, bytes, seconds and workerd's memory meanwhile. */
-async function readExport(base, key, query, pid) {
-  const creditsAt =
-    "id,occurredAt,periodStart,accountId,teamId,memberId,keyId,requestId,action,category,outcome,reason,units,credits"
-      .split(",")
-      .indexOf("credits");
-  const before = pid ? rssMb(pid) : null;
+async function readExport(
+  base: string,
+  key: string,
+  query: string,
+  pid: number | null,
+): Promise<ExportRead> {
+  const creditsAt = CSV_COLUMNS.split(",").indexOf("credits");
+  const before = rssMb(pid);
   let peak = before;
   const sampler = setInterval(() => {
-    const now = pid ? rssMb(pid) : null;
+    const now = rssMb(pid);
     if (now !== null && (peak === null || now > peak)) peak = now;
   }, 25);
   const started = performance.now();
@@ -76,14 +78,14 @@ async function readExport(base, key, query, pid) {
       headers: { authorization: `Bearer ${key}` },
       signal: AbortSignal.timeout(120_000),
     });
-    if (res.status !== 200)
+    if (res.status !== 200 || !res.body)
       throw new Error(`export: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     const decoder = new TextDecoder();
     let rest = "";
     let rows = -1; // the header row
     let credits = 0;
     let bytes = 0;
-    for await (const chunk of res.body) {
+    for await (const chunk of res.body as ReadableStream<Uint8Array>) {
       bytes += chunk.byteLength;
       const lines = (rest + decoder.decode(chunk, { stream: true })).split("\r\n");
       rest = lines.pop() ?? "";
@@ -108,39 +110,49 @@ async function readExport(base, key, query, pid) {
   }
 }
 
-/**
- * Exports the seeded account's events as CSV, the first half of the range and then all of it.
- * `serverPid` is the serve.mjs process (its child is workerd); `api` is run.mjs's HTTP helper.
- */
-export async function measureExport({ api, base, serverPid, operatorToken, count }) {
-  const call = async (method, route, token, body) => {
-    const res = await api(base, method, route, token, body);
-    if (res.status >= 300)
-      throw new Error(`${method} ${route}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
-    return res.json;
-  };
-  await call("POST", "/admin/v1/accounts", operatorToken, {
+export interface ExportResult {
+  events: number;
+  seconds: number;
+  eventsPerSec: number;
+  megabytes: number;
+  workerdRssMb: { before: number | null; peak: number | null; growth: number | null };
+  halfRange: { events: number; eventsPerSec: number; workerdRssGrowthMb: number | null };
+  problems: string[];
+}
+
+export interface ExportOptions {
+  base: string;
+  /** The gateway's workerd, whose resident memory is sampled (null: not sampled). */
+  workerdPid: number | null;
+  operatorToken: string;
+  /** Events serve.ts seeded. */
+  count: number;
+}
+
+/** Exports the seeded account's events as CSV, the first half of the range and then all of it. */
+export async function measureExport(options: ExportOptions): Promise<ExportResult> {
+  const { base, workerdPid: pid, operatorToken, count } = options;
+  await expectApi(201, base, "POST", "/admin/v1/accounts", operatorToken, {
     id: EXPORT_ACCOUNT,
     name: "Bench export",
     tier: "starter",
   });
-  const finance = await call("POST", `/admin/v1/accounts/${EXPORT_ACCOUNT}/keys`, operatorToken, {
-    role: "finance",
-    name: "bench export",
-  });
-  const pid = process.platform === "linux" ? workerdPid(serverPid) : null;
-  const half = Math.floor(count / 2);
-  const halfTo = new Date(EXPORT_FROM + half * EXPORT_STEP_MS).toISOString();
-  // Warm up the route (and D1's page cache) on a small range first.
-  await readExport(
+  const finance = await expectApi<{ key: string }>(
+    201,
     base,
-    finance.key,
-    `&to=${encodeURIComponent(new Date(EXPORT_FROM + 1000 * EXPORT_STEP_MS).toISOString())}`,
-    pid,
+    "POST",
+    `/admin/v1/accounts/${EXPORT_ACCOUNT}/keys`,
+    operatorToken,
+    { role: "finance", name: "bench export" },
   );
-  const firstHalf = await readExport(base, finance.key, `&to=${encodeURIComponent(halfTo)}`, pid);
+  const half = Math.floor(count / 2);
+  const at = (events: number) =>
+    encodeURIComponent(new Date(EXPORT_FROM + events * EXPORT_STEP_MS).toISOString());
+  // Warm up the route (and D1's page cache) on a small range first.
+  await readExport(base, finance.key, `&to=${at(1000)}`, pid);
+  const firstHalf = await readExport(base, finance.key, `&to=${at(half)}`, pid);
   const whole = await readExport(base, finance.key, "", pid);
-  const problems = [];
+  const problems: string[] = [];
   if (whole.rows !== count) problems.push(`export: ${whole.rows} rows of ${count} seeded events`);
   if (whole.credits !== count * EXPORT_CREDITS_PER_EVENT)
     problems.push(`export: ${whole.credits} credits, not ${count * EXPORT_CREDITS_PER_EVENT}`);

@@ -1,0 +1,142 @@
+/**
+ * `npm run bench`: the gateway against a bare Hono forwarder to the same upstream, and against
+ * the floor (SPEC §10; see bench/README.md). The headline is gateway / floor req/s in the spread
+ * phase.
+ *
+ * Bundles the workers once and starts two servers on 127.0.0.1 (servers.ts), seeds accounts
+ * through the gateway's HTTP API (seed.ts), loads the targets phase by phase (phase.ts, load.ts,
+ * cpu.ts), waits for the ledgers' outboxes to reach D1, streams a CSV export (export.ts), checks
+ * the run (checks.ts), prints the report and writes bench/results.json (report.ts).
+ *
+ * Every process it starts runs under the e2e tests' guard (test/e2e/support/wrangler.ts) and is
+ * stopped by its process group, also on errors, Ctrl-C and the watchdog; the temp dir is removed
+ * unless BENCH_KEEP_TMP=1.
+ */
+import { rmSync } from "node:fs";
+import { loadavg } from "node:os";
+import process, { exit } from "node:process";
+import { stopAll, type Workspace, workerdPidsOf } from "../test/e2e/support/wrangler";
+import { gatewayLogFindings, problemsOf, type RunData, warningsOf } from "./checks";
+import { CONFIG, log, OPERATOR_TOKEN, round, WATCHDOG_MS } from "./config";
+import { HAS_PROC } from "./cpu";
+import { measureExport } from "./export";
+import { failureSamples, stopLoad, tallies } from "./load";
+import { type PhaseResult, type PhaseSpec, phase, smoke, stopPhases } from "./phase";
+import { buildReport, printReport, writeResults } from "./report";
+import { awaitFlush, flushWaitMs, ledgerTotals, outboxTotals, seedAccounts } from "./seed";
+import { createWorkspace, startTargets } from "./servers";
+import { onStopSignal } from "./signals";
+
+let ws: Workspace | null = null;
+let cleaning: Promise<void> | null = null;
+let stopping = false;
+
+/** Stops the load and every process started, and removes the temp dir; once. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    stopLoad();
+    await stopAll();
+    if (ws && process.env.BENCH_KEEP_TMP !== "1") rmSync(ws.tmp, { recursive: true, force: true });
+    else if (ws) log(`kept ${ws.tmp}`);
+  })();
+  return cleaning;
+}
+
+async function main(): Promise<number> {
+  const startedAt = Date.now();
+  const loadavgAtStart = round(loadavg()[0]);
+  ws = createWorkspace();
+  const { gateway, forwarder } = await startTargets(ws);
+  log(
+    `gateway ${gateway.base} (group ${gateway.pgid}), forwarder ${forwarder.base} (group ${forwarder.pgid})`,
+  );
+
+  log(`seeding ${CONFIG.accounts} accounts through the HTTP API`);
+  const accounts = await seedAccounts(gateway.base);
+  const before = await outboxTotals(gateway.base, accounts);
+  // The floor is the forwarder's server under /floor: its CPU is the forwarder's workerd.
+  const floor = { ...forwarder, base: `${forwarder.base}/floor` };
+  await smoke(gateway, forwarder, floor, accounts);
+
+  const allKeys = accounts.map((a) => a.memberKey);
+  const hotKey = allKeys.slice(0, 1);
+  const pgids = [gateway.pgid, forwarder.pgid];
+  const phases: PhaseResult[] = [];
+  const runPhase = async (spec: Omit<PhaseSpec, "targets" | "pgids">, withFloor = false) => {
+    const targets: PhaseSpec["targets"] = [
+      { name: "gateway", server: gateway },
+      { name: "forwarder", server: forwarder },
+    ];
+    if (withFloor) targets.push({ name: "floor", server: floor });
+    phases.push(...(await phase({ ...spec, targets, pgids })));
+  };
+  await runPhase({ name: "hot", keys: hotKey, connections: CONFIG.connections });
+  // The floor runs in the spread phase only, to keep the bench short.
+  await runPhase({ name: "spread", keys: allKeys, connections: CONFIG.connections }, true);
+  await runPhase({
+    name: "latency",
+    keys: allKeys,
+    connections: CONFIG.latencyConnections,
+    rate: CONFIG.latencyRate,
+  });
+  // One connection: nothing queues, so the difference is what the gateway adds to one call.
+  // (At 10 connections two cores are saturated and latency mostly restates throughput.)
+  await runPhase({ name: "serial", keys: allKeys, connections: 1 });
+
+  log("waiting for the ledgers to flush their outboxes to D1");
+  const waitMs = flushWaitMs();
+  const after = await awaitFlush(gateway.base, accounts, tallies.gateway.ok2xx, waitMs);
+  const ledger = await ledgerTotals(gateway.base, accounts);
+
+  let exportResult = null;
+  if (CONFIG.runtime === "miniflare") {
+    log(`exporting ${CONFIG.exportEvents} usage events as CSV (half the range, then all of it)`);
+    exportResult = await measureExport({
+      base: gateway.base,
+      workerdPid: HAS_PROC ? (workerdPidsOf(gateway.pgid)[0] ?? null) : null,
+      operatorToken: OPERATOR_TOKEN,
+      count: CONFIG.exportEvents,
+    });
+  }
+
+  const data: RunData = { phases, before, after, waitMs, ledger, exportResult, gateway };
+  const problems = problemsOf(data);
+  const hotAccount = accounts[0]?.id ?? "";
+  const context = { startedAt, loadavgAtStart, hotAccount, problems, warnings: warningsOf(phases) };
+  const report = buildReport(data, context);
+  writeResults(report);
+  printReport(report, ws.tmp);
+  if (problems.length === 0) return 0;
+  for (const [target, samples] of Object.entries(failureSamples)) {
+    for (const sample of samples) log(`${target} answered ${sample.status}: ${sample.body}`);
+  }
+  const findings = gatewayLogFindings(gateway);
+  if (findings.length > 0) log(`from the gateway's log:\n${findings.join("\n")}`);
+  log(`output of the gateway's server:\n${gateway.output(20)}`);
+  return 1;
+}
+
+onStopSignal((signal) => {
+  // Under tsx the signal may come twice: from the terminal and relayed by tsx's own process.
+  if (stopping) return;
+  stopping = true;
+  stopPhases();
+  log(`${signal}: stopping everything`);
+  cleanup().finally(() => exit(130));
+});
+
+setTimeout(() => {
+  log(`the bench ran past ${WATCHDOG_MS / 1000} s: stopping everything`);
+  cleanup().finally(() => exit(1));
+}, WATCHDOG_MS);
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (error) {
+  if (!stopping)
+    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+} finally {
+  await cleanup();
+}
+exit(exitCode);

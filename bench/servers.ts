@@ -1,0 +1,199 @@
+/**
+ * The bench's targets: bundling each worker once, and starting the gateway's and the
+ * forwarder's servers (each with the demo upstream, its own workerd and its own persist dir)
+ * through the e2e tests' process helpers (test/e2e/support): Miniflare from Node (bench/serve.ts,
+ * ServedGateway) by default, `wrangler dev` (DevServer) with BENCH_RUNTIME=wrangler.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ServedGateway } from "../test/e2e/support/miniflare";
+import {
+  DevServer,
+  exited,
+  migrateD1,
+  type Started,
+  tail,
+  type Workspace,
+  wrangler,
+} from "../test/e2e/support/wrangler";
+import { CONFIG, log, OPERATOR_TOKEN, ROOT, UPSTREAM_TOKEN, WATCHDOG_MS } from "./config";
+
+/** A running server the bench loads. */
+export interface Target {
+  /** Its base URL; the floor's carries the `/floor` prefix. */
+  base: string;
+  /** Its process group (the guard leads it): the processes whose CPU counts for it. */
+  pgid: number;
+  /** Throws, with the server's last output, if the server's process is gone. */
+  requireAlive(): void;
+  /** The last lines the server wrote, for failure messages. */
+  output(lines?: number): string;
+  /** Files the server and its workers write (log lines, wrangler's debug log), to search. */
+  logFiles(): string[];
+}
+
+/** Where the state lives: tmpfs unless BENCH_STATE=disk (or no /dev/shm here). */
+function stateRoot(): string {
+  if (CONFIG.state === "memory") {
+    try {
+      readdirSync("/dev/shm");
+      return "/dev/shm";
+    } catch {
+      log("no /dev/shm here: state stays on disk");
+    }
+  }
+  return tmpdir();
+}
+
+/**
+ * The bench's temp dir, for state, bundles and every process's output. Its processes may live
+ * a little past the watchdog, which stops them itself first.
+ */
+export function createWorkspace(): Workspace {
+  return {
+    root: ROOT,
+    tmp: mkdtempSync(path.join(stateRoot(), "creditgate-bench-")),
+    lifetimeMs: WATCHDOG_MS + 30_000,
+  };
+}
+
+/**
+ * Others may edit the sources while the bench runs, and `wrangler dev` reloads on every change
+ * (in-flight calls then fail and the figures mix two builds). So each worker is bundled once,
+ * as `wrangler deploy --dry-run` would ship it, and served from a copy of its config in the temp
+ * dir with `no_bundle = true`; relative paths in that config are made absolute.
+ */
+async function snapshot(ws: Workspace, label: string, config: string): Promise<string> {
+  const outDir = path.join(ws.tmp, "build", label);
+  const args = ["deploy", "--dry-run", "--outdir", outDir, "-c", config];
+  await wrangler(ws, `bundle ${label}`, args, 120_000);
+  const configPath = path.resolve(ROOT, config);
+  const configDir = path.dirname(configPath);
+  const text = readFileSync(configPath, "utf8")
+    .replace(/^main\s*=.*$/m, 'main = "index.js"\nno_bundle = true')
+    .replace(
+      /^(\s*(?:directory|migrations_dir)\s*=\s*)"([^"]+)"/gm,
+      (_, key: string, value: string) => `${key}${JSON.stringify(path.resolve(configDir, value))}`,
+    );
+  const snapshotConfig = path.join(outDir, "wrangler.toml");
+  writeFileSync(snapshotConfig, text);
+  return snapshotConfig;
+}
+
+/** Like Promise.all, but waits for every promise, so nothing is still starting during cleanup. */
+async function allSettled<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const values: T[] = [];
+  for (const result of results) {
+    if (result.status === "rejected") throw result.reason;
+    values.push(result.value);
+  }
+  return values;
+}
+
+function filesIn(dir: string, ext: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(ext))
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+function targetOf(label: string, base: string, started: Started, logFiles: () => string[]) {
+  const output = (lines = 40) =>
+    logFiles()
+      .map((file) => `${file}:\n${tail(file, lines)}`)
+      .join("\n");
+  return {
+    base,
+    pgid: started.pgid,
+    requireAlive: () => {
+      if (exited(started.child)) {
+        const how = started.child.exitCode ?? started.child.signalCode;
+        throw new Error(`${label} exited (${how}):\n${output()}`);
+      }
+    },
+    output,
+    logFiles,
+  } satisfies Target;
+}
+
+export interface Targets {
+  gateway: Target;
+  forwarder: Target;
+}
+
+/** Bundles the workers and starts both servers; the caller stops them (stopAll). */
+export async function startTargets(ws: Workspace): Promise<Targets> {
+  log("bundling gateway, forwarder, demo upstream");
+  const [gatewayConfig, forwarderConfig, upstreamConfig] = await allSettled([
+    snapshot(ws, "gateway", "wrangler.toml"),
+    snapshot(ws, "forwarder", "bench/forwarder/wrangler.toml"),
+    snapshot(ws, "upstream", "demo/upstream/wrangler.toml"),
+  ]);
+  if (!gatewayConfig || !forwarderConfig || !upstreamConfig) throw new Error("bundling failed");
+  const specs: Spec[] = [
+    {
+      label: "gateway",
+      configs: [gatewayConfig, upstreamConfig],
+      persistTo: path.join(ws.tmp, "gateway-state"),
+      vars: { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN },
+    },
+    {
+      label: "forwarder",
+      configs: [forwarderConfig, upstreamConfig],
+      persistTo: path.join(ws.tmp, "forwarder-state"),
+      vars: {},
+    },
+  ];
+  for (const spec of specs) mkdirSync(spec.persistTo, { recursive: true });
+  const [gateway, forwarder] = await allSettled(
+    specs.map((spec) => (CONFIG.runtime === "miniflare" ? serve(ws, spec) : dev(ws, spec))),
+  );
+  if (!gateway || !forwarder) throw new Error("a server did not start");
+  return { gateway, forwarder };
+}
+
+interface Spec {
+  label: string;
+  configs: string[];
+  persistTo: string;
+  vars: Record<string, string>;
+}
+
+/** Miniflare from Node: the gateway's server applies the migrations and seeds the export's events. */
+async function serve(ws: Workspace, spec: Spec): Promise<Target> {
+  const isGateway = spec.label === "gateway";
+  const server = await ServedGateway.start(ws, {
+    ...spec,
+    migrate: isGateway,
+    seedUsage: isGateway ? { count: CONFIG.exportEvents } : undefined,
+    logFile: path.join(ws.tmp, `${spec.label}.log`),
+  });
+  const { started } = server;
+  return targetOf(spec.label, server.base, started, () => [
+    server.logFile,
+    started.stdout,
+    started.stderr,
+  ]);
+}
+
+/** `wrangler dev`; the D1 migrations are applied to the gateway's persist dir first. */
+async function dev(ws: Workspace, spec: Spec): Promise<Target> {
+  if (spec.label === "gateway") {
+    log("applying D1 migrations to a temp persist dir");
+    await migrateD1(ws, spec.persistTo);
+  }
+  const server = await DevServer.start(ws, spec);
+  const { started } = server;
+  // wrangler's debug log has every worker log line (WRANGLER_LOG_PATH, see wrangler.ts).
+  const debugLogs = path.join(ws.tmp, "wrangler-logs", spec.label);
+  return targetOf(spec.label, server.base, started, () => [
+    started.stdout,
+    started.stderr,
+    ...filesIn(debugLogs, ".log"),
+  ]);
+}
