@@ -3,6 +3,9 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { buildSync } from "esbuild";
 import { configDefaults, defineConfig } from "vitest/config";
 
+/** Tests that run in plain Node (project `node`), not in workerd. */
+const NODE_TESTS = "test/**/*.node.test.ts";
+
 /** Auxiliary workers are not built by Vite: bundle their TypeScript to one ES module. */
 function bundle(entry: string): string {
   const out = buildSync({
@@ -74,9 +77,13 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
-            exclude: [...configDefaults.exclude, "test/e2e/**"],
+            exclude: [...configDefaults.exclude, "test/e2e/**", NODE_TESTS],
             setupFiles: ["./test/apply-migrations.ts"],
           },
+        },
+        {
+          // Plain Node for what needs Node's tools, e.g. the API document under the Redocly CLI.
+          test: { name: "node", include: [NODE_TESTS], environment: "node" },
         },
         {
           // test/e2e: plain Node driving real `wrangler dev` servers (see test/e2e/support).

@@ -211,6 +211,8 @@ function render() {
   var auth = el("div", { cls: "auth" });
   Object.keys((doc.components || {}).securitySchemes || {}).forEach(function (name) {
     var scheme = doc.components.securitySchemes[name];
+    // Only the bearer tokens "try it" sends; the webhook signature is the gateway's to make.
+    if (scheme.type !== "http") return;
     var input = el("input", { type: "password", autocomplete: "off", placeholder: scheme.bearerFormat || "token" });
     input.addEventListener("input", function () { tokens[name] = input.value; });
     auth.appendChild(el("label", {}, [el("code", { text: name }), " ", el("span", { cls: "muted", text: scheme.description || "" }), input]));

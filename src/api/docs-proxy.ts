@@ -6,6 +6,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { type Action, type Catalog, holdCredits } from "../catalog";
 import { paramNames } from "../catalog/route";
+import { IDEMPOTENCY_KEY, PARAM_VALUE, PURPOSE } from "../lib/formats";
 import type { ProblemCode } from "../lib/problem";
 import { Problem } from "./schemas";
 
@@ -128,11 +129,6 @@ export const PROXY_DENIALS: Record<
     headers: ["X-Request-Id", "X-Credits-Action", "X-Credits-Charged", "X-Credits-Remaining"],
   },
 };
-
-// The same formats the proxy enforces (src/proxy/prepare.ts, src/catalog/route.ts).
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const PURPOSE = /^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}$/;
-const PARAM_VALUE = /^[A-Za-z0-9._~-]{1,128}$/;
 
 const ProxyHeaders = z.object({
   "Idempotency-Key": z
@@ -298,6 +294,31 @@ function responsesOf() {
   };
 }
 
+/** `ai.agent_conversation` -> `callAiAgentConversation`: a priced action's operationId. */
+export function actionOperationId(actionId: string): string {
+  const words = actionId.split(/[._]+/).filter(Boolean);
+  return `call${words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("")}`;
+}
+
+/**
+ * The operationId of each action id, unique and stable: the camel-case form, or, for the rare ids
+ * that share one (`a_b.c` and `a.b_c`), the action id itself, which the catalog keeps unique and
+ * which no other operationId has (only action ids have a dot).
+ */
+export function actionOperationIds(actionIds: readonly string[]): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const id of actionIds) {
+    const derived = actionOperationId(id);
+    count.set(derived, (count.get(derived) ?? 0) + 1);
+  }
+  return new Map(
+    actionIds.map((id) => {
+      const derived = actionOperationId(id);
+      return [id, count.get(derived) === 1 ? derived : id];
+    }),
+  );
+}
+
 /** The proxy's part of the document: a path item per catalog action, and its components. */
 export function proxyDocument(catalog: Catalog): ApiDocument {
   const scratch = new OpenAPIHono();
@@ -306,11 +327,14 @@ export function proxyDocument(catalog: Catalog): ApiDocument {
   for (const [name, header] of Object.entries(CREDIT_HEADERS)) {
     registry.registerComponent("headers", name, header);
   }
+  const operationIds = actionOperationIds(catalog.actions.map((a) => a.id));
   for (const action of catalog.actions) {
     registry.registerPath({
       method: METHOD[action.method],
       path: openApiPath(action.path),
-      operationId: action.id,
+      operationId: operationIds.get(action.id),
+      // The id the call answers with in `X-Credits-Action`, as data for clients and tools.
+      "x-credits-action": action.id,
       tags: ["proxy"],
       summary: action.name,
       description: [action.description ?? "", priceText(action)].filter(Boolean).join("\n\n"),

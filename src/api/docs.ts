@@ -10,6 +10,7 @@ import { Alert } from "./account/alerts";
 import type { AppEnv } from "./context";
 import { docsPage } from "./docs-page";
 import { type ApiDocument, proxyDocument } from "./docs-proxy";
+import { noInputProblems } from "./schemas";
 
 /** The gateway's version, as in package.json (a worker cannot read that file). */
 export const API_VERSION = "0.1.0";
@@ -34,6 +35,15 @@ const SECURITY_SCHEMES = {
     bearerFormat: "cg_<accountId>_<secret>",
     description: "An account API key; its role (admin, finance, member) decides what it may do.",
   },
+  // How a webhook receiver knows an alert is the gateway's. OpenAPI has no scheme type for a
+  // signature over the request, so this is the nearest it allows: the header the proof is in.
+  webhookSignature: {
+    type: "apiKey",
+    in: "header",
+    name: "webhook-signature",
+    description:
+      "Standard Webhooks signature, on the alerts the gateway sends (`webhooks`), not a key to send to it: `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the webhook secret (`whsec_` + base64, from `PUT /v1/webhook`). The receiver recomputes it, compares in constant time and rejects stale timestamps; any Standard Webhooks library does this.",
+  },
 } as const;
 
 const OPERATIONS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
@@ -57,18 +67,14 @@ function addSharedErrors(operation: Operation, path: string): void {
   operation.responses ??= {};
   const responses = operation.responses;
   responses[500] ??= problem("Internal error (`internal_error`): only the request id is shown");
-  if (path.startsWith("/v1/")) {
+  // Account routes and the operator's routes of one account reach its ledger.
+  if (path.startsWith("/v1/") || path.startsWith("/admin/v1/accounts/")) {
     responses[503] ??= problem("The account's ledger is unavailable (`ledger_unavailable`)");
   }
   const body = operation.requestBody;
   if (body && "content" in body && body.content["application/json"]) {
     responses[415] ??= problem("The body is not JSON (`unsupported_media_type`)");
   }
-}
-
-/** `get /v1/teams/{id}` -> `get_v1_teams_id`. */
-function operationIdFor(method: string, path: string): string {
-  return `${method}_${path.replaceAll(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "")}`;
 }
 
 /** What the account's webhook receives for each alert (README "Webhook"). */
@@ -83,14 +89,16 @@ const AlertDelivery = z
   .openapi("AlertDelivery");
 
 function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
-  const header = (description: string) => ({ description, schema: { type: "string" as const } });
+  const header = (description: string) => ({ param: { description } });
   app.openAPIRegistry.registerWebhook({
     method: "post",
     path: "alert",
+    operationId: "deliverAlert",
     tags: ["alerts"],
     summary: "An alert, sent to the account's webhook (PUT /v1/webhook)",
     description:
-      "Signed per Standard Webhooks. Retried with backoff (30 s doubling, capped at 6 h, 12 attempts) until the receiver answers 2xx; every attempt of a message has the same `webhook-id`.",
+      "Signed per Standard Webhooks (security scheme `webhookSignature`). Retried with backoff (30 s doubling, capped at 6 h, 12 attempts) until the receiver answers 2xx; every attempt of a message has the same `webhook-id`.",
+    security: [{ webhookSignature: [] }],
     request: {
       headers: z.object({
         "webhook-id": z.string().openapi(header("The message id: the same on every attempt")),
@@ -99,9 +107,15 @@ function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
           .string()
           .openapi(header("`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret")),
       }),
-      body: { content: { "application/json": { schema: AlertDelivery } } },
+      body: { required: true, content: { "application/json": { schema: AlertDelivery } } },
     },
-    responses: { 200: { description: "Any 2xx: delivered" } },
+    responses: {
+      "2XX": { description: "Delivered: any 2xx, whatever the body" },
+      default: {
+        description:
+          "Any other status (a 3xx is not followed), a timeout (10 s) or a connection error: the attempt failed and is retried",
+      },
+    },
   });
 }
 
@@ -119,7 +133,6 @@ export function buildDocument(app: OpenAPIHono<AppEnv>, catalog: Catalog): ApiDo
     for (const method of OPERATIONS) {
       const operation = item[method];
       if (!operation) continue;
-      operation.operationId ??= operationIdFor(method, path);
       operation.security ??= securityFor(path);
       addSharedErrors(operation, path);
     }
@@ -147,6 +160,7 @@ export function buildDocument(app: OpenAPIHono<AppEnv>, catalog: Catalog): ApiDo
 const documentRoute = createRoute({
   method: "get",
   path: "/openapi.json",
+  operationId: "getApiDocument",
   tags: ["docs"],
   summary: "This API document (OpenAPI 3.1)",
   security: [],
@@ -155,17 +169,20 @@ const documentRoute = createRoute({
       description: "The OpenAPI 3.1 document",
       content: { "application/json": { schema: z.looseObject({ openapi: z.string() }) } },
     },
+    ...noInputProblems,
   },
 });
 
 const pageRoute = createRoute({
   method: "get",
   path: "/docs",
+  operationId: "getDocsPage",
   tags: ["docs"],
   summary: "Interactive API docs (HTML) for this document",
   security: [],
   responses: {
     200: { description: "The docs page", content: { "text/html": { schema: z.string() } } },
+    ...noInputProblems,
   },
 });
 

@@ -4,6 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { CATEGORIES, GRANT_SOURCES, ROLES, SEATS, TIERS } from "../ledger/contract";
+import { PURPOSE, PURPOSE_HINT } from "../lib/formats";
 import { ACCOUNT_ID_PATTERN } from "../lib/keys";
 
 export const MAX_CREDITS = 1_000_000_000_000;
@@ -74,9 +75,7 @@ export const PatchAccount = z
   })
   .openapi("PatchAccount");
 
-const purpose = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}$/, "1-64 letters, digits, spaces or ._:/-");
+const purpose = z.string().regex(PURPOSE, PURPOSE_HINT);
 
 export const TeamRules = z
   .strictObject({
@@ -276,6 +275,23 @@ export const problemResponses = {
   404: { description: "Not found", content: { "application/problem+json": { schema: Problem } } },
   413: {
     description: "Body over 1 MiB",
+    content: { "application/problem+json": { schema: Problem } },
+  },
+} as const;
+
+/**
+ * The client errors of a public GET route that reads no input: it gives none of its own, but
+ * says, as every operation does, that an error would come as a `Problem`.
+ */
+/** A refusal because of the state of things (`conflict`), as problem+json. */
+export function conflictResponse(description: string) {
+  return { description, content: { "application/problem+json": { schema: Problem } } } as const;
+}
+
+export const noInputProblems = {
+  "4XX": {
+    description:
+      "A client error, as `application/problem+json` like every route's. This route reads no input, so it gives none of its own; a method other than GET or HEAD is answered 404 `not_found`.",
     content: { "application/problem+json": { schema: Problem } },
   },
 } as const;

@@ -7,7 +7,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../api/context";
-import { Problem as ProblemSchema } from "../api/schemas";
+import { noInputProblems, Problem as ProblemSchema } from "../api/schemas";
 import { Problem } from "../lib/problem";
 import { dashboardPage } from "./page";
 
@@ -38,17 +38,20 @@ const FILES: Record<string, string> = {
 const pageRoute = createRoute({
   method: "get",
   path: "/dashboard",
+  operationId: "getDashboardPage",
   tags: ["dashboard"],
   summary: "The dashboard (HTML): sign in with an admin or finance key",
   security: [],
   responses: {
     200: { description: "The page", content: { "text/html": { schema: z.string() } } },
+    ...noInputProblems,
   },
 });
 
 const fileRoute = createRoute({
   method: "get",
   path: "/dashboard/{file}",
+  operationId: "getDashboardFile",
   tags: ["dashboard"],
   summary: "The dashboard's script (app.js) and styles (app.css)",
   security: [],

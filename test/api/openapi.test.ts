@@ -2,7 +2,12 @@ import { inspectRoutes } from "hono/dev";
 import { describe, expect, it } from "vitest";
 import pkg from "../../package.json";
 import { docsPage } from "../../src/api/docs-page";
-import { CREDIT_HEADERS, openApiPath, PROXY_DENIALS } from "../../src/api/docs-proxy";
+import {
+  actionOperationIds,
+  CREDIT_HEADERS,
+  openApiPath,
+  PROXY_DENIALS,
+} from "../../src/api/docs-proxy";
 import { createApp } from "../../src/app";
 import { type Catalog, demoCatalog } from "../../src/catalog";
 import { PROBLEM_STATUS } from "../../src/lib/problem";
@@ -12,6 +17,7 @@ import { testCatalog } from "../support/test-catalog";
 type Json = Record<string, unknown>;
 interface Operation {
   operationId?: string;
+  "x-credits-action"?: string;
   tags?: string[];
   description?: string;
   security?: Record<string, string[]>[];
@@ -24,6 +30,7 @@ interface Doc {
   info: { title: string; version: string };
   servers?: { url: string }[];
   paths: Record<string, Record<string, Operation | Json[]>>;
+  webhooks?: Record<string, Record<string, Operation>>;
   components: Record<string, Record<string, Json>>;
 }
 
@@ -164,7 +171,9 @@ function expectCatalogDocumented(doc: Doc, catalog: Catalog) {
     const op = doc.paths[path]?.[action.method.toLowerCase()] as Operation | undefined;
     expect(op, `${action.method} ${path} (${action.id})`).toBeDefined();
     if (!op) continue;
-    expect(op.operationId).toBe(action.id);
+    // Derived from the action id, which the operation also carries as `x-credits-action`.
+    expect(op.operationId).toMatch(/^call[A-Z][A-Za-z]*$/);
+    expect(op["x-credits-action"]).toBe(action.id);
     expect(op.tags).toEqual(["proxy"]);
     expect(op.security).toEqual([{ accountKey: [] }]);
     expect(op.description).toContain(`**Price**: ${action.price.credits} credits per`);
@@ -218,7 +227,60 @@ describe("the API document at /openapi.json", () => {
     expect(Object.keys(doc.components.securitySchemes ?? {}).sort()).toEqual([
       "accountKey",
       "operatorToken",
+      "webhookSignature",
     ]);
+  });
+
+  it("names every operation with a readable, unique operationId", async () => {
+    const doc = await documentOf(call("/openapi.json"));
+    const ids = operations(doc).map(({ method, path, op }) => [
+      `${method} ${path}`,
+      op.operationId,
+    ]);
+    for (const [at, id] of ids) expect(id, at).toMatch(/^[a-z]+(?:[A-Z][a-z]*)+$/);
+    expect(new Set(ids.map(([, id]) => id)).size).toBe(ids.length);
+    const byRoute = Object.fromEntries(ids);
+    expect(byRoute).toMatchObject({
+      "post /v1/teams": "createTeam",
+      "get /v1/usage/events": "listUsageEvents",
+      "delete /v1/keys/{id}": "revokeKey",
+      "post /admin/v1/accounts/{id}/grants": "issueGrant",
+      "get /openapi.json": "getApiDocument",
+      "post /v1/enrichment/companies": "callEnrichmentCompany",
+      "post /v1/ai/agents/{agentId}/conversations": "callAiAgentConversation",
+    });
+    expect(doc.webhooks?.alert?.post?.operationId).toBe("deliverAlert");
+  });
+
+  it("derives a priced action's operationId from its id, the id itself when two would clash", () => {
+    const ids = actionOperationIds(["record_refresh.company", "a_b.c", "a.b_c", "ai.generate"]);
+    expect(Object.fromEntries(ids)).toEqual({
+      "record_refresh.company": "callRecordRefreshCompany",
+      "a_b.c": "a_b.c",
+      "a.b_c": "a.b_c",
+      "ai.generate": "callAiGenerate",
+    });
+  });
+
+  it("describes the alert webhook: signed headers, the signature as its security, the outcomes", async () => {
+    const doc = await documentOf(call("/openapi.json"));
+    const hook = doc.webhooks?.alert?.post;
+    expect(hook?.security).toEqual([{ webhookSignature: [] }]);
+    expect(doc.components.securitySchemes?.webhookSignature).toMatchObject({
+      type: "apiKey",
+      in: "header",
+      name: "webhook-signature",
+    });
+    expect(hook?.parameters).toEqual(
+      ["webhook-id", "webhook-timestamp", "webhook-signature"].map((name) => ({
+        name,
+        in: "header",
+        required: true,
+        description: expect.any(String),
+        schema: { type: "string" },
+      })),
+    );
+    expect(Object.keys(hook?.responses ?? {})).toEqual(["2XX", "default"]);
   });
 
   it("documents every route the app mounts, and nothing it does not serve", async () => {
@@ -259,6 +321,8 @@ describe("the API document at /openapi.json", () => {
     let errors = 0;
     for (const { method, path, op } of operations(doc)) {
       expect(op.responses?.["500"], `${method} ${path} lists no 500`).toBeDefined();
+      const clientErrors = Object.keys(op.responses ?? {}).filter((s) => s.startsWith("4"));
+      expect(clientErrors.length, `${method} ${path} lists no 4XX`).toBeGreaterThan(0);
       for (const [status, response] of Object.entries(op.responses ?? {})) {
         if (Number(status) < 400) continue;
         const content = deref(doc, response).content as Record<string, { schema?: Json }>;

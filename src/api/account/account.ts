@@ -9,6 +9,7 @@ import { validationHook } from "../validation";
 const read = createRoute({
   method: "get",
   path: "/account",
+  operationId: "getCurrentAccount",
   tags: ["account"],
   summary: "The account: tier, billing anchor, overage policy, spend cap, rollover, action caps",
   middleware: [accountAuth("admin", "finance")] as const,

@@ -73,6 +73,7 @@ const AlertsQuery = ListQuery.extend({
 const readSettings = createRoute({
   method: "get",
   path: "/alerts/settings",
+  operationId: "getAlertSettings",
   tags: ["alerts"],
   summary: "The account's alert settings (defaults until changed)",
   middleware: [readers] as const,
@@ -82,6 +83,7 @@ const readSettings = createRoute({
 const writeSettings = createRoute({
   method: "put",
   path: "/alerts/settings",
+  operationId: "replaceAlertSettings",
   tags: ["alerts"],
   summary: "Replace the account's alert settings (from the next debit on)",
   middleware: [admins] as const,
@@ -92,6 +94,7 @@ const writeSettings = createRoute({
 const list = createRoute({
   method: "get",
   path: "/alerts",
+  operationId: "listAlerts",
   tags: ["alerts"],
   summary: "Alerts fired, newest first; filter by kind, scope, scope id and time",
   middleware: [readers] as const,

@@ -9,6 +9,7 @@ import { validationHook } from "../validation";
 const read = createRoute({
   method: "get",
   path: "/balance",
+  operationId: "getBalance",
   tags: ["balance"],
   summary: "The account's balance: available, held, captured this period, grants, forecast",
   middleware: [accountAuth("admin", "finance", "member")] as const,

@@ -20,6 +20,7 @@ import { validationHook } from "../validation";
 const create = createRoute({
   method: "post",
   path: "/keys",
+  operationId: "createKey",
   tags: ["keys"],
   summary: "Create a key",
   middleware: [accountAuth("admin")] as const,
@@ -33,6 +34,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/keys",
+  operationId: "listKeys",
   tags: ["keys"],
   summary: "List keys (never their secrets)",
   middleware: [accountAuth("admin")] as const,
@@ -43,6 +45,7 @@ const list = createRoute({
 const revoke = createRoute({
   method: "delete",
   path: "/keys/{id}",
+  operationId: "revokeKey",
   tags: ["keys"],
   summary: "Revoke a key (effective on the next request)",
   middleware: [accountAuth("admin")] as const,

@@ -19,6 +19,7 @@ import { validationHook } from "../validation";
 const create = createRoute({
   method: "post",
   path: "/members",
+  operationId: "createMember",
   tags: ["members"],
   summary: "Create a member",
   middleware: [accountAuth("admin")] as const,
@@ -29,6 +30,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/members",
+  operationId: "listMembers",
   tags: ["members"],
   summary: "List members",
   middleware: [accountAuth("admin", "finance")] as const,
@@ -39,6 +41,7 @@ const list = createRoute({
 const read = createRoute({
   method: "get",
   path: "/members/{id}",
+  operationId: "getMember",
   tags: ["members"],
   summary: "A member",
   middleware: [accountAuth("admin", "finance")] as const,
@@ -49,6 +52,7 @@ const read = createRoute({
 const patch = createRoute({
   method: "patch",
   path: "/members/{id}",
+  operationId: "updateMember",
   tags: ["members"],
   summary: "Change a member's team, seat, active state or budget (effective on the next request)",
   middleware: [accountAuth("admin")] as const,
@@ -59,6 +63,7 @@ const patch = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/members/{id}",
+  operationId: "deleteMember",
   tags: ["members"],
   summary: "Delete a member and revoke its keys (usage history stays)",
   middleware: [accountAuth("admin")] as const,

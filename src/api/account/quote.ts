@@ -32,6 +32,7 @@ const Quote = z
 const quote = createRoute({
   method: "get",
   path: "/quote",
+  operationId: "getQuote",
   tags: ["balance"],
   summary: "Price of an action for the calling member, and whether it would be admitted now",
   middleware: [accountAuth("member")] as const,

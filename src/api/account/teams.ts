@@ -5,6 +5,7 @@ import { accountAuth } from "../auth";
 import type { AppEnv } from "../context";
 import {
   CreateTeam,
+  conflictResponse,
   IdParam,
   json,
   jsonBody,
@@ -24,6 +25,7 @@ const admins = accountAuth("admin");
 const create = createRoute({
   method: "post",
   path: "/teams",
+  operationId: "createTeam",
   tags: ["teams"],
   summary: "Create a team",
   middleware: [admins] as const,
@@ -34,6 +36,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/teams",
+  operationId: "listTeams",
   tags: ["teams"],
   summary: "List teams",
   middleware: [readers] as const,
@@ -44,6 +47,7 @@ const list = createRoute({
 const read = createRoute({
   method: "get",
   path: "/teams/{id}",
+  operationId: "getTeam",
   tags: ["teams"],
   summary: "A team with its rules and this period's spend",
   middleware: [readers] as const,
@@ -54,6 +58,7 @@ const read = createRoute({
 const patch = createRoute({
   method: "patch",
   path: "/teams/{id}",
+  operationId: "updateTeam",
   tags: ["teams"],
   summary: "Rename a team",
   middleware: [admins] as const,
@@ -64,16 +69,22 @@ const patch = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/teams/{id}",
+  operationId: "deleteTeam",
   tags: ["teams"],
   summary: "Delete a team that has no members (409 otherwise)",
   middleware: [admins] as const,
   request: { params: IdParam },
-  responses: { 204: { description: "Deleted" }, ...problemResponses },
+  responses: {
+    204: { description: "Deleted" },
+    409: conflictResponse("The team still has members (`conflict`)"),
+    ...problemResponses,
+  },
 });
 
 const readRules = createRoute({
   method: "get",
   path: "/teams/{id}/rules",
+  operationId: "getTeamRules",
   tags: ["rules"],
   summary: "A team's rules",
   middleware: [readers] as const,
@@ -84,6 +95,7 @@ const readRules = createRoute({
 const putRules = createRoute({
   method: "put",
   path: "/teams/{id}/rules",
+  operationId: "replaceTeamRules",
   tags: ["rules"],
   summary: "Replace a team's rules (effective on the next request)",
   middleware: [admins] as const,

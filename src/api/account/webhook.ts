@@ -60,6 +60,7 @@ const Delivery = z
 const put = createRoute({
   method: "put",
   path: "/webhook",
+  operationId: "setWebhook",
   tags: ["alerts"],
   summary: "Set the URL alerts are sent to, and its signing secret",
   middleware: [admins] as const,
@@ -70,6 +71,7 @@ const put = createRoute({
 const read = createRoute({
   method: "get",
   path: "/webhook",
+  operationId: "getWebhook",
   tags: ["alerts"],
   summary: "The webhook alerts are sent to (the secret's prefix only; url null when none)",
   middleware: [readers] as const,
@@ -79,6 +81,7 @@ const read = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/webhook",
+  operationId: "deleteWebhook",
   tags: ["alerts"],
   summary: "Stop sending alerts to a webhook",
   middleware: [admins] as const,
@@ -88,6 +91,7 @@ const remove = createRoute({
 const deliveries = createRoute({
   method: "get",
   path: "/webhook/deliveries",
+  operationId: "listWebhookDeliveries",
   tags: ["alerts"],
   summary: "The delivery log, newest first: state, attempts, last status and error",
   middleware: [readers] as const,

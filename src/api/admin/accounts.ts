@@ -11,6 +11,7 @@ import type { AppEnv } from "../context";
 import {
   Account,
   CreateAccount,
+  conflictResponse,
   IdParam,
   json,
   jsonBody,
@@ -40,12 +41,13 @@ const AccountDetail = Account.extend({
 const create = createRoute({
   method: "post",
   path: "/accounts",
+  operationId: "createAccount",
   tags: ["operator"],
   summary: "Create an account",
   request: { body: jsonBody(CreateAccount) },
   responses: {
     201: json(Account, "The new account"),
-    409: problemResponses[400],
+    409: conflictResponse("The account exists already (`conflict`)"),
     ...problemResponses,
   },
 });
@@ -53,6 +55,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/accounts",
+  operationId: "listAccounts",
   tags: ["operator"],
   summary: "List accounts",
   request: { query: ListQuery },
@@ -65,6 +68,7 @@ const list = createRoute({
 const read = createRoute({
   method: "get",
   path: "/accounts/{id}",
+  operationId: "getAccount",
   tags: ["operator"],
   summary: "Read an account, with its outbox state",
   request: { params: IdParam },
@@ -74,6 +78,7 @@ const read = createRoute({
 const patch = createRoute({
   method: "patch",
   path: "/accounts/{id}",
+  operationId: "updateAccount",
   tags: ["operator"],
   summary: "Change an account's name, tier or policy (effective on the next request)",
   request: { params: IdParam, body: jsonBody(PatchAccount) },

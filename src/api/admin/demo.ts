@@ -11,13 +11,12 @@ import { ledgerClient } from "../../ledger/client";
 import { sha256Hex } from "../../lib/hash";
 import { parseAccountKey } from "../../lib/keys";
 import { Problem } from "../../lib/problem";
+import { DAY_MS } from "../../lib/time";
 import type { AppEnv } from "../context";
 import { IdParam, json, jsonBody, problemResponses } from "../schemas";
 import { validationHook } from "../validation";
 import { requireAccount } from "./accounts";
 import { planHistory } from "./demo-plan";
-
-const DAY_MS = 86_400_000;
 
 const HistoryRequest = z
   .strictObject({
@@ -50,6 +49,7 @@ const demoOnly = createMiddleware<AppEnv>(async (c, next) => {
 const history = createRoute({
   method: "post",
   path: "/accounts/{id}/demo-history",
+  operationId: "seedDemoHistory",
   tags: ["operator"],
   summary: "Demo only: lay weeks of usage history into an account",
   description:

@@ -24,6 +24,7 @@ import { usageAdminRoutes } from "./usage";
 const grant = createRoute({
   method: "post",
   path: "/accounts/{id}/grants",
+  operationId: "issueGrant",
   tags: ["operator"],
   summary: "Issue a grant (pack, promo or adjustment)",
   request: { params: IdParam, body: jsonBody(CreateGrant) },
@@ -33,6 +34,7 @@ const grant = createRoute({
 const bootstrapKey = createRoute({
   method: "post",
   path: "/accounts/{id}/keys",
+  operationId: "createAccountKey",
   tags: ["operator"],
   summary: "Create an account key (bootstrap the first admin key)",
   request: { params: IdParam, body: jsonBody(CreateKey) },
@@ -45,6 +47,7 @@ const bootstrapKey = createRoute({
 const catalogRoute = createRoute({
   method: "get",
   path: "/catalog",
+  operationId: "getCatalog",
   tags: ["operator"],
   summary: "The priced actions",
   responses: {

@@ -1,5 +1,6 @@
 /** Operator: usage retention (archive or delete events older than an age; ledgers untouched). */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { DAY_MS } from "../../lib/time";
 import { applyRetention } from "../../usage/retention";
 import type { AppEnv } from "../context";
 import { json, jsonBody, problemResponses } from "../schemas";
@@ -7,11 +8,10 @@ import { RetentionRequest, RetentionResult } from "../usage/schemas";
 import { validationHook } from "../validation";
 import { requireAccount } from "./accounts";
 
-const DAY_MS = 86_400_000;
-
 const retention = createRoute({
   method: "post",
   path: "/usage/retention",
+  operationId: "applyUsageRetention",
   tags: ["operator"],
   summary: "Archive (roll up by day) or delete usage events older than an age",
   description:

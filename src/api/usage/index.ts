@@ -29,6 +29,7 @@ const books = accountAuth("admin", "finance");
 const events = createRoute({
   method: "get",
   path: "/usage/events",
+  operationId: "listUsageEvents",
   tags: ["usage"],
   summary: "Usage events, oldest first: JSON pages, or the whole range as CSV or NDJSON",
   description:
@@ -53,6 +54,7 @@ const events = createRoute({
 const summary = createRoute({
   method: "get",
   path: "/usage/summary",
+  operationId: "getUsageSummary",
   tags: ["usage"],
   summary: "Credits, units, calls and denials, grouped by day, team, member, action, category",
   middleware: [readers] as const,
@@ -63,6 +65,7 @@ const summary = createRoute({
 const reconcile = createRoute({
   method: "get",
   path: "/usage/reconcile",
+  operationId: "getUsageReconciliation",
   tags: ["usage"],
   summary: "The ledger's captured credits for a period beside D1's, with the outbox watermark",
   middleware: [books] as const,
