@@ -59,8 +59,8 @@ function addToTally(tally: Tally, result: LoadResult): void {
   tally.non2xx += result.non2xx;
   tally.errors += result.errors;
   tally.timeouts += result.timeouts;
-  for (const [code, { count }] of Object.entries(result.statusCodeStats)) {
-    tally.statusCodes[code] = (tally.statusCodes[code] ?? 0) + count;
+  for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) {
+    tally.statusCodes[code] = (tally.statusCodes[code] ?? 0) + (stats.count ?? 0);
   }
 }
 
@@ -190,7 +190,9 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
           latencies.push(performance.now() - started);
           result.requests.total += 1;
           const code = res.statusCode ?? 0;
-          result.statusCodeStats[code] = { count: (result.statusCodeStats[code]?.count ?? 0) + 1 };
+          const stats = (result.statusCodeStats ??= {});
+          const key = `${code}` as const;
+          stats[key] = { count: (stats[key]?.count ?? 0) + 1 };
           if (code >= 200 && code < 300) result["2xx"] += 1;
           else {
             result.non2xx += 1;

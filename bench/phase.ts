@@ -111,8 +111,8 @@ async function slice(sum: PhaseSum, spec: SliceSpec): Promise<void> {
   sum.non2xx += result.non2xx;
   sum.errors += result.errors;
   sum.timeouts += result.timeouts;
-  for (const [code, { count }] of Object.entries(result.statusCodeStats)) {
-    sum.statusCodes[code] = (sum.statusCodes[code] ?? 0) + count;
+  for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) {
+    sum.statusCodes[code] = (sum.statusCodes[code] ?? 0) + (stats.count ?? 0);
   }
   for (const ms of latencies) sum.latencies.push(ms);
 }

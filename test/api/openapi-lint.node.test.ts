@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { afterAll, describe, expect, it } from "vitest";
+import { childEnv } from "../../scripts/child-env";
 import { createApp } from "../../src/app";
 import { type Catalog, demoCatalog } from "../../src/catalog";
 import { testCatalog } from "../support/test-catalog";
@@ -54,13 +55,12 @@ function redocly(file: string, name: string) {
     [CLI, "lint", file, "--format=json", `--config=${CONFIG}`],
     {
       cwd: work,
-      env: {
-        ...(process.env as Record<string, string>),
-        // No telemetry, no update check against the npm registry: the lint makes no network call.
+      // No telemetry, no update check against the npm registry: the lint makes no network call.
+      env: childEnv({
         REDOCLY_TELEMETRY: "off",
         REDOCLY_SUPPRESS_UPDATE_NOTICE: "true",
         NO_COLOR: "1",
-      },
+      }),
       stdio: ["ignore", out, err],
     },
   );

@@ -12,6 +12,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:
 import { createServer } from "node:net";
 import path from "node:path";
 import process from "node:process";
+import { childEnv } from "../../../scripts/child-env";
 
 /** Longest a process started here may live by default; the guard kills its group after that. */
 const LIFETIME_MS = 240_000;
@@ -100,13 +101,8 @@ export interface Workspace {
   lifetimeMs?: number;
 }
 
-function wranglerEnv(ws: Workspace, label: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined) env[name] = value;
-  }
-  return {
-    ...env,
+function wranglerEnv(ws: Workspace, label: string): NodeJS.ProcessEnv {
+  return childEnv({
     WRANGLER_SEND_METRICS: "false",
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
     CI: "true",
@@ -114,7 +110,7 @@ function wranglerEnv(ws: Workspace, label: string): Record<string, string> {
     FORCE_COLOR: "0",
     // wrangler's debug log (every worker log line included), for a post-mortem.
     WRANGLER_LOG_PATH: path.join(ws.tmp, "wrangler-logs", label.replace(/\W+/g, "-")),
-  };
+  });
 }
 
 export interface Started {
