@@ -29,7 +29,7 @@ export async function d1Captured(
   db: D1Database,
   accountId: string,
   periodStart: string,
-  /** Only raw events with a smaller seq: the ones the ledger knows D1 has (see base.ts). */
+  /** Only raw events with a smaller seq: the ones the ledger knows D1 has (see ledger/reconcile.ts). */
   seqBelow: number,
 ): Promise<CapturedTotals> {
   const { results } = await db

@@ -4,8 +4,8 @@
  * buffers, read over the inspector) stays under a Worker's 128 MB limit. Measured here: about
  * 30 MiB at most; an export that builds the whole CSV first peaks above 400 MiB.
  *
- * Served by bench/serve.mjs, not `wrangler dev`: wrangler's DevTools session keeps a copy of
- * every response body. serve.mjs writes the events into D1 before serving, with one SQL
+ * Served by bench/serve.ts, not `wrangler dev`: wrangler's DevTools session keeps a copy of
+ * every response body. serve.ts writes the events into D1 before serving, with one SQL
  * statement (the export reads D1; how the rows got there does not matter).
  */
 import { mkdtempSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * The account's webhook and its deliveries (schema V4). A delivery is queued in the transaction
- * that fires its alert; the alarm sends it (base.ts) and records each attempt here. Its id is
+ * that fires its alert; the alarm sends it (background.ts) and records each attempt here. Its id is
  * the `webhook-id` of every attempt, so a receiver can drop repeats (at-least-once delivery).
  */
 import { newId } from "../../lib/ids";
