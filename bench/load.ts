@@ -52,7 +52,8 @@ export type LoadResult = Pick<
   "duration" | "2xx" | "non2xx" | "errors" | "timeouts" | "statusCodeStats"
 > & { requests: { sent: number; total: number } };
 
-function addToTally(tally: Tally, result: LoadResult): void {
+/** Adds one run's counts to a tally (a target's, or a phase's sum). */
+export function addToTally(tally: Tally, result: LoadResult): void {
   tally.sent += result.requests.sent;
   tally.completed += result.requests.total;
   tally.ok2xx += result["2xx"];

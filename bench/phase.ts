@@ -13,7 +13,15 @@ import {
   newCpuUsed,
   replacedProcesses,
 } from "./cpu";
-import { load, percentile, sampleFailure, type TargetName, tallies } from "./load";
+import {
+  addToTally,
+  load,
+  percentile,
+  sampleFailure,
+  type Tally,
+  type TargetName,
+  tallies,
+} from "./load";
 import { type Account, inBatches } from "./seed";
 import type { Target } from "./servers";
 
@@ -46,15 +54,8 @@ export interface PhaseResult {
 }
 
 /** Totals of one target over the slices of a phase. */
-interface PhaseSum {
+interface PhaseSum extends Tally {
   seconds: number;
-  sent: number;
-  completed: number;
-  ok2xx: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
   latencies: number[];
   cpu: CpuUsed;
   replaced: Set<string>;
@@ -105,15 +106,7 @@ async function slice(sum: PhaseSum, spec: SliceSpec): Promise<void> {
   for (const label of replacedProcesses(cpuBefore, cpuAfter, server.pgid)) sum.replaced.add(label);
   addCpu(sum.cpu, cpuUsed(cpuBefore, cpuAfter, server.pgid));
   sum.seconds += result.duration;
-  sum.sent += result.requests.sent;
-  sum.completed += result.requests.total;
-  sum.ok2xx += result["2xx"];
-  sum.non2xx += result.non2xx;
-  sum.errors += result.errors;
-  sum.timeouts += result.timeouts;
-  for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) {
-    sum.statusCodes[code] = (sum.statusCodes[code] ?? 0) + (stats.count ?? 0);
-  }
+  addToTally(sum, result);
   for (const ms of latencies) sum.latencies.push(ms);
 }
 

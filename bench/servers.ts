@@ -4,10 +4,11 @@
  * through the e2e tests' process helpers (test/e2e/support): Miniflare from Node (bench/serve.ts,
  * ServedGateway) by default, `wrangler dev` (DevServer) with BENCH_RUNTIME=wrangler.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ServedGateway } from "../test/e2e/support/miniflare";
+import { snapshotWorker } from "../test/e2e/support/snapshot";
 import {
   DevServer,
   exited,
@@ -15,7 +16,6 @@ import {
   type Started,
   tail,
   type Workspace,
-  wrangler,
 } from "../test/e2e/support/wrangler";
 import { CONFIG, log, OPERATOR_TOKEN, ROOT, UPSTREAM_TOKEN, WATCHDOG_MS } from "./config";
 
@@ -56,29 +56,6 @@ export function createWorkspace(): Workspace {
     tmp: mkdtempSync(path.join(stateRoot(), "creditgate-bench-")),
     lifetimeMs: WATCHDOG_MS + 30_000,
   };
-}
-
-/**
- * Others may edit the sources while the bench runs, and `wrangler dev` reloads on every change
- * (in-flight calls then fail and the figures mix two builds). So each worker is bundled once,
- * as `wrangler deploy --dry-run` would ship it, and served from a copy of its config in the temp
- * dir with `no_bundle = true`; relative paths in that config are made absolute.
- */
-async function snapshot(ws: Workspace, label: string, config: string): Promise<string> {
-  const outDir = path.join(ws.tmp, "build", label);
-  const args = ["deploy", "--dry-run", "--outdir", outDir, "-c", config];
-  await wrangler(ws, `bundle ${label}`, args, 120_000);
-  const configPath = path.resolve(ROOT, config);
-  const configDir = path.dirname(configPath);
-  const text = readFileSync(configPath, "utf8")
-    .replace(/^main\s*=.*$/m, 'main = "index.js"\nno_bundle = true')
-    .replace(
-      /^(\s*(?:directory|migrations_dir)\s*=\s*)"([^"]+)"/gm,
-      (_, key: string, value: string) => `${key}${JSON.stringify(path.resolve(configDir, value))}`,
-    );
-  const snapshotConfig = path.join(outDir, "wrangler.toml");
-  writeFileSync(snapshotConfig, text);
-  return snapshotConfig;
 }
 
 /** Like Promise.all, but waits for every promise, so nothing is still starting during cleanup. */
@@ -130,9 +107,9 @@ export interface Targets {
 export async function startTargets(ws: Workspace): Promise<Targets> {
   log("bundling gateway, forwarder, demo upstream");
   const [gatewayConfig, forwarderConfig, upstreamConfig] = await allSettled([
-    snapshot(ws, "gateway", "wrangler.toml"),
-    snapshot(ws, "forwarder", "bench/forwarder/wrangler.toml"),
-    snapshot(ws, "upstream", "demo/upstream/wrangler.toml"),
+    snapshotWorker(ws, "gateway", "wrangler.toml", 120_000),
+    snapshotWorker(ws, "forwarder", "bench/forwarder/wrangler.toml", 120_000),
+    snapshotWorker(ws, "upstream", "demo/upstream/wrangler.toml", 120_000),
   ]);
   if (!gatewayConfig || !forwarderConfig || !upstreamConfig) throw new Error("bundling failed");
   const specs: Spec[] = [

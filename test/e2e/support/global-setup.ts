@@ -4,12 +4,13 @@
  * `no_bundle = true`. Others may edit the sources while the tests run; `wrangler dev` would
  * reload on every change (calls in flight then fail), so the servers run a snapshot instead.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
 import type { TestProject } from "vitest/node";
-import { type Workspace, wrangler } from "./wrangler";
+import { snapshotWorker } from "./snapshot";
+import type { Workspace } from "./wrangler";
 
 export interface E2EContext extends Workspace {
   /** Snapshot config of the gateway (wrangler.toml); served first, on the port. */
@@ -24,32 +25,6 @@ declare module "vitest" {
   }
 }
 
-async function snapshot(ws: Workspace, label: string, config: string): Promise<string> {
-  const outDir = path.join(ws.tmp, "build", label);
-  await wrangler(ws, `bundle ${label}`, ["deploy", "--dry-run", "--outdir", outDir, "-c", config]);
-  // The bundle is named after the entry point: index.js, upstream.js.
-  const bundles = readdirSync(outDir).filter((f) => f.endsWith(".js"));
-  const main = bundles[0];
-  if (bundles.length !== 1 || main === undefined) {
-    throw new Error(
-      `bundle ${label}: expected one .js file in ${outDir}, found ${bundles.join(", ")}`,
-    );
-  }
-  const configPath = path.resolve(ws.root, config);
-  const configDir = path.dirname(configPath);
-  const text = readFileSync(configPath, "utf8")
-    // The dashboard is built already (vitest.config.ts): a snapshot runs no build command.
-    .replace(/^\[build\]\n(?:[^[\n].*\n|\n)*/m, "")
-    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(main)}\nno_bundle = true`)
-    .replace(
-      /^(\s*(?:directory|migrations_dir)\s*=\s*)"([^"]+)"/gm,
-      (_, key: string, value: string) => `${key}${JSON.stringify(path.resolve(configDir, value))}`,
-    );
-  const snapshotConfig = path.join(outDir, "wrangler.toml");
-  writeFileSync(snapshotConfig, text);
-  return snapshotConfig;
-}
-
 export default async function setup(project: TestProject): Promise<() => void> {
   const ws: Workspace = {
     root: project.config.root,
@@ -60,8 +35,8 @@ export default async function setup(project: TestProject): Promise<() => void> {
     else rmSync(ws.tmp, { recursive: true, force: true });
   };
   const results = await Promise.allSettled([
-    snapshot(ws, "gateway", "wrangler.toml"),
-    snapshot(ws, "upstream", "test/e2e/support/upstream.wrangler.toml"),
+    snapshotWorker(ws, "gateway", "wrangler.toml"),
+    snapshotWorker(ws, "upstream", "test/e2e/support/upstream.wrangler.toml"),
   ]);
   const [gateway, upstream] = results;
   if (gateway?.status !== "fulfilled" || upstream?.status !== "fulfilled") {
