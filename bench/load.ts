@@ -191,7 +191,8 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
           latencies.push(performance.now() - started);
           result.requests.total += 1;
           const code = res.statusCode ?? 0;
-          const stats = (result.statusCodeStats ??= {});
+          result.statusCodeStats ??= {};
+          const stats = result.statusCodeStats;
           const key = `${code}` as const;
           stats[key] = { count: (stats[key]?.count ?? 0) + 1 };
           if (code >= 200 && code < 300) result["2xx"] += 1;

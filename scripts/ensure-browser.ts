@@ -33,8 +33,11 @@ function main(): number {
   // A browser named by hand that is not there is a mistake to fix, not a reason to install one.
   const prefix = process.env.CHROMIUM_PATH ? null : aptRunner();
   if (prefix) {
-    console.log("No Chromium or Chrome here: installing Debian's chromium with apt-get (about a minute)...");
-    const installed = apt(prefix, ["update", "-qq"]) && apt(prefix, ["install", "-y", "-qq", "chromium"]);
+    console.log(
+      "No Chromium or Chrome here: installing Debian's chromium with apt-get (about a minute)...",
+    );
+    const installed =
+      apt(prefix, ["update", "-qq"]) && apt(prefix, ["install", "-y", "-qq", "chromium"]);
     const after = findBrowser();
     if (installed && after) {
       console.log(`Installed ${after}.`);

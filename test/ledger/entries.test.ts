@@ -6,69 +6,13 @@
  * at a period roll, and the overage allowance resized both ways.
  */
 import { describe, expect, it } from "vitest";
-import type { GrantView } from "../../src/ledger/contract";
 import { type Harness, withLedger } from "../rules/ledger-harness";
-
-type Buckets = Pick<GrantView, "amount" | "remaining" | "held" | "captured" | "expired">;
-
-/** Each grant's buckets as its entries say they are. */
-function fromEntries(h: Harness): Map<string, Buckets> {
-  const out = new Map<string, Buckets>();
-  const rows = h.sql
-    .exec<{ grant_id: string; kind: string; amount: number; reason: string | null }>(
-      "SELECT grant_id, kind, amount, reason FROM entries ORDER BY seq",
-    )
-    .toArray();
-  for (const e of rows) {
-    const b = out.get(e.grant_id) ?? { amount: 0, remaining: 0, held: 0, captured: 0, expired: 0 };
-    const a = e.amount;
-    switch (e.kind) {
-      case "issue":
-        b.amount += a;
-        b.remaining += a;
-        break;
-      case "hold":
-        b.remaining -= a;
-        b.held += a;
-        break;
-      case "capture":
-        b.held -= a;
-        b.captured += a;
-        break;
-      case "void":
-        b.held -= a;
-        b.remaining += a;
-        break;
-      case "expire":
-        b.remaining -= a;
-        b.expired += a;
-        break;
-      case "adjust": {
-        const sign = e.reason === "limit_lowered" ? -1 : 1;
-        b.amount += sign * a;
-        b.remaining += sign * a;
-        break;
-      }
-      default:
-        throw new Error(`unknown entry kind ${e.kind}`);
-    }
-    out.set(e.grant_id, b);
-  }
-  return out;
-}
+import { expectGrantsMatchEntries, readEntries } from "../support/entries";
 
 async function expectBooksAgree(h: Harness) {
-  const entries = fromEntries(h);
   const grants = await h.grants();
   expect(grants.length).toBeGreaterThan(0);
-  for (const g of grants) {
-    const { amount, remaining, held, captured, expired } = g;
-    expect({ id: g.id, amount, remaining, held, captured, expired }).toEqual({
-      id: g.id,
-      ...entries.get(g.id),
-    });
-  }
-  expect([...entries.keys()].sort()).toEqual(grants.map((g) => g.id).sort());
+  expectGrantsMatchEntries(grants, readEntries(h.sql));
 }
 
 describe("ledger entries", () => {

@@ -10,7 +10,7 @@ import { expect } from "vitest";
 import { DEFAULT_TEAM_RULES, type TeamRules } from "../../src/ledger/core/rules";
 import type { AccountLedger } from "../../src/ledger/object";
 import type { ProblemBody } from "../support/api";
-import { bearer, callTest, ledger, OPERATOR, type TestAccount } from "../support/api";
+import { bearer, callTest, ledger, OPERATOR, spend, type TestAccount } from "../support/api";
 
 export interface ApiResult<T> {
   status: number;
@@ -92,6 +92,16 @@ export async function addMember(
   return { id: member.body.id, key: key.body.key, keyId: key.body.id };
 }
 
+/** test.one: 1 credit, on_success. */
+export const one = (key: string, headers: Record<string, string> = {}) =>
+  spend(key, "/v1/test/one", headers);
+/** test.drain: `credits` credits, on_request (category ai). */
+export const drain = (key: string, credits: number) =>
+  spend(key, `/v1/test/drain?credits=${credits}`);
+/** prospecting.intent: professional tier and a sales seat, 10 credits per result. */
+export const intent = (key: string) =>
+  callTest("/v1/prospecting/intent?limit=1", { headers: bearer(key) });
+
 /** Asserts a refusal: status, problem+json, code and rule, nothing charged. Returns the body. */
 export async function expectDenied(
   res: Response,
@@ -114,6 +124,15 @@ export async function expectAdmitted(res: Response, credits = 1) {
   const text = await res.text();
   expect(res.status, text).toBe(200);
   expect(res.headers.get("x-credits-charged")).toBe(String(credits));
+}
+
+/** Nothing held, and `captured` credits captured this period. */
+export async function expectNothingHeld(acct: TestAccount, captured: number) {
+  const b = await balanceOf(acct.adminKey);
+  expect({ held: b.held, capturedThisPeriod: b.capturedThisPeriod }).toEqual({
+    held: 0,
+    capturedThisPeriod: captured,
+  });
 }
 
 export interface Spend {
@@ -165,6 +184,15 @@ export async function flushedEvents(accountId: string): Promise<EventRow[]> {
     .bind(accountId)
     .all<EventRow>();
   return results;
+}
+
+/** The D1 events show exactly `count` denials with this code, each of 0 credits. */
+export async function expectDeniedEvents(accountId: string, code: string, count: number) {
+  const events = await flushedEvents(accountId);
+  const denied = events.filter((e) => e.outcome === "denied");
+  expect(denied.map((e) => e.reason)).toEqual(Array(count).fill(code));
+  expect(denied.every((e) => e.credits === 0)).toBe(true);
+  return events;
 }
 
 export interface CounterRow {

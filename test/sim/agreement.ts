@@ -3,8 +3,9 @@
  * the holds and what they took from which grant, the spend counters, the idempotency keys, and
  * every usage event with where it is (outbox, D1). Any difference fails the seed.
  */
+
+import type { LedgerModel } from "../support/model/ledger";
 import { fail, iso, show } from "./checks";
-import type { LedgerModel } from "./model/ledger";
 import type { RealEvent, RealState } from "./state";
 
 /** Fails with the lines only one side has (a few of each), or passes if both sides agree. */

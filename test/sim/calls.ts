@@ -2,11 +2,12 @@
  * A client's calls through the real gateway: fresh ones, retries with the same Idempotency-Key
  * (the upstream may behave differently this time), and the same key with another body.
  */
+
+import { type Admission, type MEvent, settlementOf } from "../support/model/types";
 import { creditsOf, reportedUnits, type SimAction, simAction } from "./actions";
 import { checkAdmittedWithin, show, Violation } from "./checks";
 import { add, type Outcome, type Sim, type Template } from "./driver";
 import { send } from "./gateway";
-import { type Admission, type MEvent, settlementOf } from "./model/types";
 import { expectedReply, type Seen, seen } from "./reply";
 import { callerKey, headroom, PURPOSES, remember, scopesOf, template, termsOf } from "./requests";
 import { chaosHeaders, planFor, planText, upstreamOf } from "./upstream";

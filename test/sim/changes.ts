@@ -4,11 +4,11 @@
  * policy and tier, grants, keys; and the balance an admin reads.
  */
 import { CATEGORIES, type Category, type Seat, type Tier } from "../../src/ledger/contract";
+import { OPEN_RULES, type Policy, type Rules } from "../support/model/types";
 import { ACTION_IDS } from "./actions";
 import { show, Violation } from "./checks";
 import type { Outcome, Sim } from "./driver";
 import { manage, OPERATOR_AUTH, send } from "./gateway";
-import { OPEN_RULES, type Policy, type Rules } from "./model/types";
 import { PURPOSES } from "./requests";
 
 const DAY = 86_400_000;

@@ -3,8 +3,10 @@
  * model: whatever happened, the books must balance. (agreement.ts then compares them with the
  * model: they must also say what the product's rules say should have happened.)
  */
+
+import { bucketsFromEntries } from "../support/entries";
+import { IDEMPOTENCY_TTL_MS } from "../support/model/types";
 import { simAction } from "./actions";
-import { IDEMPOTENCY_TTL_MS } from "./model/types";
 import type { RealEvent, RealState } from "./state";
 
 /** A broken invariant; `label` names it (I1..I5, or "model" for a disagreement with the model). */
@@ -48,14 +50,14 @@ function noOverspend(real: RealState) {
  * say, and what they captured is what the period counters say.
  */
 function conservation(real: RealState) {
-  const sums = new Map<string, Record<string, number>>();
-  for (const e of real.entries) {
-    const s = sums.get(e.grant_id) ?? {};
-    const kind =
-      e.kind === "adjust" ? (e.reason === "limit_lowered" ? "lowered" : "raised") : e.kind;
-    s[kind] = (s[kind] ?? 0) + e.total;
-    sums.set(e.grant_id, s);
-  }
+  const logged = bucketsFromEntries(
+    real.entries.map((e) => ({
+      grant_id: e.grant_id,
+      kind: e.kind,
+      amount: e.total,
+      reason: e.reason,
+    })),
+  );
   const heldByGrant = new Map<string, number>();
   for (const h of real.holds) {
     const allocations = JSON.parse(h.allocations) as { grantId: string; amount: number }[];
@@ -69,14 +71,12 @@ function conservation(real: RealState) {
     if (g.amount !== g.remaining + g.held + g.captured + g.expired) {
       fail("I2", `grant #${g.seq}: amount != remaining + held + captured + expired: ${show(g)}`);
     }
-    const s = sums.get(g.id) ?? {};
-    const n = (k: string) => s[k] ?? 0;
-    const fromLog = {
-      amount: n("issue") + n("raised") - n("lowered"),
-      remaining: n("issue") + n("raised") - n("lowered") - n("hold") + n("void") - n("expire"),
-      held: n("hold") - n("capture") - n("void"),
-      captured: n("capture"),
-      expired: n("expire"),
+    const fromLog = logged.get(g.id) ?? {
+      amount: 0,
+      remaining: 0,
+      held: 0,
+      captured: 0,
+      expired: 0,
     };
     const row = {
       amount: g.amount,

@@ -10,11 +10,11 @@ import { env } from "cloudflare:workers";
 import type { Tier } from "../../src/ledger/contract";
 import type { AccountLedger } from "../../src/ledger/object";
 import { uniqueAccountId } from "../support/api";
+import { LedgerModel } from "../support/model/ledger";
 import type { SimAction } from "./actions";
 import { checkAgainstModel } from "./agreement";
 import { checkInvariants, Violation } from "./checks";
 import { field, manage, OPERATOR_AUTH } from "./gateway";
-import { LedgerModel } from "./model/ledger";
 import { Prng } from "./prng";
 import { type RealState, readState } from "./state";
 

@@ -8,9 +8,9 @@ import { env } from "cloudflare:workers";
 import type { AccountLedger } from "../../src/ledger/object";
 import type { UsageEvent } from "../../src/usage/event";
 import { insertUsageEvents } from "../../src/usage/flush";
+import { HOLD_TTL_MS } from "../support/model/types";
 import { Violation } from "./checks";
 import type { Outcome, Sim } from "./driver";
-import { HOLD_TTL_MS } from "./model/types";
 
 const SECOND = 1000;
 const DAY = 86_400_000;

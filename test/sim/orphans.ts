@@ -2,12 +2,13 @@
  * Admissions whose worker died before forwarding (by RPC, as only a worker could): the hold
  * waits for a settle that arrives late, or for its TTL and the alarm.
  */
+
+import type { SettleAsk } from "../support/model/types";
 import { creditsOf, simAction } from "./actions";
 import { freshCall } from "./calls";
 import { checkAdmittedWithin, Violation } from "./checks";
 import type { Outcome, Sim } from "./driver";
 import { fingerprintOf, sha256Hex } from "./gateway";
-import type { SettleAsk } from "./model/types";
 import { callerKey, remember, scopesOf, template, termsOf } from "./requests";
 
 const ORPHAN_ACTIONS = ["test.one", "test.metered", "test.drain", "enrichment.company"];

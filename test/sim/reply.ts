@@ -1,6 +1,7 @@
 /** What the client sees of a call, as the gateway answered it and as the model expects it. */
+
+import type { Admission } from "../support/model/types";
 import type { Reply } from "./gateway";
-import type { Admission } from "./model/types";
 import type { Plan } from "./upstream";
 
 /** SPEC §4's statuses, written out here rather than imported, so a wrong mapping is caught. */

@@ -2,9 +2,10 @@
  * What a client sends: which key, which action and body (a template a retry repeats), and the
  * terms the gateway derives from it; sometimes aimed at the edge of a budget or the balance.
  */
+
+import { OPEN_RULES, type Terms } from "../support/model/types";
 import { holdOf, type SimAction } from "./actions";
 import type { Sim, Template } from "./driver";
-import { OPEN_RULES, type Terms } from "./model/types";
 
 /** The purposes callers give (X-Credit-Purpose) and teams allow. */
 export const PURPOSES = ["lead-gen", "renewal", "research"];

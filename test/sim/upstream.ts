@@ -1,7 +1,8 @@
 /** What the chaos upstream is told to do for a call, and how the gateway sees the result. */
+
+import type { Upstream } from "../support/model/types";
 import type { SimAction } from "./actions";
 import type { Sim } from "./driver";
-import type { Upstream } from "./model/types";
 
 /** What the chaos upstream is told to do (test/support/chaos-upstream.ts). */
 export type Plan =

@@ -36,11 +36,20 @@ export interface Situation {
   now: number;
 }
 
-const deny = (code: string, rule: string, retryAfter: number | null = null): Denial => ({
-  code,
-  rule,
-  retryAfter,
-});
+/** A refusal by `rule`; the retry delay and the budget's numbers where they apply. */
+export function deny(
+  code: string,
+  rule: string | null,
+  more: { retryAfter?: number; limit?: number; used?: number } = {},
+): Denial {
+  return {
+    code,
+    rule,
+    retryAfter: more.retryAfter ?? null,
+    limit: more.limit ?? null,
+    used: more.used ?? null,
+  };
+}
 
 /** The first rule that refuses the call, or null when it may be admitted. */
 export function denialOf(s: Situation): Denial | null {
@@ -65,13 +74,14 @@ export function denialOf(s: Situation): Denial | null {
   if (limit !== null && s.recent.length >= limit) {
     const oldest = s.recent[s.recent.length - limit] ?? s.now;
     const wait = Math.max(1, Math.ceil((oldest + RATE_WINDOW_MS - s.now) / 1000));
-    return deny("rate_limited", "member_rate", wait);
+    return deny("rate_limited", "member_rate", { retryAfter: wait });
   }
   for (const [scope, rule] of BUDGETS) {
     const cap = s.limits[scope];
     if (cap === null) continue;
-    const used = s.spend(scope);
-    if (used.captured + used.held + terms.holdCredits > cap) return deny("budget_exhausted", rule);
+    const spent = s.spend(scope);
+    const used = spent.captured + spent.held;
+    if (used + terms.holdCredits > cap) return deny("budget_exhausted", rule, { limit: cap, used });
   }
   if (s.available < terms.holdCredits) return deny("insufficient_credits", "balance");
   return null;

@@ -1,6 +1,7 @@
 /**
  * The reference model's vocabulary: plain data for grants, holds, events, keys, rules and
- * policy, and the product constants of SPEC §2 (written out here, not imported from src).
+ * policy, and the product constants of SPEC §2 (written out here, not imported from src: only
+ * the shapes of src's types are shared, so a drift fails the type check).
  */
 
 import type { Category, Seat, Settlement, Tier } from "../../../src/ledger/contract";
@@ -129,6 +130,9 @@ export interface Denial {
   code: string;
   rule: string | null;
   retryAfter: number | null;
+  /** A budget's limit and what was captured and held against it (budget_exhausted only). */
+  limit: number | null;
+  used: number | null;
 }
 
 export type Admission =
@@ -153,13 +157,20 @@ export interface SettleAsk {
   failure: string | null;
 }
 
-/** The billing period containing `now` for an anchor day of 1..28 (SPEC §2: monthly, UTC). */
+/**
+ * The billing period containing `now` (SPEC §2: monthly from the anchor day, UTC). An anchor
+ * past a short month's end falls on that month's last day (31 gives Feb 28, or 29).
+ */
 export function periodOf(anchorDay: number, now: number): { start: number; end: number } {
+  const startIn = (year: number, month: number) => {
+    const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+    return Date.UTC(year, month, Math.min(anchorDay, lastDay));
+  };
   const d = new Date(now);
-  let start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), anchorDay);
-  if (now < start) start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, anchorDay);
-  const s = new Date(start);
-  return { start, end: Date.UTC(s.getUTCFullYear(), s.getUTCMonth() + 1, anchorDay) };
+  const year = d.getUTCFullYear();
+  let month = d.getUTCMonth();
+  if (now < startIn(year, month)) month -= 1;
+  return { start: startIn(year, month), end: startIn(year, month + 1) };
 }
 
 /** SPEC §2 settlement modes: what a call is charged once its upstream answered or failed (I4). */

@@ -1,8 +1,11 @@
 /**
  * The reference model of one account's ledger: SPEC §2-§4 written as plainly as possible, with
- * no storage, no SQL and no code shared with src/ledger. The simulation runs every operation
- * on the real gateway and on this model and compares them; a disagreement is a bug in one of
- * them, and the failing seed replays it exactly.
+ * no storage, no SQL and no code shared with src/ledger (only its types). It is the one model
+ * every test that checks the ledger against a reference uses: the ledger's model property test
+ * (grants, holds, expiry, periods), the rules property test (rules, budgets, rate limits,
+ * members) and the deterministic simulation (all of it, through the gateway). Each runs its
+ * operations on the real ledger and on this model and compares them; a disagreement is a bug
+ * in one of them.
  *
  * Housekeeping is lazy in the ledger (a period rolls, grants and holds lapse when something
  * touches the account), so the model has the same entry points: `touch` for what every
@@ -10,10 +13,11 @@
  */
 import type { Tier } from "../../../src/ledger/contract";
 import { Books } from "./books";
-import { denialOf } from "./rules";
+import { denialOf, deny } from "./rules";
 import {
   type Admission,
   DEFAULT_POLICY,
+  type Denial,
   HOLD_TTL_MS,
   IDEMPOTENCY_TTL_MS,
   INCLUDED,
@@ -163,22 +167,22 @@ export class LedgerModel extends Books {
     const key = this.keys.find((k) => k.secret === req.secret);
     if (!key) return { kind: "unknown_key" };
     const member = key.memberId ? (this.members.get(key.memberId) ?? null) : null;
-    const deny = (code: string, rule: string | null, retryAfter: number | null): Admission => {
+    const refuse = (denial: Denial): Admission => {
       if (!req.dryRun) {
         this.event({
           requestId: req.requestId,
           outcome: "denied",
           credits: 0,
-          reason: code,
+          reason: denial.code,
           idemKey: req.idem?.key ?? null,
           periodStart: period,
         });
       }
-      return { kind: "denied", code, rule, retryAfter };
+      return { kind: "denied", ...denial };
     };
-    if (key.revoked) return deny("invalid_key", "key", null);
-    if (key.role !== "member" || !member) return deny("forbidden", "role", null);
-    if (!member.active) return deny("invalid_key", "member", null);
+    if (key.revoked) return refuse(deny("invalid_key", "key"));
+    if (key.role !== "member" || !member) return refuse(deny("forbidden", "role"));
+    if (!member.active) return refuse(deny("invalid_key", "member"));
 
     const record = req.idem && !req.dryRun ? this.idem.get(req.idem.key) : undefined;
     if (req.idem && record && record.expiresAt > now) {
@@ -207,7 +211,7 @@ export class LedgerModel extends Books {
       available: this.available(now),
       now,
     });
-    if (denial) return deny(denial.code, denial.rule, denial.retryAfter);
+    if (denial) return refuse(denial);
     if (req.dryRun) return { kind: "quote", credits: terms.holdCredits };
 
     const hold: MHold = {
@@ -322,10 +326,12 @@ export class LedgerModel extends Books {
   private budgetRoom(hold: MHold, fromHold: number): number {
     const rules = this.teams.get(hold.teamId) ?? OPEN_RULES;
     const member = this.members.get(hold.memberId);
+    // Its own budget, or its current team's default; none there is none, not the default of
+    // the team it was in at admission (the rules property test's MOVED_TO_NO_DEFAULT).
     const memberBudget = member
       ? (member.budget ?? this.teams.get(member.teamId)?.memberBudget ?? null)
       : rules.memberBudget;
-    const limits = this.limits(rules, memberBudget, hold.actionId);
+    const limits = { ...this.limits(rules, memberBudget, hold.actionId), member: memberBudget };
     let room = Number.POSITIVE_INFINITY;
     for (const [scope, id] of this.scopesOf(hold)) {
       const cap = limits[scope];
