@@ -1,6 +1,6 @@
 /**
  * What the ledger does off the request path, in its alarm: rolls the period, voids lapsed holds
- * and forgets old idempotency keys and rate-limit admissions (`tick`); sends due webhook
+ * and forgets old idempotency keys, rate-limit admissions and hourly spend (`tick`); sends due webhook
  * deliveries; copies the outbox's usage events and fired alerts to D1 (`flush`); and sets the
  * next alarm for the earliest thing due (`schedule`).
  */
@@ -22,6 +22,7 @@ import {
   recordFlushFailure,
 } from "./store/outbox";
 import { pruneAdmissions } from "./store/rates";
+import { pruneSpendHours } from "./store/spend-hours";
 import { dueDeliveries, nextDeliveryAt, recordAttempt, webhookOf } from "./store/webhooks";
 import type { Transactions } from "./transaction";
 
@@ -80,6 +81,7 @@ export class Background {
       expireHolds(this.state, now);
       idempotency.purgeExpired(this.sql, now);
       pruneAdmissions(this.sql, now);
+      pruneSpendHours(this.sql, now);
     });
   }
 

@@ -55,3 +55,32 @@ describe("rate_events (members' admissions for per-minute rate limits)", () => {
     });
   });
 });
+
+describe("spend_hours (spend per clock hour, for the spike and forecast alerts)", () => {
+  it("keeps about eight days of hours, and the first hour of all, however long spend goes on", async () => {
+    await withLedger({ anchor: 1, start: START }, async (h) => {
+      await h.instance.issueGrant({ amount: 1_000_000, source: "pack" });
+      const hours = () =>
+        h.sql.exec<{ hour: number }>("SELECT hour FROM spend_hours ORDER BY hour").toArray();
+      const t0 = Date.parse(START);
+      const HOUR = 60 * MINUTE;
+      // A capture every three hours for sixty days, the alarm's housekeeping once a day.
+      for (let hour = 0; hour < 60 * 24; hour += 3) {
+        h.setNow(t0 + hour * HOUR);
+        const admitted = await h.admit(1);
+        if (admitted.kind !== "admitted") throw new Error(`call refused: ${admitted.kind}`);
+        await h.settle(admitted.holdId, "capture", 1);
+        if (hour % 24 === 0) await h.instance.tick();
+      }
+      await h.instance.tick();
+      const kept = hours();
+      // 8 days of hours with spend (one in three) and the earliest hour: far fewer than 480.
+      expect(kept.length).toBeLessThanOrEqual((8 * 24 + 2) / 3 + 2);
+      expect(kept[0]?.hour).toBe(Math.floor(t0 / HOUR));
+      // What the alerts read is all still there: every hour of the last 7 days with spend.
+      const lastHour = Math.floor(h.now() / HOUR);
+      const week = kept.filter((k) => k.hour > lastHour - 7 * 24);
+      expect(week.length).toBe((7 * 24) / 3);
+    });
+  });
+});

@@ -99,3 +99,15 @@ export class SpendHours {
     return this.buckets;
   }
 }
+
+/**
+ * Forgets the hours that no alert reads any more (before the kept window), except the earliest
+ * hour of all, which says how far back the account's spend goes (a spike needs a whole day).
+ * The alarm runs it, so the table holds about eight days of hours however long the account lives.
+ */
+export function pruneSpendHours(sql: SqlStorage, now: number): void {
+  sql.exec(
+    "DELETE FROM spend_hours WHERE hour < ? AND hour > (SELECT MIN(hour) FROM spend_hours)",
+    hourOf(now) - KEPT_HOURS,
+  );
+}
