@@ -31,7 +31,7 @@ export function stopPhases(): void {
   stopping = true;
 }
 
-export interface PhaseResult {
+export interface PhaseResult extends Tally {
   phase: string;
   target: TargetName;
   connections: number;
@@ -42,13 +42,6 @@ export interface PhaseResult {
   p90Ms: number | null;
   p99Ms: number | null;
   maxMs: number | null;
-  sent: number;
-  completed: number;
-  ok2xx: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
   cpu: CpuReport | null;
   replacedProcesses: string[];
 }

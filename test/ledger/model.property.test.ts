@@ -13,7 +13,7 @@ import type { GrantView, Settlement } from "../../src/ledger/contract";
 import { withLedger } from "../rules/ledger-harness";
 import { expectGrantsMatchEntries, readEntries } from "../support/entries";
 import { LedgerModel } from "../support/model/ledger";
-import { HOLD_TTL_MS, type SettleAsk, type Terms } from "../support/model/types";
+import { HOLD_TTL_MS, settleAsk, type Terms } from "../support/model/types";
 
 const DAY = 86_400_000;
 
@@ -175,19 +175,7 @@ describe("ledger model", () => {
                 const hold = model.holds[op.pick % model.holds.length];
                 if (!hold) continue;
                 const capture = op.kind === "capture";
-                const ask: SettleAsk = capture
-                  ? {
-                      decision: "capture",
-                      credits: Math.floor(hold.amount * op.share) + op.beyond,
-                      upstreamStatus: 200,
-                      failure: null,
-                    }
-                  : {
-                      decision: "void",
-                      credits: 0,
-                      upstreamStatus: 500,
-                      failure: "upstream_status",
-                    };
+                const ask = settleAsk(op, hold);
                 const result = await instance.settle({
                   holdId: holdIds.get(hold.requestId) ?? "",
                   idempotencyKey: null,

@@ -20,7 +20,7 @@ import {
 import type { AccountLedger } from "../../src/ledger/object";
 import { ledger, uniqueAccountId } from "../support/api";
 import { LedgerModel } from "../support/model/ledger";
-import { INCLUDED, type SettleAsk, type Spend, type Terms } from "../support/model/types";
+import { INCLUDED, type Spend, settleAsk, type Terms } from "../support/model/types";
 
 interface ActionDef {
   id: string;
@@ -372,19 +372,7 @@ describe("rules against a reference model", () => {
                 const hold = model.holds[op.pick % Math.max(1, model.holds.length)];
                 if (!hold) continue;
                 const capture = op.kind === "capture";
-                const ask: SettleAsk = capture
-                  ? {
-                      decision: "capture",
-                      credits: Math.floor(hold.amount * op.share) + op.beyond,
-                      upstreamStatus: 200,
-                      failure: null,
-                    }
-                  : {
-                      decision: "void",
-                      credits: 0,
-                      upstreamStatus: 500,
-                      failure: "upstream_status",
-                    };
+                const ask = settleAsk(op, hold);
                 const result = await instance.settle({
                   holdId: holdIds.get(hold.requestId) ?? "",
                   idempotencyKey: null,

@@ -158,6 +158,24 @@ export interface SettleAsk {
 }
 
 /**
+ * What a property test's settle step asks: a capture of `share` of the hold plus `beyond` (a
+ * metered report past the estimate), or a void after the upstream failed.
+ */
+export function settleAsk(
+  op: { kind: "capture"; share: number; beyond: number } | { kind: "void" },
+  hold: { amount: number },
+): SettleAsk {
+  return op.kind === "capture"
+    ? {
+        decision: "capture",
+        credits: Math.floor(hold.amount * op.share) + op.beyond,
+        upstreamStatus: 200,
+        failure: null,
+      }
+    : { decision: "void", credits: 0, upstreamStatus: 500, failure: "upstream_status" };
+}
+
+/**
  * The billing period containing `now` (SPEC §2: monthly from the anchor day, UTC). An anchor
  * past a short month's end falls on that month's last day (31 gives Feb 28, or 29).
  */
