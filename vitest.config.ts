@@ -22,6 +22,13 @@ function bundle(entry: string): string {
   return file.text;
 }
 
+/**
+ * The configuration the worker under test is built with: the demo's, whatever CREDITGATE_CONFIG
+ * says (the suite checks the demo's behaviour). In the worker it is `creditgate:config`.
+ */
+const DEMO_CONFIG = path.join(import.meta.dirname, "creditgate.config.json");
+const withDemoConfig = { alias: { "creditgate:config": DEMO_CONFIG } };
+
 export default defineConfig(async () => {
   // The worker's static assets (the dashboard's script and styles) must exist before it loads.
   // @ts-expect-error: a plain .mjs build script, without types
@@ -36,6 +43,7 @@ export default defineConfig(async () => {
       projects: [
         {
           // Everything but test/e2e, inside workerd.
+          resolve: withDemoConfig,
           plugins: [
             cloudflareTest({
               main: "./src/index.ts",
@@ -83,6 +91,7 @@ export default defineConfig(async () => {
         },
         {
           // Plain Node for what needs Node's tools, e.g. the API document under the Redocly CLI.
+          resolve: withDemoConfig,
           test: { name: "node", include: [NODE_TESTS], environment: "node" },
         },
         {

@@ -80,6 +80,18 @@ if (!existsSync(wranglerCli)) fail("wrangler is not installed: run `npm install`
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail("PORT must be a port number.");
 if (await answers()) fail(`something already answers on ${baseUrl}; stop it or set PORT.`);
 
+// The configuration (CREDITGATE_CONFIG, default creditgate.config.json) is valid, and every
+// secret its upstreams' credentials name is set: said now, in one error, not by the first call.
+const check = spawnSync(
+  process.execPath,
+  ["--import", "tsx", path.join(root, "scripts", "config-check.ts"), "--quiet"].concat([
+    "--secrets-from",
+    varsFile,
+  ]),
+  { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
+);
+if (check.status !== 0) fail("the configuration cannot be used as it is (see above).");
+
 console.log("Applying local D1 migrations...");
 const migrate = spawnSync(
   process.execPath,

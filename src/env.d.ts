@@ -12,3 +12,9 @@ declare namespace Cloudflare {
     WEBHOOK_ALLOW_INSECURE?: string;
   }
 }
+
+/** The configuration file selected at build time (see src/config/bundled.ts). */
+declare module "creditgate:config" {
+  const value: unknown;
+  export default value;
+}

@@ -1,9 +1,9 @@
 import { createApp } from "./app";
-import { demoCatalog } from "./catalog";
+import { bundledCatalog } from "./catalog";
 
 export { AccountLedger } from "./ledger/object";
 
-const app = createApp({ catalog: demoCatalog });
+const app = createApp({ catalog: bundledCatalog });
 
 export default {
   fetch: app.fetch,

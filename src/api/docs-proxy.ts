@@ -5,7 +5,7 @@
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { type Action, type Catalog, holdCredits } from "../catalog";
-import { paramNames } from "../catalog/route";
+import { paramNames } from "../config/pattern";
 import { IDEMPOTENCY_KEY, PARAM_VALUE, PURPOSE } from "../lib/formats";
 import type { ProblemCode } from "../lib/problem";
 import { Problem } from "./schemas";
@@ -214,7 +214,7 @@ const SETTLEMENT_TEXT: Record<Action["settlement"], string> = {
 };
 
 /** The price and settlement of an action, in words. */
-export function priceText(action: Action): string {
+function priceText(catalog: Catalog, action: Action): string {
   const price = action.price;
   let cost = `${price.credits} credits per request`;
   if ("unit" in price) {
@@ -223,7 +223,11 @@ export function priceText(action: Action): string {
     cost = `${price.credits} credits per ${per}; units are ${unitSource(price.unit)}, at most ${price.maxUnits} (largest hold ${hold} credits)`;
   }
   const seat = action.seat ? `; seat \`${action.seat}\`` : "";
-  return `**Price**: ${cost}. **Settlement**: ${SETTLEMENT_TEXT[action.settlement]}. **Plan**: \`${action.minTier}\` and up${seat}. **Timeout**: ${action.timeoutMs} ms.`;
+  return `**Price**: ${cost}. **Settlement**: ${SETTLEMENT_TEXT[action.settlement]}. **Plans**: ${plansText(catalog.config.plansIncluding(action))}${seat}. **Timeout**: ${action.timeoutMs} ms.`;
+}
+
+function plansText(plans: readonly string[]): string {
+  return plans.length > 0 ? plans.map((p) => `\`${p}\``).join(", ") : "none (no plan includes it)";
 }
 
 function requestOf(action: Action) {
@@ -337,7 +341,9 @@ export function proxyDocument(catalog: Catalog): ApiDocument {
       "x-credits-action": action.id,
       tags: ["proxy"],
       summary: action.name,
-      description: [action.description ?? "", priceText(action)].filter(Boolean).join("\n\n"),
+      description: [action.description ?? "", priceText(catalog, action)]
+        .filter(Boolean)
+        .join("\n\n"),
       security: [{ accountKey: [] }],
       request: requestOf(action),
       responses: responsesOf(),

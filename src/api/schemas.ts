@@ -3,11 +3,21 @@
  * the OpenAPI document. Unknown fields are rejected (strict objects); credits are integers.
  */
 import { z } from "@hono/zod-openapi";
-import { CATEGORIES, GRANT_SOURCES, ROLES, SEATS, TIERS } from "../ledger/contract";
+import { config } from "../config/bundled";
+import { ID, NO_SEAT } from "../config/schema";
+import { GRANT_SOURCES, ROLES } from "../ledger/contract";
+import { MAX_CREDITS } from "../lib/credits";
 import { PURPOSE, PURPOSE_HINT } from "../lib/formats";
 import { ACCOUNT_ID_PATTERN } from "../lib/keys";
 
-export const MAX_CREDITS = 1_000_000_000_000;
+/** One of the configuration's ids (a non-empty list: the loader guarantees it). */
+const oneOf = (ids: readonly string[]) => z.enum(ids as [string, ...string[]]);
+/** A plan, seat kind (or `none`) and category of the configuration built into the worker. */
+export const PlanId = oneOf(config.plans.map((p) => p.id));
+export const SeatId = oneOf([...config.seats, NO_SEAT]);
+export const CategoryId = oneOf(config.categories);
+/** A category as history may name it (a filter): any id, known to the configuration or not. */
+export const anyCategory = z.string().regex(ID, "a category id");
 /** Control characters, bidi overrides and lone surrogates: they break CSV, logs and displays. */
 // In a /u pattern a proper surrogate pair is one code point, so only lone surrogates match.
 const UNSAFE_TEXT = /[\p{Cc}\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]/u;
@@ -37,7 +47,7 @@ export const Problem = z
   })
   .openapi("Problem");
 
-export const Tier = z.enum(TIERS);
+export const Tier = PlanId;
 
 export const CreateAccount = z
   .strictObject({
@@ -80,7 +90,7 @@ const purpose = z.string().regex(PURPOSE, PURPOSE_HINT);
 export const TeamRules = z
   .strictObject({
     allowedActions: z.array(actionId).max(100).nullable(),
-    allowedCategories: z.array(z.enum(CATEGORIES)).max(5).nullable(),
+    allowedCategories: z.array(CategoryId).max(100).nullable(),
     purpose: z.strictObject({
       required: z.boolean(),
       allowed: z.array(purpose).max(50).nullable(),
@@ -170,13 +180,13 @@ const Spend = z.object({ captured: z.number().int(), held: z.number().int() });
 export const TeamDetail = Team.extend({ rules: TeamRules, spend: Spend }).openapi("TeamDetail");
 
 export const CreateMember = z
-  .strictObject({ name, teamId: z.string().min(1).max(64), seat: z.enum(SEATS) })
+  .strictObject({ name, teamId: z.string().min(1).max(64), seat: SeatId })
   .openapi("CreateMember");
 export const PatchMember = z
   .strictObject({
     name: name.optional(),
     teamId: z.string().min(1).max(64).optional(),
-    seat: z.enum(SEATS).optional(),
+    seat: SeatId.optional(),
     active: z.boolean().optional(),
     budget: credits.nullable().optional(),
   })
@@ -186,7 +196,7 @@ export const Member = z
     id: z.string(),
     name: z.string(),
     teamId: z.string(),
-    seat: z.enum(SEATS),
+    seat: SeatId,
     active: z.boolean(),
     budget: z.number().int().nullable(),
     createdAt: z.string(),

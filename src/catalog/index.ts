@@ -1,10 +1,10 @@
-/** The priced actions: schema, loading, route matching, pricing. */
+/** The priced actions of the configuration: loading, route matching, pricing. */
 import { z } from "zod";
-import { demoCatalogDefinition } from "./demo";
-import { loadCatalog } from "./load";
-import { type Action, CATEGORIES, METHODS, PriceSchema, SEATS, SETTLEMENTS, TIERS } from "./schema";
+import { config } from "../config/bundled";
+import { type Action, METHODS, PriceSchema, SETTLEMENTS } from "../config/schema";
+import { type Catalog, loadCatalog } from "./load";
 
-export { demoCatalogDefinition } from "./demo";
+export type { Action, Price, Upstream } from "../config/schema";
 export { type Catalog, loadCatalog } from "./load";
 export { isPlainPath, type NormalizedPath, normalizePath } from "./path";
 export {
@@ -17,29 +17,29 @@ export {
   unitsForRequest,
 } from "./price";
 export type { RouteMatch } from "./route";
-export * from "./schema";
 export { upstreamPath } from "./upstream";
 
-/** The catalog the gateway serves; loading it at import makes a bad catalog fail every test. */
-export const demoCatalog = loadCatalog(demoCatalogDefinition);
+/** The catalog the gateway serves: the configuration built into the worker. */
+export const bundledCatalog: Catalog = loadCatalog(config);
 
 /** The public shape of an action in `GET /admin/v1/catalog`. */
 const ActionDescriptionSchema = z.object({
   id: z.string(),
   name: z.string(),
-  category: z.enum(CATEGORIES),
+  category: z.string(),
   method: z.enum(METHODS),
   path: z.string(),
   price: PriceSchema,
   settlement: z.enum(SETTLEMENTS),
-  minTier: z.enum(TIERS),
-  seat: z.enum(SEATS).optional(),
+  /** The plans that include the action. */
+  plans: z.array(z.string()),
+  seat: z.string().optional(),
   timeoutMs: z.int(),
 });
 export type ActionDescription = z.output<typeof ActionDescriptionSchema>;
 
 /** An action as the operator's catalog listing shows it (no upstream details). */
-export function describeAction(action: Action): ActionDescription {
+export function describeAction(catalog: Catalog, action: Action): ActionDescription {
   const description: ActionDescription = {
     id: action.id,
     name: action.name,
@@ -48,7 +48,7 @@ export function describeAction(action: Action): ActionDescription {
     path: action.path,
     price: structuredClone(action.price),
     settlement: action.settlement,
-    minTier: action.minTier,
+    plans: [...catalog.config.plansIncluding(action)],
     timeoutMs: action.timeoutMs,
   };
   if (action.seat !== undefined) description.seat = action.seat;

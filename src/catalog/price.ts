@@ -2,7 +2,9 @@
  * What an action costs: the unit count of a request, the credits for a count, the hold to
  * reserve at admission, and the units a metered upstream reports.
  */
-import type { Action, Price } from "./schema";
+import type { Config } from "../config/load";
+import { priceCredits } from "../config/price";
+import type { Action } from "../config/schema";
 
 export type UnitsResult = { ok: true; units: number } | { ok: false; detail: string };
 
@@ -11,15 +13,6 @@ const POSITIVE_INTEGER = /^[1-9][0-9]{0,9}$/;
 /** A reported unit count: digits only, at most 10^9. */
 const REPORTED_UNITS = /^[0-9]{1,10}$/;
 const MAX_REPORTED_UNITS = 1_000_000_000;
-
-/** Credits for `units` under a price: flat per request, or ceil(units / per) blocks. */
-export function priceCredits(price: Price, units: number): number {
-  if (!("unit" in price)) return price.credits;
-  if (!Number.isSafeInteger(units) || units < 0) {
-    throw new RangeError(`units must be a non-negative integer, got ${units}`);
-  }
-  return Math.ceil(units / price.per) * price.credits;
-}
 
 /** Credits charged for `units` of the action. */
 export function creditsFor(action: Action, units: number): number {
@@ -39,11 +32,11 @@ export function holdCredits(action: Action, units: number): number {
  * What the ledger is told of a call of `action` with `units` (for metered actions, the declared
  * maximum): the action's terms and the credits to hold. The ledger's `ActionTerms`.
  */
-export function termsOf(action: Action, units: number) {
+export function termsOf(config: Config, action: Action, units: number) {
   return {
     id: action.id,
     category: action.category,
-    minTier: action.minTier,
+    plans: config.plansIncluding(action),
     seat: action.seat ?? null,
     settlement: action.settlement,
     units,

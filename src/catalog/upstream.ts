@@ -1,6 +1,6 @@
 /** The path an action forwards to, built from its template: never from the client's path. */
-import { parsePattern } from "./route";
-import type { Action } from "./schema";
+import { parsePattern } from "../config/pattern";
+import type { Action } from "../config/schema";
 
 /** Fills the action's upstreamPath template with the matched, percent-encoded params. */
 export function upstreamPath(action: Action, params: Readonly<Record<string, string>>): string {

@@ -14,9 +14,9 @@ import type {
   Caller,
   GrantSource,
   OveragePolicy,
+  PlanId,
   Role,
   Seat,
-  Tier,
 } from "./core/terms";
 
 export type { AlertKind, AlertScope, AlertSettings } from "./core/alerts";
@@ -30,12 +30,12 @@ export type {
   Category,
   GrantSource,
   OveragePolicy,
+  PlanId,
   Role,
   Seat,
   Settlement,
-  Tier,
 } from "./core/terms";
-export { CATEGORIES, GRANT_SOURCES, MAX_CREDITS, ROLES, SEATS, TIERS } from "./core/terms";
+export { GRANT_SOURCES, MAX_CREDITS, ROLES } from "./core/terms";
 
 // ---- the request path ----------------------------------------------------------------------
 
@@ -98,20 +98,20 @@ export interface SettleResult {
 export interface NewAccount {
   id: string;
   name: string;
-  tier: Tier;
+  tier: PlanId;
   billingAnchorDay: number;
 }
 
 export interface AccountPatch {
   name?: string | undefined;
-  tier?: Tier | undefined;
+  tier?: PlanId | undefined;
   policy?: Partial<AccountPolicy> | undefined;
 }
 
 export interface AccountConfig {
   id: string;
   name: string;
-  tier: Tier;
+  tier: PlanId;
   billingAnchorDay: number;
   overagePolicy: OveragePolicy;
   policy: AccountPolicy;

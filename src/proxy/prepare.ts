@@ -166,7 +166,7 @@ export async function prepareCall(
     keyHash: await sha256Hex(key),
     action,
     params,
-    terms: termsOf(action, units.units),
+    terms: termsOf(catalog.config, action, units.units),
     body: forwardedBody,
     purpose,
     idempotency,

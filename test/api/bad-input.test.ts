@@ -9,13 +9,13 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { demoCatalog } from "../../src/catalog";
+import { bundledCatalog } from "../../src/catalog";
 import type { ProblemBody } from "../support/api";
 import { bearer, OPERATOR, setupAccount, type TestAccount } from "../support/api";
 
 // The worker's own app (src/index.ts builds the same), called directly: going through
 // `exports.default.fetch` costs more with every call, and this file makes a few thousand.
-const app = createApp({ catalog: demoCatalog });
+const app = createApp({ catalog: bundledCatalog });
 
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();

@@ -8,7 +8,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { demoCatalog } from "../../src/catalog";
+import { bundledCatalog } from "../../src/catalog";
 import { bearer, jsonCall, OPERATOR, setupAccount, type TestAccount } from "../support/api";
 
 /** LEDGER whose stubs pass `authenticate` to the real object and fail every other call. */
@@ -35,7 +35,7 @@ function failingLedger(): DurableObjectNamespace {
 }
 
 async function send(path: string, init: RequestInit): Promise<Response> {
-  const app = createApp({ catalog: demoCatalog });
+  const app = createApp({ catalog: bundledCatalog });
   const ctx = createExecutionContext();
   const res = await app.fetch(
     new Request(`https://gateway.test${path}`, init),
@@ -90,7 +90,7 @@ describe("a ledger that cannot answer", () => {
 
   it("gets 503 when even authentication fails, and leaves nothing changed", async () => {
     const account = await setupAccount();
-    const app = createApp({ catalog: demoCatalog });
+    const app = createApp({ catalog: bundledCatalog });
     const unreachable = {
       idFromName: (name: string) => env.LEDGER.idFromName(name),
       get: () => ({

@@ -9,7 +9,7 @@ import {
   PROXY_DENIALS,
 } from "../../src/api/docs-proxy";
 import { createApp } from "../../src/app";
-import { type Catalog, demoCatalog } from "../../src/catalog";
+import { bundledCatalog, type Catalog } from "../../src/catalog";
 import { PROBLEM_STATUS } from "../../src/lib/problem";
 import { call, callTest } from "../support/api";
 import { testCatalog } from "../support/test-catalog";
@@ -153,7 +153,7 @@ function validate(doc: Doc): string[] {
 }
 
 /** The worker's own app, for its route table: the same factory and catalog as src/index.ts. */
-const app = createApp({ catalog: demoCatalog });
+const app = createApp({ catalog: bundledCatalog });
 
 /** Every handler the app mounts, as "METHOD /openapi/{path}" (middleware left out). */
 function mountedRoutes(): string[] {
@@ -292,7 +292,7 @@ describe("the API document at /openapi.json", () => {
     expect(mounted).toContain("GET /docs");
     const missing = mounted.filter((r) => !documented.includes(r));
     expect(missing, "mounted routes missing from the document").toEqual([]);
-    const proxied = demoCatalog.actions.map((a) => `${a.method} ${openApiPath(a.path)}`);
+    const proxied = bundledCatalog.actions.map((a) => `${a.method} ${openApiPath(a.path)}`);
     const stale = documented.filter((r) => !mounted.includes(r) && !proxied.includes(r));
     expect(stale, "documented operations nothing serves").toEqual([]);
   });
@@ -337,7 +337,7 @@ describe("the API document at /openapi.json", () => {
   });
 
   it("describes each catalog action with its price, request headers, credit headers and denials", async () => {
-    expectCatalogDocumented(await documentOf(call("/openapi.json")), demoCatalog);
+    expectCatalogDocumented(await documentOf(call("/openapi.json")), bundledCatalog);
     const headers = (await documentOf(call("/openapi.json"))).components.headers ?? {};
     expect(Object.keys(headers).sort()).toEqual(Object.keys(CREDIT_HEADERS).sort());
   });
@@ -345,7 +345,7 @@ describe("the API document at /openapi.json", () => {
   it("follows the catalog the app is built with: a new action appears by itself", async () => {
     const doc = await documentOf(callTest("/openapi.json"));
     expect(validate(doc)).toEqual([]);
-    expect(testCatalog.actions.length).toBeGreaterThan(demoCatalog.actions.length);
+    expect(testCatalog.actions.length).toBeGreaterThan(bundledCatalog.actions.length);
     expectCatalogDocumented(doc, testCatalog);
     expect(doc.paths["/v1/test/metered"]?.post).toMatchObject({
       description: expect.stringContaining("`metered`"),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { demoCatalog, normalizePath } from "../../src/catalog";
+import { bundledCatalog, normalizePath } from "../../src/catalog";
 
 function resolvedId(method: string, path: string): string | null {
-  const match = demoCatalog.resolve(method, path);
+  const match = bundledCatalog.resolve(method, path);
   return match.kind === "action" ? match.action.id : null;
 }
 
@@ -20,31 +20,31 @@ describe("Catalog.resolve", () => {
   });
 
   it("returns the matched params", () => {
-    expect(demoCatalog.resolve("POST", "/v1/ai/agents/agent.v2~x_y-z/conversations")).toMatchObject(
-      { kind: "action", params: { agentId: "agent.v2~x_y-z" } },
-    );
+    expect(
+      bundledCatalog.resolve("POST", "/v1/ai/agents/agent.v2~x_y-z/conversations"),
+    ).toMatchObject({ kind: "action", params: { agentId: "agent.v2~x_y-z" } });
   });
 
   it("answers method_not_allowed with the allowed methods", () => {
-    expect(demoCatalog.resolve("GET", "/v1/enrichment/companies")).toEqual({
+    expect(bundledCatalog.resolve("GET", "/v1/enrichment/companies")).toEqual({
       kind: "method_not_allowed",
       allow: ["POST"],
     });
-    expect(demoCatalog.resolve("DELETE", "/v1/ai/agents/a1/conversations")).toEqual({
+    expect(bundledCatalog.resolve("DELETE", "/v1/ai/agents/a1/conversations")).toEqual({
       kind: "method_not_allowed",
       allow: ["POST"],
     });
   });
 
   it("does not treat HEAD as GET", () => {
-    expect(demoCatalog.resolve("HEAD", "/v1/prospecting/intent")).toEqual({
+    expect(bundledCatalog.resolve("HEAD", "/v1/prospecting/intent")).toEqual({
       kind: "method_not_allowed",
       allow: ["GET"],
     });
   });
 
   it("matches methods case-sensitively", () => {
-    expect(demoCatalog.resolve("post", "/v1/ai/generate").kind).toBe("method_not_allowed");
+    expect(bundledCatalog.resolve("post", "/v1/ai/generate").kind).toBe("method_not_allowed");
   });
 
   it.each([
@@ -65,7 +65,7 @@ describe("Catalog.resolve", () => {
     "/v1/ai/agents/a:b/conversations",
     `/v1/ai/agents/${"a".repeat(129)}/conversations`,
   ])("finds no action for %s", (path) => {
-    expect(demoCatalog.resolve("POST", path)).toEqual({ kind: "none" });
+    expect(bundledCatalog.resolve("POST", path)).toEqual({ kind: "none" });
   });
 
   it("accepts a param of 128 characters", () => {
@@ -77,7 +77,7 @@ describe("Catalog.resolve", () => {
   it("resolves mixed-case paths only after normalization, and then not at all", () => {
     const normalized = normalizePath("/V1/Enrichment/Companies");
     expect(normalized).toEqual({ ok: true, path: "/V1/Enrichment/Companies" });
-    if (normalized.ok) expect(demoCatalog.resolve("POST", normalized.path).kind).toBe("none");
+    if (normalized.ok) expect(bundledCatalog.resolve("POST", normalized.path).kind).toBe("none");
   });
 
   it("resolves an encoded dot-segment trick to the action it really names", () => {
@@ -87,7 +87,7 @@ describe("Catalog.resolve", () => {
   });
 
   it("looks actions up by id", () => {
-    expect(demoCatalog.action("ai.generate")?.path).toBe("/v1/ai/generate");
-    expect(demoCatalog.action("AI.GENERATE")).toBeUndefined();
+    expect(bundledCatalog.action("ai.generate")?.path).toBe("/v1/ai/generate");
+    expect(bundledCatalog.action("AI.GENERATE")).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  bundledCatalog,
   creditsFor,
-  demoCatalog,
   holdCredits,
   needsJsonBody,
   parseReportedUnits,
@@ -9,7 +9,7 @@ import {
 } from "../../src/catalog";
 
 function demoAction(id: string) {
-  const action = demoCatalog.action(id);
+  const action = bundledCatalog.action(id);
   if (!action) throw new Error(`no demo action ${id}`);
   return action;
 }

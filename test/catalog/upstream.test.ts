@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { demoCatalog, upstreamPath } from "../../src/catalog";
+import { bundledCatalog, upstreamPath } from "../../src/catalog";
 
 function demoAction(id: string) {
-  const action = demoCatalog.action(id);
+  const action = bundledCatalog.action(id);
   if (!action) throw new Error(`no demo action ${id}`);
   return action;
 }
@@ -13,7 +13,7 @@ describe("upstreamPath", () => {
   });
 
   it("fills params from the match", () => {
-    const match = demoCatalog.resolve("POST", "/v1/ai/agents/agt_7/conversations");
+    const match = bundledCatalog.resolve("POST", "/v1/ai/agents/agt_7/conversations");
     if (match.kind !== "action") throw new Error("expected a match");
     expect(upstreamPath(match.action, match.params)).toBe("/ai/agents/agt_7/conversations");
   });

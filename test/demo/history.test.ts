@@ -7,7 +7,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { demoCatalog } from "../../src/catalog";
+import { bundledCatalog } from "../../src/catalog";
 import { addMember } from "../rules/helpers";
 import {
   bearer,
@@ -119,7 +119,7 @@ describe("the demo history", () => {
 
   it("answers 404 to every request when DEMO_HISTORY is not set, and its ledgers refuse", async () => {
     const { acct, keys } = await demoAccount();
-    const app = createApp({ catalog: demoCatalog });
+    const app = createApp({ catalog: bundledCatalog });
     for (const body of [{ memberKeys: keys }, { nonsense: true }]) {
       const ctx = createExecutionContext();
       const res = await app.fetch(

@@ -16,9 +16,10 @@ import { env } from "cloudflare:workers";
 import type fc from "fast-check";
 import { expect } from "vitest";
 import { createApp } from "../../src/app";
-import { type Action, demoCatalogDefinition, loadCatalog } from "../../src/catalog";
+import type { Action } from "../../src/catalog";
 import { PROBLEM_STATUS, type ProblemCode } from "../../src/lib/problem";
 import { ledger } from "../support/api";
+import { demoCatalogWith } from "../support/test-catalog";
 
 /** Set to the `{ seed, path }` fast-check printed to replay one failure (never commit it set). */
 const REPLAY: { seed: number; path: string } | null = null;
@@ -37,63 +38,62 @@ export const UPSTREAM_PREFIX = "/fuzz";
  * answer streams in slowly. Each action forwards to a path of its own, so the path the upstream
  * saw names the action it was priced as.
  */
-export const fuzzCatalog = loadCatalog({
-  upstreams: [...demoCatalogDefinition.upstreams, { id: "trickle", binding: "FUZZ_TRICKLE" }],
-  actions: [
-    ...demoCatalogDefinition.actions.map((a) => ({
+export const fuzzCatalog = demoCatalogWith(
+  {
+    upstreams: [{ id: "trickle", binding: "FUZZ_TRICKLE" }],
+    actions: [
+      {
+        id: "fuzz.batch",
+        name: "Batch, 3 credits per 2 items",
+        category: "record_refresh",
+        method: "PUT",
+        path: "/v1/fuzz/batch",
+        upstream: "demo",
+        upstreamPath: `${UPSTREAM_PREFIX}/fuzz.batch/batch`,
+        price: { credits: 3, per: 2, unit: { from: "body", field: "items" }, maxUnits: 20 },
+        maxBodyBytes: 64 * 1024,
+      },
+      {
+        id: "fuzz.purge",
+        name: "Purge a record, charged on request",
+        category: "record_refresh",
+        method: "DELETE",
+        path: "/v1/fuzz/records/:recordId",
+        upstream: "demo",
+        upstreamPath: `${UPSTREAM_PREFIX}/fuzz.purge/records/:recordId`,
+        price: { credits: 2 },
+        settlement: "on_request",
+      },
+      {
+        id: "fuzz.slow",
+        name: "Short timeout",
+        category: "insights",
+        method: "POST",
+        path: "/v1/fuzz/slow",
+        upstream: "demo",
+        upstreamPath: `${UPSTREAM_PREFIX}/fuzz.slow/slow`,
+        price: { credits: 7 },
+        timeoutMs: 300,
+      },
+      {
+        id: "fuzz.stream",
+        name: "An answer that streams in slowly",
+        category: "ai",
+        method: "POST",
+        path: "/v1/fuzz/stream",
+        upstream: "trickle",
+        upstreamPath: `${UPSTREAM_PREFIX}/fuzz.stream/stream`,
+        price: { credits: 5 },
+        timeoutMs: 100,
+      },
+    ],
+    demoActions: (a) => ({
       ...a,
       upstreamPath: `${UPSTREAM_PREFIX}/${a.id}${a.upstreamPath}`,
-    })),
-    {
-      id: "fuzz.batch",
-      name: "Batch, 3 credits per 2 items",
-      category: "record_refresh",
-      method: "PUT",
-      path: "/v1/fuzz/batch",
-      upstream: "demo",
-      upstreamPath: `${UPSTREAM_PREFIX}/fuzz.batch/batch`,
-      price: { credits: 3, per: 2, unit: { from: "body", field: "items" }, maxUnits: 20 },
-      minTier: "starter",
-      maxBodyBytes: 64 * 1024,
-    },
-    {
-      id: "fuzz.purge",
-      name: "Purge a record, charged on request",
-      category: "record_refresh",
-      method: "DELETE",
-      path: "/v1/fuzz/records/:recordId",
-      upstream: "demo",
-      upstreamPath: `${UPSTREAM_PREFIX}/fuzz.purge/records/:recordId`,
-      price: { credits: 2 },
-      minTier: "starter",
-      settlement: "on_request",
-    },
-    {
-      id: "fuzz.slow",
-      name: "Short timeout",
-      category: "insights",
-      method: "POST",
-      path: "/v1/fuzz/slow",
-      upstream: "demo",
-      upstreamPath: `${UPSTREAM_PREFIX}/fuzz.slow/slow`,
-      price: { credits: 7 },
-      minTier: "starter",
-      timeoutMs: 300,
-    },
-    {
-      id: "fuzz.stream",
-      name: "An answer that streams in slowly",
-      category: "ai",
-      method: "POST",
-      path: "/v1/fuzz/stream",
-      upstream: "trickle",
-      upstreamPath: `${UPSTREAM_PREFIX}/fuzz.stream/stream`,
-      price: { credits: 5 },
-      minTier: "starter",
-      timeoutMs: 100,
-    },
-  ],
-});
+    }),
+  },
+  "the fuzz configuration (test/fuzz/harness.ts)",
+);
 
 /** The actions whose upstream is the chaos service, steered by x-chaos-* headers. */
 export const chaosActions = fuzzCatalog.actions.filter((a) => a.upstream === "demo");

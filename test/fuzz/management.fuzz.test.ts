@@ -11,7 +11,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { demoCatalog } from "../../src/catalog";
+import { bundledCatalog } from "../../src/catalog";
 import {
   app,
   directoryState,
@@ -100,7 +100,7 @@ describe("fuzzing the management API", { timeout: 120_000 }, () => {
   it("knows every route of the app, and the deployed worker has the same routes", () => {
     const documented = routes.map((r) => `${r.method} ${r.path}`).sort();
     expect(table, "a route without an OpenAPI definition cannot be fuzzed").toEqual(documented);
-    expect(routeTable(createApp({ catalog: demoCatalog }).routes)).toEqual(table);
+    expect(routeTable(createApp({ catalog: bundledCatalog }).routes)).toEqual(table);
     expect(Object.keys(ROUTE_SPECS).sort(), "ROUTE_SPECS names a route the app lacks").toEqual(
       documented.filter((k) => ROUTE_SPECS[k]),
     );

@@ -62,7 +62,7 @@ function terms(credits: number, settlement: Settlement): Terms {
   return {
     id: "test.action",
     category: "ai",
-    minTier: "starter",
+    plans: ["starter", "professional", "enterprise"],
     seat: null,
     settlement,
     units: 1,

@@ -32,7 +32,9 @@ describe("admission decisions (SPEC §4)", () => {
       code: "plan_excludes_action",
       action: "record_refresh.company",
       credits: 5,
-      rule: "tier",
+      rule: "plan",
+      plan: "starter",
+      includedIn: ["professional", "enterprise"],
     });
   });
 
@@ -192,12 +194,10 @@ describe("admission decisions (SPEC §4)", () => {
   });
 
   it("lists the catalog for the operator", async () => {
-    const res = await jsonCall<{ actions: { id: string; minTier: string; settlement: string }[] }>(
-      "/admin/v1/catalog",
-      {
-        headers: OPERATOR,
-      },
-    );
+    const res = await jsonCall<{
+      actions: { id: string; plans: string[]; settlement: string }[];
+      plans: { id: string; includedCredits: number }[];
+    }>("/admin/v1/catalog", { headers: OPERATOR });
     expect(res.status).toBe(200);
     expect(res.body.actions.map((a) => a.id)).toEqual([
       "enrichment.company",
@@ -210,7 +210,12 @@ describe("admission decisions (SPEC §4)", () => {
     ]);
     expect(res.body.actions.find((a) => a.id === "ai.generate")).toMatchObject({
       settlement: "metered",
-      minTier: "professional",
+      plans: ["professional", "enterprise"],
     });
+    expect(res.body.plans.map((p) => [p.id, p.includedCredits])).toEqual([
+      ["starter", 500],
+      ["professional", 3000],
+      ["enterprise", 5000],
+    ]);
   });
 });

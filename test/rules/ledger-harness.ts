@@ -7,9 +7,9 @@ import type {
   ActionTerms,
   AdmitResult,
   GrantView,
+  PlanId,
   Settlement,
   SettleResult,
-  Tier,
 } from "../../src/ledger/contract";
 import type { TeamRules } from "../../src/ledger/core/rules";
 import { DEFAULT_TEAM_RULES } from "../../src/ledger/core/rules";
@@ -46,7 +46,8 @@ export function terms(
   return {
     id: "test.one",
     category: "enrichment",
-    minTier: "starter",
+    // Every plan of the demo configuration.
+    plans: ["starter", "professional", "enterprise"],
     seat: null,
     settlement,
     units: 1,
@@ -56,7 +57,7 @@ export function terms(
 }
 
 export async function withLedger(
-  options: { tier?: Tier; anchor: number; start: string },
+  options: { tier?: PlanId; anchor: number; start: string },
   body: (h: Harness) => Promise<void>,
 ): Promise<void> {
   const accountId = uniqueAccountId("rules");

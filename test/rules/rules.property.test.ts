@@ -11,7 +11,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Category, Seat, Settlement, Tier } from "../../src/ledger/contract";
+import type { Category, PlanId, Seat, Settlement } from "../../src/ledger/contract";
 import {
   type AccountPolicy,
   DEFAULT_TEAM_RULES,
@@ -20,12 +20,13 @@ import {
 import type { AccountLedger } from "../../src/ledger/object";
 import { ledger, uniqueAccountId } from "../support/api";
 import { LedgerModel } from "../support/model/ledger";
-import { INCLUDED, type Spend, settleAsk, type Terms } from "../support/model/types";
+import { INCLUDED, plansFrom, type Spend, settleAsk, type Terms } from "../support/model/types";
 
 interface ActionDef {
   id: string;
   category: Category;
-  minTier: Tier;
+  /** The smallest plan that includes it (the demo's plans nest). */
+  minTier: PlanId;
   seat: Seat | null;
 }
 
@@ -179,7 +180,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 function terms(a: ActionDef, credits: number, settlement: Settlement): Terms {
-  return { ...a, settlement, units: 1, holdCredits: credits };
+  const { minTier, ...rest } = a;
+  return { ...rest, plans: plansFrom(minTier), settlement, units: 1, holdCredits: credits };
 }
 
 // ---- the property ----------------------------------------------------------------------------
@@ -293,7 +295,7 @@ describe("rules against a reference model", () => {
             };
 
             // The drainer (last member, own team without rules) spends all but `leftover`.
-            const drain = INCLUDED[setup.tier] - setup.leftover;
+            const drain = (INCLUDED[setup.tier] ?? 0) - setup.leftover;
             const drained = await admit(MEMBERS, terms(DRAIN, drain, "on_request"), null);
             if (drained.result.kind !== "admitted" || drained.want.kind !== "admitted")
               throw new Error("drain");
@@ -491,7 +493,7 @@ describe("rules against a reference model", () => {
     for (const what of [
       "admitted",
       "invalid_key/member",
-      "plan_excludes_action/tier",
+      "plan_excludes_action/plan",
       "seat_required/seat",
       "team_not_allowed/team_allowed",
       "purpose_required/purpose",

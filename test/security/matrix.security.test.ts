@@ -16,14 +16,14 @@ import { env } from "cloudflare:workers";
 import { inspectRoutes } from "hono/dev";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { type Action, demoCatalog } from "../../src/catalog";
+import { type Action, bundledCatalog } from "../../src/catalog";
 import type { Role } from "../../src/ledger/contract";
 import { bearer, ledger, OPERATOR, setupAccount, type TestAccount } from "../support/api";
 import { type Access, type Probe, ROUTE_POLICY, type Subject } from "./route-policy";
 
 // The worker's own app, called directly: `exports.default.fetch` slows down per call in long
 // files, and this one makes about two thousand.
-const app = createApp({ catalog: demoCatalog });
+const app = createApp({ catalog: bundledCatalog });
 
 async function send(
   method: string,
@@ -346,7 +346,7 @@ describe("isolation matrix over every mounted route (I6)", { timeout: 120_000 },
 
   it("refuses every malformed credential on every route (401), changing nothing", async () => {
     const { a, b } = world;
-    const action = demoCatalog.actions[0];
+    const action = bundledCatalog.actions[0];
     if (!action) throw new Error("the demo catalog has no action");
     const calls = managed.flatMap((key) => {
       const policy = ROUTE_POLICY[key];
@@ -451,7 +451,7 @@ describe("the priced proxy, every catalog action x every principal (I6)", {
     world = await buildWorld();
   });
 
-  it.each(demoCatalog.actions.map((a) => [a.id, a] as const))(
+  it.each(bundledCatalog.actions.map((a) => [a.id, a] as const))(
     "%s: only A's member key spends, and only A's credits",
     async (_id, action) => {
       const { a, b, auth, namingB } = world;

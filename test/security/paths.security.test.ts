@@ -12,64 +12,63 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { demoCatalogDefinition, loadCatalog } from "../../src/catalog";
 import { balance, bearer, call, jsonCall, setupAccount, type TestAccount } from "../support/api";
+import { demoCatalogWith } from "../support/test-catalog";
 
 const PREFIX = "/paths-security";
 const FORGED_PATH = "/forged-credits";
 
-const catalog = loadCatalog({
-  upstreams: [
-    ...demoCatalogDefinition.upstreams,
-    { id: "forger", binding: "FORGER" },
-    {
-      // The same service behind another credential header, so the client's Authorization
-      // cannot hide behind the injected credential overwriting it.
-      id: "keyed",
-      binding: "DEMO_UPSTREAM",
-      credential: { header: "X-Api-Key", secretEnv: "DEMO_UPSTREAM_TOKEN" },
-    },
-  ],
-  actions: [
-    ...demoCatalogDefinition.actions.map((a) => ({
+const catalog = demoCatalogWith(
+  {
+    upstreams: [
+      { id: "forger", binding: "FORGER" },
+      {
+        // The same service behind another credential header, so the client's Authorization
+        // cannot hide behind the injected credential overwriting it.
+        id: "keyed",
+        binding: "DEMO_UPSTREAM",
+        credential: { header: "X-Api-Key", secretEnv: "DEMO_UPSTREAM_TOKEN" },
+      },
+    ],
+    actions: [
+      {
+        id: "test.one",
+        name: "One credit",
+        category: "enrichment",
+        method: "POST",
+        path: "/v1/test/one",
+        upstream: "demo",
+        upstreamPath: `${PREFIX}/test/one`,
+        price: { credits: 1 },
+      },
+      {
+        id: "test.keyed",
+        name: "Upstream with an X-Api-Key credential",
+        category: "insights",
+        method: "POST",
+        path: "/v1/test/keyed",
+        upstream: "keyed",
+        upstreamPath: `${PREFIX}/test/keyed`,
+        price: { credits: 2 },
+      },
+      {
+        id: "test.forged",
+        name: "Upstream that forges credit headers",
+        category: "insights",
+        method: "POST",
+        path: "/v1/test/forged",
+        upstream: "forger",
+        upstreamPath: FORGED_PATH,
+        price: { credits: 4 },
+      },
+    ],
+    demoActions: (a) => ({
       ...a,
       upstreamPath: `${PREFIX}${a.upstreamPath}`,
-    })),
-    {
-      id: "test.one",
-      name: "One credit",
-      category: "enrichment",
-      method: "POST",
-      path: "/v1/test/one",
-      upstream: "demo",
-      upstreamPath: `${PREFIX}/test/one`,
-      price: { credits: 1 },
-      minTier: "starter",
-    },
-    {
-      id: "test.keyed",
-      name: "Upstream with an X-Api-Key credential",
-      category: "insights",
-      method: "POST",
-      path: "/v1/test/keyed",
-      upstream: "keyed",
-      upstreamPath: `${PREFIX}/test/keyed`,
-      price: { credits: 2 },
-      minTier: "starter",
-    },
-    {
-      id: "test.forged",
-      name: "Upstream that forges credit headers",
-      category: "insights",
-      method: "POST",
-      path: "/v1/test/forged",
-      upstream: "forger",
-      upstreamPath: FORGED_PATH,
-      price: { credits: 4 },
-      minTier: "starter",
-    },
-  ],
-});
+    }),
+  },
+  "the path security configuration",
+);
 const app = createApp({ catalog });
 
 /** Every request the gateway sent to an upstream, in order. */

@@ -13,10 +13,9 @@ import {
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { demoCatalogDefinition, loadCatalog } from "../../src/catalog";
 import { sha256Hex, timingSafeEqualStrings } from "../../src/lib/hash";
 import { ledger, OPERATOR } from "../support/api";
-import { testApp } from "../support/test-catalog";
+import { demoCatalogWith, testApp } from "../support/test-catalog";
 
 const OPERATOR_TOKEN = "test-operator-token";
 const UPSTREAM_SECRET = "test-upstream-secret";
@@ -124,46 +123,45 @@ async function forbidKey(key: string, label: string) {
  * injected credential overwrites it, hiding such a bug).
  */
 const scenarioApp = createApp({
-  catalog: loadCatalog({
-    upstreams: [
-      ...demoCatalogDefinition.upstreams,
-      {
-        id: "ghost",
-        binding: "NO_SUCH_BINDING",
-        credential: { header: "Authorization", secretEnv: "DEMO_UPSTREAM_TOKEN" },
-      },
-      {
-        id: "keyed",
-        binding: "DEMO_UPSTREAM",
-        credential: { header: "X-Upstream-Key", secretEnv: "DEMO_UPSTREAM_TOKEN" },
-      },
-    ],
-    actions: [
-      ...demoCatalogDefinition.actions,
-      {
-        id: "test.keyed",
-        name: "Credential in its own header",
-        category: "enrichment",
-        method: "POST",
-        path: "/v1/test/keyed",
-        upstream: "keyed",
-        upstreamPath: "/enrich/companies",
-        price: { credits: 1 },
-        minTier: "starter",
-      },
-      {
-        id: "test.ghost",
-        name: "Unbound upstream",
-        category: "insights",
-        method: "POST",
-        path: "/v1/test/ghost",
-        upstream: "ghost",
-        upstreamPath: "/ghost",
-        price: { credits: 2 },
-        minTier: "starter",
-      },
-    ],
-  }),
+  catalog: demoCatalogWith(
+    {
+      upstreams: [
+        {
+          id: "ghost",
+          binding: "NO_SUCH_BINDING",
+          credential: { header: "Authorization", secretEnv: "DEMO_UPSTREAM_TOKEN" },
+        },
+        {
+          id: "keyed",
+          binding: "DEMO_UPSTREAM",
+          credential: { header: "X-Upstream-Key", secretEnv: "DEMO_UPSTREAM_TOKEN" },
+        },
+      ],
+      actions: [
+        {
+          id: "test.keyed",
+          name: "Credential in its own header",
+          category: "enrichment",
+          method: "POST",
+          path: "/v1/test/keyed",
+          upstream: "keyed",
+          upstreamPath: "/enrich/companies",
+          price: { credits: 1 },
+        },
+        {
+          id: "test.ghost",
+          name: "Unbound upstream",
+          category: "insights",
+          method: "POST",
+          path: "/v1/test/ghost",
+          upstream: "ghost",
+          upstreamPath: "/ghost",
+          price: { credits: 2 },
+        },
+      ],
+    },
+    "the secrets scenario configuration",
+  ),
 });
 
 type Via = "worker" | "test" | "scenario";

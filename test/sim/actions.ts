@@ -4,7 +4,7 @@
  * catalog itself, so the simulation follows it; the credits are computed here, independently of
  * src/catalog/price.ts, so that a pricing bug shows up as a model disagreement.
  */
-import type { Category, Seat, Settlement, Tier } from "../../src/ledger/contract";
+import type { Category, PlanId, Seat, Settlement } from "../../src/ledger/contract";
 import { testCatalog } from "../support/test-catalog";
 
 /** How a request of the action is written: path (with query) and body for a unit count. */
@@ -20,7 +20,8 @@ interface Shape {
 
 export interface SimAction extends Shape {
   category: Category;
-  minTier: Tier;
+  /** The plans that include it, from the test configuration. */
+  plans: readonly PlanId[];
   seat: Seat | null;
   settlement: Settlement;
   timeoutMs: number;
@@ -115,7 +116,7 @@ function fromCatalog(shape: Shape): SimAction {
   return {
     ...shape,
     category: action.category,
-    minTier: action.minTier,
+    plans: testCatalog.config.plansIncluding(action),
     seat: action.seat ?? null,
     settlement: action.settlement,
     timeoutMs: action.timeoutMs,

@@ -3,8 +3,9 @@
  * or the operator would: team rules, members (budget, seat, team, active), the account's
  * policy and tier, grants, keys; and the balance an admin reads.
  */
-import { CATEGORIES, type Category, type Seat, type Tier } from "../../src/ledger/contract";
+import type { Category, PlanId, Seat } from "../../src/ledger/contract";
 import { OPEN_RULES, type Policy, type Rules } from "../support/model/types";
+import { testConfig } from "../support/test-catalog";
 import { ACTION_IDS } from "./actions";
 import { show, Violation } from "./checks";
 import type { Outcome, Sim } from "./driver";
@@ -29,7 +30,7 @@ function randomRules(sim: Sim): Rules {
   if (r.chance(0.4)) return structuredClone(OPEN_RULES);
   return {
     allowedActions: r.chance(0.85) ? null : subset(sim, ACTION_IDS, 2, 6),
-    allowedCategories: r.chance(0.9) ? null : subset<Category>(sim, CATEGORIES, 1, 3),
+    allowedCategories: r.chance(0.9) ? null : subset<Category>(sim, testConfig.categories, 1, 3),
     purpose: r.chance(0.8)
       ? { required: false, allowed: null }
       : { required: r.chance(0.5), allowed: r.chance(0.5) ? null : subset(sim, PURPOSES, 1, 2) },
@@ -74,7 +75,7 @@ export async function changeMember(sim: Sim): Promise<Outcome> {
 export async function changePolicy(sim: Sim): Promise<Outcome> {
   const r = sim.rng;
   if (r.chance(0.25)) {
-    const tier = r.pick<Tier>(["starter", "professional", "enterprise"]);
+    const tier = r.pick<PlanId>(testConfig.plans.map((p) => p.id));
     await manage("PATCH", `/admin/v1/accounts/${sim.accountId}`, OPERATOR_AUTH, { tier }, 200);
     // A tier change alone decides the next request and the next period's grant; it rolls nothing.
     sim.model.tier = tier;

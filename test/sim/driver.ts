@@ -7,7 +7,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { Tier } from "../../src/ledger/contract";
+import type { PlanId } from "../../src/ledger/contract";
 import type { AccountLedger } from "../../src/ledger/object";
 import { uniqueAccountId } from "../support/api";
 import { LedgerModel } from "../support/model/ledger";
@@ -88,7 +88,7 @@ export class Sim {
       this.rng.int(0, 23),
     );
     this.model = new LedgerModel(
-      this.rng.pick<Tier>(["starter", "professional", "enterprise"]),
+      this.rng.pick<PlanId>(["starter", "professional", "enterprise"]),
       this.rng.int(1, 28),
     );
   }

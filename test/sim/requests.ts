@@ -61,7 +61,7 @@ export function termsOf(t: Template): Terms {
   return {
     id: a.id,
     category: a.category,
-    minTier: a.minTier,
+    plans: a.plans,
     seat: a.seat,
     settlement: a.settlement,
     units: t.units,

@@ -187,7 +187,7 @@ export async function admitTestOne(
     action: {
       id: "test.one",
       category: "enrichment",
-      minTier: "starter",
+      plans: ["starter", "professional", "enterprise"],
       seat: null,
       settlement: "on_success",
       units: 1,

@@ -1,9 +1,12 @@
 /**
- * A catalog for tests: the demo catalog's actions plus cheap, slow and failing ones on the same
- * upstream (the chaos front of the demo service), so races and faults are quick to set up.
+ * A catalog for tests: the demo configuration's actions plus cheap, slow and failing ones on the
+ * same upstream (the chaos front of the demo service), so races and faults are quick to set up.
+ * Plans, seats and categories stay the demo's: the ledger under test is built with those.
  */
+import demo from "../../creditgate.config.json";
 import { createApp } from "../../src/app";
-import { demoCatalogDefinition, loadCatalog } from "../../src/catalog";
+import { loadCatalog } from "../../src/catalog";
+import { loadConfig } from "../../src/config/load";
 
 const extra = [
   {
@@ -15,7 +18,6 @@ const extra = [
     upstream: "demo",
     upstreamPath: "/enrich/companies",
     price: { credits: 1 },
-    minTier: "starter",
   },
   {
     id: "test.drain",
@@ -26,7 +28,6 @@ const extra = [
     upstream: "demo",
     upstreamPath: "/enrich/companies",
     price: { credits: 1, per: 1, unit: { from: "query", param: "credits" }, maxUnits: 1_000_000 },
-    minTier: "starter",
     settlement: "on_request",
   },
   {
@@ -38,7 +39,6 @@ const extra = [
     upstream: "demo",
     upstreamPath: "/enrich/companies",
     price: { credits: 7 },
-    minTier: "starter",
     timeoutMs: 300,
   },
   {
@@ -55,7 +55,6 @@ const extra = [
       unit: { from: "response_header", header: "X-Usage-Units" },
       maxUnits: 50,
     },
-    minTier: "starter",
     settlement: "metered",
   },
   {
@@ -67,13 +66,49 @@ const extra = [
     upstream: "closed",
     upstreamPath: "/nothing",
     price: { credits: 3 },
-    minTier: "starter",
   },
 ] as const;
 
-export const testCatalog = loadCatalog({
-  upstreams: [...demoCatalogDefinition.upstreams, { id: "closed", url: "http://127.0.0.1:9" }],
-  actions: [...demoCatalogDefinition.actions, ...extra],
-});
+type Definition = { id: string } & Record<string, unknown>;
+
+/**
+ * The demo's configuration with more upstreams and actions, which every plan includes (the
+ * demo's actions may be changed first, e.g. to forward elsewhere). Plans, seats and categories
+ * stay the demo's: the ledger under test is built with those.
+ */
+export function demoConfigWith(
+  more: {
+    upstreams?: readonly Definition[];
+    actions: readonly Definition[];
+    demoActions?: (action: (typeof demo.actions)[number]) => Definition;
+  },
+  source: string,
+) {
+  return loadConfig(
+    {
+      ...demo,
+      plans: demo.plans.map((plan) => ({
+        ...plan,
+        includes: [...plan.includes, ...more.actions.map((a) => a.id)],
+      })),
+      upstreams: [...demo.upstreams, ...(more.upstreams ?? [])],
+      actions: [...demo.actions.map(more.demoActions ?? ((a) => a)), ...more.actions],
+    },
+    source,
+  );
+}
+
+/** `demoConfigWith` as a catalog. */
+export function demoCatalogWith(more: Parameters<typeof demoConfigWith>[0], source: string) {
+  return loadCatalog(demoConfigWith(more, source));
+}
+
+/** The demo's configuration with the extra actions above. */
+export const testConfig = demoConfigWith(
+  { upstreams: [{ id: "closed", url: "http://127.0.0.1:9" }], actions: extra },
+  "the test configuration (test/support/test-catalog.ts)",
+);
+
+export const testCatalog = loadCatalog(testConfig);
 
 export const testApp = createApp({ catalog: testCatalog });

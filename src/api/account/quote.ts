@@ -56,7 +56,7 @@ export function quoteRoutes(catalog: Catalog) {
         field: "units",
       });
     }
-    const terms = termsOf(action, units);
+    const terms = termsOf(catalog.config, action, units);
     const credits = terms.holdCredits;
     const key = bearerToken(c.req.header("authorization")) ?? "";
     const decision = await c.var.ledger.admit({

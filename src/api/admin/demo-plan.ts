@@ -88,7 +88,8 @@ export function planHistory(input: PlanInput): HistoryCall[] {
         const durationMs = between(80, 900);
         // Settled before `to` too: no event of the history lies in the future.
         if (at + durationMs >= input.to) continue;
-        calls.push(callOf(pick.action, between(...pick.units), keyHash, at, durationMs));
+        const units = between(...pick.units);
+        calls.push(callOf(input.catalog, pick.action, units, keyHash, at, durationMs));
       }
     });
   }
@@ -106,6 +107,7 @@ function weighted<T extends { weight: number }>(items: readonly T[], r: number):
 }
 
 function callOf(
+  catalog: Catalog,
   action: Action,
   units: number,
   keyHash: string,
@@ -120,7 +122,7 @@ function callOf(
     admit: {
       keyHash,
       requestId: crypto.randomUUID(),
-      action: termsOf(action, held),
+      action: termsOf(catalog.config, action, held),
       purpose: null,
       idempotency: null,
       dryRun: false,

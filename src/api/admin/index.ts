@@ -49,9 +49,15 @@ const catalogRoute = createRoute({
   path: "/catalog",
   operationId: "getCatalog",
   tags: ["operator"],
-  summary: "The priced actions",
+  summary: "The priced actions and the plans of the configuration",
   responses: {
-    200: json(z.object({ actions: z.array(z.record(z.string(), z.unknown())) }), "The catalog"),
+    200: json(
+      z.object({
+        actions: z.array(z.record(z.string(), z.unknown())),
+        plans: z.array(z.record(z.string(), z.unknown())),
+      }),
+      "The catalog",
+    ),
     ...problemResponses,
   },
 });
@@ -92,7 +98,15 @@ export function adminRoutes(catalog: Catalog) {
     return c.json(await issueKey(c.env, id, c.req.valid("json")), 201);
   });
 
-  app.openapi(catalogRoute, (c) => c.json({ actions: catalog.actions.map(describeAction) }, 200));
+  app.openapi(catalogRoute, (c) =>
+    c.json(
+      {
+        actions: catalog.actions.map((action) => describeAction(catalog, action)),
+        plans: catalog.config.plans.map((plan) => ({ ...plan, includes: [...plan.includes] })),
+      },
+      200,
+    ),
+  );
 
   app.route("/", accountAdminRoutes(catalog));
   app.route("/", usageAdminRoutes());

@@ -1,9 +1,8 @@
 /** The zod schemas of the usage API: queries, events, summaries, reconciliation, retention. */
 import { z } from "@hono/zod-openapi";
-import { CATEGORIES } from "../../ledger/contract";
 import { OUTCOMES } from "../../usage/event";
 import { GROUP_KEYS } from "../../usage/summary";
-import { entityId, instant, inverted, rangeInOrder } from "../schemas";
+import { anyCategory, entityId, instant, inverted, rangeInOrder } from "../schemas";
 
 const actionId = z.string().regex(/^[a-z_]+\.[a-z_]+$/, "an action id like enrichment.company");
 
@@ -13,7 +12,7 @@ const rangeFilters = {
   team: entityId.optional(),
   member: entityId.optional(),
   action: actionId.optional(),
-  category: z.enum(CATEGORIES).optional(),
+  category: anyCategory.optional(),
   outcome: z.enum(OUTCOMES).optional(),
 };
 

@@ -12,18 +12,12 @@ import {
   checkTeamAllows,
   type TeamRules,
 } from "./rules";
-import type { ActionTerms, Seat, Tier } from "./terms";
-import { TIERS } from "./terms";
+import type { ActionTerms, PlanId, Seat } from "./terms";
 
 export interface CallerState {
   role: "admin" | "member" | "finance";
   keyRevoked: boolean;
   member: { active: boolean; seat: Seat } | null;
-}
-
-/** Whether an account on `tier` may use an action whose lowest tier is `minTier`. */
-function tierIncludes(tier: Tier, minTier: Tier): boolean {
-  return TIERS.indexOf(tier) >= TIERS.indexOf(minTier);
 }
 
 function priceExtras(action: ActionTerms) {
@@ -57,12 +51,13 @@ export function checkCaller(caller: CallerState, action: ActionTerms): ProblemIn
 }
 
 /** Checks what the account's plan and the member's seat allow. */
-function checkEntitlement(tier: Tier, seat: Seat, action: ActionTerms): ProblemInit | null {
-  if (!tierIncludes(tier, action.minTier)) {
+function checkEntitlement(plan: PlanId, seat: Seat, action: ActionTerms): ProblemInit | null {
+  if (!action.plans.includes(plan)) {
+    const including = action.plans.length > 0 ? action.plans.join(", ") : "none";
     return {
       code: "plan_excludes_action",
-      detail: `${action.id} needs the ${action.minTier} tier or above; this account is on ${tier}.`,
-      extras: { ...priceExtras(action), rule: "tier", tier, requiredTier: action.minTier },
+      detail: `The ${plan} plan does not include ${action.id}; plans that do: ${including}.`,
+      extras: { ...priceExtras(action), rule: "plan", plan, includedIn: [...action.plans] },
     };
   }
   if (action.seat !== null && action.seat !== "none" && seat !== action.seat) {
@@ -87,7 +82,8 @@ function checkBalance(available: number, action: ActionTerms): ProblemInit | nul
 
 /** Everything a decision reads, loaded by the ledger from its own storage. */
 export interface AdmissionState {
-  tier: Tier;
+  /** The account's plan. */
+  plan: PlanId;
   seat: Seat;
   rules: TeamRules;
   policy: AccountPolicy;
@@ -128,7 +124,7 @@ export function budgetLimits(
  */
 export function decideAdmission(action: ActionTerms, s: AdmissionState): Denial | null {
   const first =
-    checkEntitlement(s.tier, s.seat, action) ??
+    checkEntitlement(s.plan, s.seat, action) ??
     checkTeamAllows(s.rules, action) ??
     checkPurpose(s.rules, action, s.purpose);
   if (first) return { problem: first };

@@ -1,21 +1,18 @@
 /**
- * The ledger's vocabulary: tiers, seats, categories, roles, grant sources and what it is told of
- * a priced action. Plain data that the pure core, the stores and the RPC contract all speak;
- * it imports nothing, so every other module of the ledger can import it.
+ * The ledger's vocabulary: roles, grant sources and what it is told of a priced action. Plain
+ * data that the pure core, the stores and the RPC contract all speak. Plans, seats and
+ * categories are the configuration's own ids (config/), so here they are plain strings.
  */
+import { MAX_CREDITS } from "../../lib/credits";
 
-export const TIERS = ["starter", "professional", "enterprise"] as const;
-export type Tier = (typeof TIERS)[number];
-export const SEATS = ["core", "sales", "service", "none"] as const;
-export type Seat = (typeof SEATS)[number];
-export const CATEGORIES = [
-  "enrichment",
-  "prospecting",
-  "ai",
-  "record_refresh",
-  "insights",
-] as const;
-export type Category = (typeof CATEGORIES)[number];
+export { MAX_CREDITS };
+
+/** A plan id of the configuration. */
+export type PlanId = string;
+/** A seat kind of the configuration, or `none`. */
+export type Seat = string;
+/** A category id of the configuration. */
+export type Category = string;
 export const ROLES = ["admin", "member", "finance"] as const;
 export type Role = (typeof ROLES)[number];
 /** `rollover` and `overage` are issued by the ledger itself, never through the API. */
@@ -31,21 +28,12 @@ export type GrantSource = (typeof GRANT_SOURCES)[number];
 export type Settlement = "on_success" | "metered" | "on_request";
 export type OveragePolicy = "block" | "allow";
 
-/** The most credits any amount, budget or price may be (SPEC §5: integers in 0..10^12). */
-export const MAX_CREDITS = 1_000_000_000_000;
-
-/** Included credits per period by tier. */
-export const INCLUDED_CREDITS: Record<Tier, number> = {
-  starter: 500,
-  professional: 3000,
-  enterprise: 5000,
-};
-
 /** What the ledger needs to know of the priced action; the worker derives it from the catalog. */
 export interface ActionTerms {
   id: string;
-  category: string;
-  minTier: Tier;
+  category: Category;
+  /** The plans that include the action (by its id or its category). */
+  plans: readonly PlanId[];
   seat: Seat | null;
   settlement: Settlement;
   units: number;

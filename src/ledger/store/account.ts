@@ -3,14 +3,14 @@
  * settings and webhook. One row per ledger object.
  */
 import { iso } from "../../lib/time";
-import type { AccountConfig, NewAccount, Tier } from "../contract";
+import type { AccountConfig, NewAccount, PlanId } from "../contract";
 import type { AlertSettings } from "../core/alerts";
 import { type AccountPolicy, DEFAULT_POLICY } from "../core/rules";
 
 export interface AccountRow {
   id: string;
   name: string;
-  tier: Tier;
+  tier: PlanId;
   billing_anchor_day: number;
   period_start: number | null;
   period_end: number | null;
@@ -45,7 +45,7 @@ export function insertAccount(sql: SqlStorage, input: NewAccount, now: number) {
 /** Changes the name and tier given (undefined: unchanged) and marks the row updated. */
 export function updateAccountRow(
   sql: SqlStorage,
-  change: { name?: string | undefined; tier?: Tier | undefined },
+  change: { name?: string | undefined; tier?: PlanId | undefined },
   now: number,
 ) {
   if (change.name !== undefined) sql.exec("UPDATE account SET name = ?", change.name);

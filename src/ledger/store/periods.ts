@@ -3,9 +3,10 @@
  * account's cap, lapsed grants expire, and the period's included grant and overage allowance
  * are issued once each. Runs lazily on the first decision of the period, and from the alarm.
  */
+
+import { config } from "../../config/bundled";
 import { type Period, periodAt } from "../core/period";
 import type { AccountPolicy } from "../core/rules";
-import { INCLUDED_CREDITS } from "../core/terms";
 import type { AccountRow } from "./account";
 import { expireGrants, issueGrant, overageOf, resizeGrant } from "./grants";
 
@@ -49,7 +50,8 @@ export function enterPeriod(
   expireGrants(sql, now);
   const base = { effectiveAt: period.start, expiresAt: period.end, periodStart: period.start };
   if (!issuedFor(sql, "included", period.start)) {
-    const amount = INCLUDED_CREDITS[account.tier];
+    // A plan the configuration no longer declares includes nothing.
+    const amount = config.plan(account.tier)?.includedCredits ?? 0;
     issueGrant(
       sql,
       { ...base, amount, source: "included", priority: 0, note: `included, ${account.tier} tier` },

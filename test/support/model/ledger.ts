@@ -11,7 +11,7 @@
  * touches the account), so the model has the same entry points: `touch` for what every
  * decision does first, `expireHolds`, and `tick` for the alarm.
  */
-import type { Tier } from "../../../src/ledger/contract";
+import type { PlanId } from "../../../src/ledger/contract";
 import { Books } from "./books";
 import { denialOf, deny } from "./rules";
 import {
@@ -57,7 +57,7 @@ export class LedgerModel extends Books {
   keys: MKey[] = [];
 
   constructor(
-    public tier: Tier,
+    public tier: PlanId,
     readonly anchorDay: number,
   ) {
     super();
@@ -99,7 +99,7 @@ export class LedgerModel extends Books {
     const issued = (source: string) =>
       this.grants.some((g) => g.source === source && g.periodStart === period.start);
     if (!issued("included")) {
-      this.issue({ ...base, source: "included", priority: 0, amount: INCLUDED[this.tier] });
+      this.issue({ ...base, source: "included", priority: 0, amount: INCLUDED[this.tier] ?? 0 });
     }
     if (rollover > 0 && !issued("rollover")) {
       this.issue({ ...base, source: "rollover", priority: 0, amount: rollover });

@@ -3,7 +3,7 @@
  * purpose, rate, budgets in order (team, member, action cap, spend cap), balance. The first
  * rule that fails decides.
  */
-import type { Tier } from "../../../src/ledger/contract";
+import type { PlanId } from "../../../src/ledger/contract";
 import {
   type Denial,
   type MMember,
@@ -12,7 +12,6 @@ import {
   type Scope,
   type Spend,
   type Terms,
-  TIER_ORDER,
 } from "./types";
 
 const BUDGETS: readonly [Scope, string][] = [
@@ -23,7 +22,7 @@ const BUDGETS: readonly [Scope, string][] = [
 ];
 
 export interface Situation {
-  tier: Tier;
+  tier: PlanId;
   terms: Terms;
   member: MMember;
   rules: Rules;
@@ -54,9 +53,7 @@ export function deny(
 /** The first rule that refuses the call, or null when it may be admitted. */
 export function denialOf(s: Situation): Denial | null {
   const { terms, rules } = s;
-  if (TIER_ORDER.indexOf(s.tier) < TIER_ORDER.indexOf(terms.minTier)) {
-    return deny("plan_excludes_action", "tier");
-  }
+  if (!terms.plans.includes(s.tier)) return deny("plan_excludes_action", "plan");
   if (terms.seat !== null && s.member.seat !== terms.seat) return deny("seat_required", "seat");
   const listed = rules.allowedActions !== null || rules.allowedCategories !== null;
   if (

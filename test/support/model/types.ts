@@ -4,19 +4,26 @@
  * the shapes of src's types are shared, so a drift fails the type check).
  */
 
-import type { Category, Seat, Settlement, Tier } from "../../../src/ledger/contract";
+import type { Category, PlanId, Seat, Settlement } from "../../../src/ledger/contract";
 import type { AccountPolicy, TeamRules } from "../../../src/ledger/core/rules";
 
 export const HOLD_TTL_MS = 60_000;
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const RATE_WINDOW_MS = 60_000;
 export const OVERAGE_PRIORITY = 1_000_000;
-export const INCLUDED: Record<Tier, number> = {
+/** The demo configuration's plans: what each one includes every period. */
+export const INCLUDED: Record<PlanId, number> = {
   starter: 500,
   professional: 3000,
   enterprise: 5000,
 };
-export const TIER_ORDER: readonly Tier[] = ["starter", "professional", "enterprise"];
+/** The demo's plans from the smallest; a test action "from" a plan is in it and every larger one. */
+export const PLAN_ORDER: readonly PlanId[] = ["starter", "professional", "enterprise"];
+
+/** The plans that include an action offered from `plan` up (the demo's plans nest). */
+export function plansFrom(plan: PlanId): PlanId[] {
+  return PLAN_ORDER.slice(Math.max(0, PLAN_ORDER.indexOf(plan)));
+}
 
 /** The shapes come from src (a drift fails the type check); the values below are the model's own. */
 export type Rules = TeamRules;
@@ -119,7 +126,8 @@ export interface MKey {
 export interface Terms {
   id: string;
   category: Category;
-  minTier: Tier;
+  /** The plans that include the action. */
+  plans: readonly PlanId[];
   seat: Seat | null;
   settlement: Settlement;
   units: number;

@@ -1,16 +1,27 @@
 /**
- * The catalog's shape, validated with zod when it is loaded: a bad catalog fails the tests and
- * the start-up, never a request. Every object is strict, so a misspelt field is an error. The
- * checks that span fields (prices against units, routes against each other) are in load.ts.
+ * The configuration file's shape (creditgate.config.json): the operator's seat kinds,
+ * categories, plans, upstreams and priced actions, validated with zod when it is loaded: a bad
+ * file fails the build, `npm start` and `npm run config:check`, never a request. Every object is
+ * strict, so a misspelt field is an error. The checks that span fields (references between ids,
+ * prices against units, routes against each other) are in load.ts. The committed JSON Schema
+ * (creditgate.config.schema.json) is generated from `ConfigShape`.
  */
 import { z } from "zod";
-import { CATEGORIES, MAX_CREDITS, TIERS } from "../ledger/contract";
+import { MAX_CREDITS } from "../lib/credits";
 
-export { CATEGORIES, MAX_CREDITS, TIERS };
+export { MAX_CREDITS };
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
-/** The seats an action may require (a member's seat may also be `none`). */
-export const SEATS = ["core", "sales", "service"] as const;
 export const SETTLEMENTS = ["on_success", "metered", "on_request"] as const;
+/** The seat of a member who holds none of the configuration's seat kinds. */
+export const NO_SEAT = "none";
+
+/** An id of the file's own vocabulary: a seat kind, a category, a plan. */
+export const ID = /^[a-z][a-z0-9_]{0,63}$/;
+const id = (what: string) =>
+  z
+    .string()
+    .regex(ID, `a ${what} id is [a-z][a-z0-9_]*, at most 64 characters`)
+    .meta({ description: `A ${what} id: [a-z][a-z0-9_]*` });
 
 /** Upper bound of any unit count, declared or reported. */
 const MAX_UNITS = 1_000_000_000;
@@ -126,14 +137,15 @@ export const ActionSchema = z.strictObject({
     .regex(/^[a-z_]+\.[a-z_]+$/, 'must look like "category.name" ([a-z_])'),
   name: z.string().min(1).max(100),
   description: z.string().max(500).optional(),
-  category: z.enum(CATEGORIES),
+  category: id("category").meta({ description: "One of the file's `categories`" }),
   method: z.enum(METHODS),
   path: routePattern,
   upstream: z.string().min(1).max(64),
   upstreamPath: upstreamTemplate,
   price: PriceSchema,
-  minTier: z.enum(TIERS),
-  seat: z.enum(SEATS).optional(),
+  seat: id("seat")
+    .optional()
+    .meta({ description: "The seat kind a member needs to call it (one of `seats`); none: any" }),
   settlement: z.enum(SETTLEMENTS).default("on_success"),
   timeoutMs: z.int().min(100).max(55_000).default(10_000),
   maxBodyBytes: z
@@ -143,8 +155,40 @@ export const ActionSchema = z.strictObject({
     .default(MIB),
 });
 
-/** The catalog's shape; `loadCatalog` checks it whole, cross-field rules included. */
-const CatalogShape = z.strictObject({
+export const PlanSchema = z.strictObject({
+  id: id("plan"),
+  name: z.string().min(1).max(100),
+  /** Credits issued every period, expiring at its end. */
+  includedCredits: z
+    .int()
+    .min(0)
+    .max(MAX_CREDITS)
+    .meta({ description: "Credits issued every billing period, expiring at its end" }),
+  /** What the plan gives access to: category ids and/or action ids. */
+  includes: z
+    .array(z.string().min(1).max(64))
+    .max(1000)
+    .meta({ description: "Category ids and/or action ids the plan gives access to" }),
+  /** Default for accounts on the plan: unused included credits carried into the next period. */
+  rolloverCap: z.int().min(0).max(MAX_CREDITS).optional(),
+  /** Default for accounts on the plan: spending past the grants, up to a limit. */
+  overage: z
+    .strictObject({
+      policy: z.enum(["block", "allow"]),
+      limit: z.int().min(0).max(MAX_CREDITS),
+    })
+    .optional(),
+});
+
+/** The file's shape; `loadConfig` checks it whole, references and cross-field rules included. */
+export const ConfigShape = z.strictObject({
+  $schema: z.string().max(500).optional(),
+  seats: z
+    .array(id("seat"))
+    .max(100)
+    .meta({ description: "The seat kinds members can hold (a member may also hold `none`)" }),
+  categories: z.array(id("category")).min(1).max(100),
+  plans: z.array(PlanSchema).min(1).max(100),
   upstreams: z.array(UpstreamSchema).min(1),
   actions: z.array(ActionSchema).min(1),
 });
@@ -155,9 +199,8 @@ export type Price = z.infer<typeof PriceSchema>;
 export type PerUnitPrice = z.infer<typeof PerUnitPriceSchema>;
 export type UnitSource = z.infer<typeof UnitSourceSchema>;
 export type Action = z.infer<typeof ActionSchema>;
-export type CatalogDefinition = z.input<typeof CatalogShape>;
-export type Category = (typeof CATEGORIES)[number];
+export type Plan = z.infer<typeof PlanSchema>;
+/** A configuration as written (defaults not yet applied). */
+export type ConfigDefinition = z.input<typeof ConfigShape>;
 export type Method = (typeof METHODS)[number];
-export type Tier = (typeof TIERS)[number];
-export type Seat = (typeof SEATS)[number];
 export type Settlement = (typeof SETTLEMENTS)[number];

@@ -1,7 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { demoCatalog, demoCatalogDefinition, describeAction, loadCatalog } from "../../src/catalog";
+import demo from "../../creditgate.config.json";
+import { bundledCatalog, describeAction, loadCatalog } from "../../src/catalog";
+import { config as bundled } from "../../src/config/bundled";
+import { loadConfig } from "../../src/config/load";
 
 const demoUpstream = { id: "demo", binding: "DEMO_UPSTREAM" };
+const CATEGORIES = ["enrichment", "prospecting", "ai", "record_refresh", "insights"];
+
+/** A configuration around these actions: the demo's seats and categories, one plan with all. */
+function file(actions: unknown[], upstreams: unknown[] = [demoUpstream], more = {}) {
+  return {
+    seats: ["core", "sales", "service"],
+    categories: CATEGORIES,
+    plans: [{ id: "all", name: "All", includedCredits: 100, includes: CATEGORIES }],
+    upstreams,
+    actions,
+    ...more,
+  };
+}
 
 function action(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -13,24 +29,23 @@ function action(overrides: Record<string, unknown> = {}): Record<string, unknown
     upstream: "demo",
     upstreamPath: "/enrich/companies",
     price: { credits: 10 },
-    minTier: "starter",
     ...overrides,
   };
 }
 
-/** The message loadCatalog throws for these actions (and upstreams). */
-function loadError(actions: unknown[], upstreams: unknown[] = [demoUpstream]): string {
+/** The message loadConfig throws for these actions (and upstreams, and other fields). */
+function loadError(actions: unknown[], upstreams: unknown[] = [demoUpstream], more = {}): string {
   try {
-    loadCatalog({ upstreams, actions });
+    loadConfig(file(actions, upstreams, more), "test.json");
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
-  throw new Error("expected the catalog to be rejected");
+  throw new Error("expected the configuration to be rejected");
 }
 
-describe("demo catalog", () => {
+describe("the demo configuration", () => {
   it("loads with the seven actions and one upstream", () => {
-    expect(demoCatalog.actions.map((a) => a.id)).toEqual([
+    expect(bundledCatalog.actions.map((a) => a.id)).toEqual([
       "enrichment.company",
       "enrichment.contact",
       "record_refresh.company",
@@ -39,31 +54,31 @@ describe("demo catalog", () => {
       "ai.agent_conversation",
       "insights.smart_property",
     ]);
-    expect([...demoCatalog.upstreams.keys()]).toEqual(["demo"]);
-    expect(demoCatalog.upstreams.get("demo")?.credential?.secretEnv).toBe("DEMO_UPSTREAM_TOKEN");
+    expect([...bundledCatalog.upstreams.keys()]).toEqual(["demo"]);
+    expect(bundledCatalog.upstreams.get("demo")?.credential?.secretEnv).toBe("DEMO_UPSTREAM_TOKEN");
   });
 
   it("applies defaults for settlement, timeout and body size", () => {
-    const company = demoCatalog.action("enrichment.company");
+    const company = bundledCatalog.action("enrichment.company");
     expect(company).toMatchObject({ settlement: "on_success", timeoutMs: 10_000 });
     expect(company?.maxBodyBytes).toBe(1024 * 1024);
-    expect(demoCatalog.action("ai.generate")).toMatchObject({
+    expect(bundledCatalog.action("ai.generate")).toMatchObject({
       settlement: "metered",
       timeoutMs: 30_000,
     });
-    expect(demoCatalog.action("nope.nope")).toBeUndefined();
+    expect(bundledCatalog.action("nope.nope")).toBeUndefined();
   });
 
   it("freezes the loaded actions so prices cannot change at run time", () => {
-    const company = demoCatalog.action("enrichment.company");
+    const company = bundledCatalog.action("enrichment.company");
     expect(Object.isFrozen(company)).toBe(true);
     expect(Object.isFrozen(company?.price)).toBe(true);
   });
 
   it("describes actions for the operator without upstream details", () => {
-    const agent = demoCatalog.action("ai.agent_conversation");
+    const agent = bundledCatalog.action("ai.agent_conversation");
     if (!agent) throw new Error("missing action");
-    expect(describeAction(agent)).toEqual({
+    expect(describeAction(bundledCatalog, agent)).toEqual({
       id: "ai.agent_conversation",
       name: "AI agent conversation",
       category: "ai",
@@ -71,13 +86,13 @@ describe("demo catalog", () => {
       path: "/v1/ai/agents/:agentId/conversations",
       price: { credits: 100 },
       settlement: "on_request",
-      minTier: "enterprise",
+      plans: ["enterprise"],
       seat: "core",
       timeoutMs: 10_000,
     });
-    const generate = demoCatalog.action("ai.generate");
+    const generate = bundledCatalog.action("ai.generate");
     if (!generate) throw new Error("missing action");
-    const described = describeAction(generate);
+    const described = describeAction(bundledCatalog, generate);
     expect(described).not.toHaveProperty("seat");
     expect(described).not.toHaveProperty("upstream");
     expect(described.price).toEqual({
@@ -89,12 +104,30 @@ describe("demo catalog", () => {
   });
 
   it("loads a definition that leaves the defaults out", () => {
-    const catalog = loadCatalog({ upstreams: [demoUpstream], actions: [action()] });
+    const catalog = loadCatalog(loadConfig(file([action()]), "test.json"));
     expect(catalog.actions[0]).toMatchObject({ settlement: "on_success", timeoutMs: 10_000 });
   });
 
-  it("keeps the demo definition a plain object", () => {
-    expect(demoCatalogDefinition.actions).toHaveLength(7);
+  it("is the file at the root, and gives each action to the plans that include it", () => {
+    expect(demo.actions).toHaveLength(7);
+    expect(bundled.plans.map((p) => [p.id, p.includedCredits])).toEqual([
+      ["starter", 500],
+      ["professional", 3000],
+      ["enterprise", 5000],
+    ]);
+    // The plans of the tiers they replace: each action in the plans from its old tier up.
+    const plans = Object.fromEntries(
+      bundled.actions.map((a) => [a.id, bundled.plansIncluding(a).join(" ")]),
+    );
+    expect(plans).toEqual({
+      "enrichment.company": "starter professional enterprise",
+      "enrichment.contact": "starter professional enterprise",
+      "record_refresh.company": "professional enterprise",
+      "prospecting.intent": "professional enterprise",
+      "ai.generate": "professional enterprise",
+      "ai.agent_conversation": "enterprise",
+      "insights.smart_property": "enterprise",
+    });
   });
 });
 
@@ -140,10 +173,8 @@ describe("catalog validation", () => {
   });
 
   it("accepts the same path under different methods", () => {
-    const catalog = loadCatalog({
-      upstreams: [demoUpstream],
-      actions: [action(), action({ id: "enrichment.other", method: "PUT" })],
-    });
+    const actions = [action(), action({ id: "enrichment.other", method: "PUT" })];
+    const catalog = loadCatalog(loadConfig(file(actions), "test.json"));
     expect(catalog.actions).toHaveLength(2);
   });
 
@@ -234,9 +265,54 @@ describe("catalog validation", () => {
   });
 
   it("lists every issue, one per line", () => {
-    const message = loadError([action({ category: "other", minTier: "free" })]);
-    expect(message).toMatch(/^invalid catalog \(2 issue\(s\)\):/);
-    expect(message).toMatch(/actions\[0\]\.category/);
-    expect(message).toMatch(/actions\[0\]\.minTier/);
+    const message = loadError([action({ category: "other", seat: "free" })]);
+    expect(message).toMatch(/^invalid configuration test\.json \(2 issue\(s\)\):/);
+    expect(message).toMatch(/actions\[0\]\.category: .*"other" is not one of categories/);
+    expect(message).toMatch(/actions\[0\]\.seat: .*"free" is not one of seats/);
+  });
+});
+
+describe("references between the file's ids", () => {
+  it("names both ends of a plan's include that resolves to nothing", () => {
+    const plans = [{ id: "basic", name: "Basic", includedCredits: 1, includes: ["ai", "ai.nope"] }];
+    expect(loadError([action()], [demoUpstream], { plans })).toMatch(
+      /plans\[0\]\.includes\[1\]: plan "basic" includes "ai\.nope", which is neither a category \(enrichment, .*\) nor an action \("enrichment\.company"\)/,
+    );
+  });
+
+  it("refuses duplicate seats, categories and plans, and a declared seat `none`", () => {
+    expect(loadError([action()], [demoUpstream], { seats: ["core", "core"] })).toMatch(
+      /seats\[1\]: duplicate seat id "core" \(first at seats\[0\]\)/,
+    );
+    expect(loadError([action()], [demoUpstream], { seats: ["none"] })).toMatch(
+      /seats\[0\]: "none" is the seat of a member without one/,
+    );
+    expect(loadError([action()], [demoUpstream], { categories: [...CATEGORIES, "ai"] })).toMatch(
+      /categories\[5\]: duplicate category id "ai"/,
+    );
+    const plan = { id: "p", name: "P", includedCredits: 0, includes: [] };
+    expect(loadError([action()], [demoUpstream], { plans: [plan, plan] })).toMatch(
+      /plans\[1\]\.id: duplicate plan id "p"/,
+    );
+  });
+
+  it("refuses ids outside [a-z][a-z0-9_]* and a configuration without plans or categories", () => {
+    expect(loadError([action()], [demoUpstream], { seats: ["Sales"] })).toMatch(/seats\[0\]/);
+    expect(loadError([action()], [demoUpstream], { plans: [] })).toMatch(/plans: /);
+    expect(loadError([action()], [demoUpstream], { categories: [] })).toMatch(/categories: /);
+    expect(loadError([action()], [demoUpstream], { tiers: [] })).toMatch(/tiers/);
+  });
+
+  it("lets a plan include nothing, or an action of a category it does not include", () => {
+    const plans = [
+      { id: "none_at_all", name: "Nothing", includedCredits: 0, includes: [] },
+      { id: "one", name: "One", includedCredits: 10, includes: ["enrichment.company"] },
+    ];
+    const config = loadConfig(file([action()], [demoUpstream], { plans }), "test.json");
+    expect(config.plansIncluding({ id: "enrichment.company", category: "enrichment" })).toEqual([
+      "one",
+    ]);
+    expect(config.plan("one")?.includedCredits).toBe(10);
+    expect(config.plan("nope")).toBeUndefined();
   });
 });
