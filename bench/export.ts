@@ -135,7 +135,7 @@ export async function measureExport(options: ExportOptions): Promise<ExportResul
   await expectApi(201, base, "POST", "/admin/v1/accounts", operatorToken, {
     id: EXPORT_ACCOUNT,
     name: "Bench export",
-    tier: "starter",
+    plan: "starter",
   });
   const finance = await expectApi<{ key: string }>(
     201,

@@ -29,7 +29,7 @@ export async function inBatches<T, R>(
 }
 
 /**
- * One account: tier professional, a team, a member, an admin and a member key, and a pack of
+ * One account: plan professional, a team, a member, an admin and a member key, and a pack of
  * CONFIG.grantCredits.
  */
 async function seedAccount(base: string, index: number): Promise<Account> {
@@ -39,7 +39,7 @@ async function seedAccount(base: string, index: number): Promise<Account> {
   await op("/admin/v1/accounts", {
     id,
     name: `Bench ${id}`,
-    tier: "professional",
+    plan: "professional",
     billingAnchorDay: 1,
   });
   const admin = await op<{ key: string }>(`/admin/v1/accounts/${id}/keys`, {

@@ -18,7 +18,7 @@ const HISTORY_DAYS = 21;
 /** The billing day of the month three weeks ago (at most 28): the period holds the history. */
 const historyAnchorDay = () =>
   Math.min(28, new Date(Date.now() - (HISTORY_DAYS + 1) * DAY_MS).getUTCDate());
-const ACCOUNT = { id: "demo", name: "Demo Co", tier: "professional" };
+const ACCOUNT = { id: "demo", name: "Demo Co", plan: "professional" };
 const PACK_CREDITS = 2000;
 const TEAMS = ["Sales", "Marketing"];
 const MEMBERS = [

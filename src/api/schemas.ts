@@ -47,12 +47,10 @@ export const Problem = z
   })
   .openapi("Problem");
 
-export const Tier = PlanId;
-
 export const CreateAccount = z
   .strictObject({
     name,
-    tier: Tier,
+    plan: PlanId,
     billingAnchorDay: z.number().int().min(1).max(31).optional(),
     id: z
       .string()
@@ -77,7 +75,7 @@ export const AccountPolicy = z
 export const PatchAccount = z
   .strictObject({
     name: name.optional(),
-    tier: Tier.optional(),
+    plan: PlanId.optional(),
     overage: AccountPolicy.shape.overage.optional(),
     monthlySpendCap: AccountPolicy.shape.monthlySpendCap.optional(),
     rolloverCap: AccountPolicy.shape.rolloverCap.optional(),
@@ -105,7 +103,7 @@ export const Account = z
   .object({
     id: z.string(),
     name: z.string(),
-    tier: Tier,
+    plan: PlanId,
     billingAnchorDay: z.number().int(),
     overagePolicy: z.enum(["block", "allow"]),
     policy: AccountPolicy,

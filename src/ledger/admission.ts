@@ -87,7 +87,7 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
   const available = sumRemaining(spendable);
   const spend = budgetState(sql, period.start, scope);
   const denial = decideAdmission(req.action, {
-    plan: account.tier,
+    plan: account.plan,
     seat: member.seat,
     rules,
     policy,

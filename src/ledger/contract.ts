@@ -98,20 +98,20 @@ export interface SettleResult {
 export interface NewAccount {
   id: string;
   name: string;
-  tier: PlanId;
+  plan: PlanId;
   billingAnchorDay: number;
 }
 
 export interface AccountPatch {
   name?: string | undefined;
-  tier?: PlanId | undefined;
+  plan?: PlanId | undefined;
   policy?: Partial<AccountPolicy> | undefined;
 }
 
 export interface AccountConfig {
   id: string;
   name: string;
-  tier: PlanId;
+  plan: PlanId;
   billingAnchorDay: number;
   overagePolicy: OveragePolicy;
   policy: AccountPolicy;

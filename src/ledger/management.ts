@@ -65,7 +65,7 @@ export function createAccount(s: LedgerState, input: NewAccount, now: number): A
 }
 
 /**
- * Changes name, tier or policy; takes effect on the next request. A new overage limit resizes
+ * Changes name, plan or policy; takes effect on the next request. A new overage limit resizes
  * this period's overage allowance in the same transaction.
  */
 export function updateAccount(

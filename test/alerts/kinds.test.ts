@@ -48,8 +48,8 @@ async function spendAt(acct: TestAccount, at: number, credits: number): Promise<
 }
 
 /** An account whose billing period began today (UTC), so a month of history lies ahead. */
-function freshAccount(tier: "starter" | "professional" | "enterprise" = "professional") {
-  return setupAccount({ tier, billingAnchorDay: new Date().getUTCDate() });
+function freshAccount(plan: "starter" | "professional" | "enterprise" = "professional") {
+  return setupAccount({ plan, billingAnchorDay: new Date().getUTCDate() });
 }
 
 /** A time `days` after now: the history is laid out after the account was made. */

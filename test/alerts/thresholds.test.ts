@@ -115,7 +115,7 @@ describe("threshold rules (pure)", () => {
 describe("threshold alerts from the debit path (SPEC §8)", () => {
   it("fires 50, 80 and 100 % and depletion exactly once each under concurrent load", async () => {
     // Starter: the 500-credit included grant is all there is.
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     const results = await Promise.all(Array.from({ length: 25 }, () => drain(acct, 20)));
     expect(results.map((r) => r.status)).toEqual(Array(25).fill(200));
     // And a few more that are refused: nothing left, nothing fires again.
@@ -138,7 +138,7 @@ describe("threshold alerts from the debit path (SPEC §8)", () => {
   });
 
   it("fires a line once per period even when a voided hold lets usage reach it again", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     expect((await drain(acct, 249)).status).toBe(200);
     // The hold takes usage to 250 (50 %), then the upstream fails and the hold is voided.
     expect((await spend(acct.memberKey, "/v1/test/one", { "x-chaos-status": "500" })).status).toBe(
@@ -185,7 +185,7 @@ describe("threshold alerts from the debit path (SPEC §8)", () => {
   });
 
   it("follows the settings: other lines, none, or no depletion alert", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     const defaults = await jsonCall<typeof DEFAULT_ALERT_SETTINGS>("/v1/alerts/settings", {
       headers: bearer(acct.financeKey),
     });
@@ -203,7 +203,7 @@ describe("threshold alerts from the debit path (SPEC §8)", () => {
   });
 
   it("pages alerts newest first with a cursor, and filters by kind", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     expect((await drain(acct, 500)).status).toBe(200);
     const all = await alerts(acct, "", true);
     // All at once leaves nothing to forecast: depletion and the three lines.
@@ -228,7 +228,7 @@ describe("threshold alerts from the debit path (SPEC §8)", () => {
   });
 
   it("filters by scope, scope id and the time fired, and refuses bad filters", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     expect((await drain(acct, 500)).status).toBe(200);
     const all = await alerts(acct, "", true);
     const firedAt = all[0]?.firedAt ?? "";
@@ -258,7 +258,7 @@ describe("threshold alerts from the debit path (SPEC §8)", () => {
   });
 
   it("copies alerts to D1 with the outbox flush, each once, also after a failed copy", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     expect((await drain(acct, 500)).status).toBe(200);
     const fired = await alerts(acct, "", true);
     const inD1 = async () =>

@@ -92,7 +92,7 @@ const drainAll = (acct: TestAccount) => spend(acct.memberKey, "/v1/test/drain?cr
 
 describe("webhook delivery of alerts (SPEC §8)", () => {
   it("queues in the debit's transaction, sends from the alarm, signed for the reference verifier", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     const hook = await hookFor(acct);
     // The receiver is slow: the call that fires the alerts does not wait for it.
     await receiverDown(hook.name, "slow");
@@ -129,7 +129,7 @@ describe("webhook delivery of alerts (SPEC §8)", () => {
   });
 
   it("retries with backoff while the receiver is down, then delivers each alert once", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     const hook = await hookFor(acct);
     await receiverDown(hook.name, "status");
     const t0 = Date.now();
@@ -166,7 +166,7 @@ describe("webhook delivery of alerts (SPEC §8)", () => {
   });
 
   it(`gives up after ${WEBHOOK_MAX_ATTEMPTS} attempts and says so in the log`, async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     const hook = await hookFor(acct);
     await receiverDown(hook.name, "status");
     const t0 = Date.now();
@@ -181,7 +181,7 @@ describe("webhook delivery of alerts (SPEC §8)", () => {
   });
 
   it("sends nothing without a webhook, and refuses bad URLs, bad secrets and wrong roles", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     expect((await drainAll(acct)).status).toBe(200);
     expect(await deliveries(acct)).toEqual([]);
     const unset = { status: 200, body: { url: null, secretPrefix: null, updatedAt: null } };

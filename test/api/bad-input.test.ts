@@ -148,7 +148,7 @@ const WRITERS: Writer[] = [
     method: "POST",
     path: () => "/admin/v1/accounts",
     auth: "operator",
-    valid: () => ({ id: newAccountId(), name: `${MARK} account`, tier: "starter" }),
+    valid: () => ({ id: newAccountId(), name: `${MARK} account`, plan: "starter" }),
     names: ["name"],
   },
   {
@@ -156,7 +156,7 @@ const WRITERS: Writer[] = [
     method: "PATCH",
     path: (a) => `/admin/v1/accounts/${a.id}`,
     auth: "operator",
-    valid: () => ({ name: `${MARK} renamed`, tier: "enterprise" }),
+    valid: () => ({ name: `${MARK} renamed`, plan: "enterprise" }),
     names: ["name"],
   },
   {
@@ -263,7 +263,7 @@ function commonCases(w: Writer): Case[] {
       contentType: "text/plain",
       status: 415,
     }),
-    c("form-encoded", () => ({ raw: "name=x&tier=starter&role=admin&amount=5" }), {
+    c("form-encoded", () => ({ raw: "name=x&plan=starter&role=admin&amount=5" }), {
       contentType: "application/x-www-form-urlencoded",
       status: 415,
     }),
@@ -329,9 +329,9 @@ const CASES: Case[] = [
 
   // Accounts.
   spoil(ACCOUNTS, "no name", (v) => without(v, "name")),
-  spoil(ACCOUNTS, "no tier", (v) => without(v, "tier")),
-  spoil(ACCOUNTS, "an unknown tier", (v) => ({ ...v, tier: "platinum" })),
-  spoil(ACCOUNTS, "tier in capitals", (v) => ({ ...v, tier: "STARTER" })),
+  spoil(ACCOUNTS, "no plan", (v) => without(v, "plan")),
+  spoil(ACCOUNTS, "an unknown plan", (v) => ({ ...v, plan: "platinum" })),
+  spoil(ACCOUNTS, "plan in capitals", (v) => ({ ...v, plan: "STARTER" })),
   spoil(ACCOUNTS, "billingAnchorDay 0", (v) => ({ ...v, billingAnchorDay: 0 })),
   spoil(ACCOUNTS, "billingAnchorDay 32", (v) => ({ ...v, billingAnchorDay: 32 })),
   spoil(ACCOUNTS, "billingAnchorDay 1.5", (v) => ({ ...v, billingAnchorDay: 1.5 })),
@@ -356,13 +356,13 @@ const CASES: Case[] = [
   spoil(
     ACCOUNTS,
     "an existing id with the same settings",
-    (_, a) => ({ id: a.id, name: `Test ${a.id}`, tier: "professional", billingAnchorDay: 1 }),
+    (_, a) => ({ id: a.id, name: `Test ${a.id}`, plan: "professional", billingAnchorDay: 1 }),
     { status: 409 },
   ),
 
   // Patching an account.
-  spoil(PATCH, "an unknown tier", () => ({ tier: "platinum" })),
-  spoil(PATCH, "tier null", () => ({ tier: null })),
+  spoil(PATCH, "an unknown plan", () => ({ plan: "platinum" })),
+  spoil(PATCH, "plan null", () => ({ plan: null })),
   spoil(PATCH, "the id", () => ({ id: "someone-else" })),
   spoil(PATCH, "billingAnchorDay (not patchable)", () => ({ billingAnchorDay: 5 })),
   spoil(PATCH, "overagePolicy (not patchable)", () => ({ overagePolicy: "allow" })),
@@ -634,7 +634,7 @@ const CASES: Case[] = [
       method,
       path: (a) => path.replace("{id}", a.id).replace("{key}", "key_x"),
       auth,
-      body: () => (method === "DELETE" ? null : { json: { name: "x", tier: "enterprise" } }),
+      body: () => (method === "DELETE" ? null : { json: { name: "x", plan: "enterprise" } }),
       status: [404, 405],
     }),
   ),
@@ -684,7 +684,7 @@ const ANONYMOUS: Case[] = [
             json: {
               id: newAccountId(),
               name: MARK,
-              tier: "starter",
+              plan: "starter",
               amount: 5,
               source: "pack",
               role: "admin",

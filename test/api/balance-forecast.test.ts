@@ -43,7 +43,7 @@ async function setClock(accountId: string, ms: number) {
 async function starterAccount(): Promise<TestAccount> {
   const id = uniqueAccountId("forecast");
   await setClock(id, CREATED);
-  return setupAccount({ id, tier: "starter", billingAnchorDay: 1 });
+  return setupAccount({ id, plan: "starter", billingAnchorDay: 1 });
 }
 
 async function readBalance(acct: TestAccount): Promise<ForecastBody> {

@@ -28,7 +28,7 @@ const HOUR = 3_600_000;
 
 describe("the balance's grants", () => {
   it("keep spent, expired and later grants apart: only the period's are in periodGrants", async () => {
-    const acct = await setupAccount({ tier: "starter", billingAnchorDay: new Date().getUTCDate() });
+    const acct = await setupAccount({ plan: "starter", billingAnchorDay: new Date().getUTCDate() });
     const balance = async () =>
       (await jsonCall<BalanceBody>("/v1/balance", { headers: bearer(acct.financeKey) })).body;
     const first = await balance();

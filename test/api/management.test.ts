@@ -7,13 +7,13 @@ describe("operator API", () => {
     const created = await jsonCall("/admin/v1/accounts", {
       method: "POST",
       headers: OPERATOR,
-      json: { id, name: "Acme", tier: "enterprise", billingAnchorDay: 31 },
+      json: { id, name: "Acme", plan: "enterprise", billingAnchorDay: 31 },
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
       id,
       name: "Acme",
-      tier: "enterprise",
+      plan: "enterprise",
       billingAnchorDay: 31,
       overagePolicy: "block",
     });
@@ -21,7 +21,7 @@ describe("operator API", () => {
     const again = await jsonCall("/admin/v1/accounts", {
       method: "POST",
       headers: OPERATOR,
-      json: { id, name: "Acme", tier: "enterprise" },
+      json: { id, name: "Acme", plan: "enterprise" },
     });
     expect(again.status).toBe(409);
 
@@ -33,7 +33,7 @@ describe("operator API", () => {
       headers: OPERATOR,
       json: { name: "Acme Inc" },
     });
-    expect(patched.body).toMatchObject({ name: "Acme Inc", tier: "enterprise" });
+    expect(patched.body).toMatchObject({ name: "Acme Inc", plan: "enterprise" });
 
     let cursor: string | null = null;
     const seen: string[] = [];

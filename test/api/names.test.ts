@@ -18,7 +18,7 @@ describe("names", () => {
       ]);
       const team = await post("/v1/teams", { name: bad });
       expect(team.status, JSON.stringify(bad)).toBe(400);
-      const account = await post("/admin/v1/accounts", { name: bad, tier: "starter" }, OPERATOR);
+      const account = await post("/admin/v1/accounts", { name: bad, plan: "starter" }, OPERATOR);
       expect(account.status, JSON.stringify(bad)).toBe(400);
     }
     const members = await jsonCall<{ data: { name: string }[] }>("/v1/members?limit=200", {

@@ -115,7 +115,7 @@ describe("the demo configuration", () => {
       ["professional", 3000],
       ["enterprise", 5000],
     ]);
-    // The plans of the tiers they replace: each action in the plans from its old tier up.
+    // The plans that replaced the tiers: each action is in the plans from its old tier up.
     const plans = Object.fromEntries(
       bundled.actions.map((a) => [a.id, bundled.plansIncluding(a).join(" ")]),
     );

@@ -45,7 +45,7 @@ it("streams 200,000 events as CSV within a Worker's memory limit", async () => {
   await expectApi(201, base, "POST", "/admin/v1/accounts", OPERATOR_TOKEN, {
     id: "bench-export",
     name: "Export",
-    tier: "starter",
+    plan: "starter",
   });
   const finance = await expectApi<{ key: string }>(
     201,

@@ -48,7 +48,7 @@ beforeAll(async () => {
   });
   // Professional with a sales seat: the GET-priced prospecting route is open to the member.
   account = await seedAccount(server.base, OPERATOR_TOKEN, ACCOUNT, 100_000, {
-    tier: "professional",
+    plan: "professional",
     seat: "sales",
   });
 });

@@ -27,7 +27,7 @@ const ctx = inject("e2e");
 const OPERATOR_TOKEN = "e2e-operator-token";
 const ACCOUNT = "e2e-restart";
 const PACK = 1_000_000;
-/** The starter tier's included grant (SPEC §2), issued at the first request of the period. */
+/** The starter plan's included grant (SPEC §2), issued at the first request of the period. */
 const INCLUDED = 500;
 const ISSUED = PACK + INCLUDED;
 const PRICE_PER_RECORD = 10;

@@ -195,7 +195,7 @@ export const BODY_FIELDS: Record<string, FieldKind> = {
     valid: () => fc.oneof(fc.constant(""), safeText(500)),
     invalid: fc.oneof(overLongText(500), unsafeText, notOfType("string")),
   },
-  tier: enumOf(TIERS, ["platinum", "free"]),
+  plan: enumOf(TIERS, ["platinum", "free"]),
   seat: enumOf(SEATS, ["gold", "admin"]),
   role: enumOf(ROLES, ["owner", "operator", "root"]),
   source: enumOf(GRANT_SOURCES, ["included", "rollover", "overage", "gift"]),

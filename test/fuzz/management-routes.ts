@@ -135,11 +135,11 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       fc.record(
         {
           name: fc.constantFrom("Acme", "Zoë & Co", "営業").map((n) => `${MARK} ${n}`),
-          tier: pick(f, "tier"),
+          plan: pick(f, "plan"),
           billingAnchorDay: pick(f, "billingAnchorDay"),
           id: pick(f, "id"),
         },
-        { requiredKeys: ["name", "tier", "id"] },
+        { requiredKeys: ["name", "plan", "id"] },
       ),
   },
   "GET /admin/v1/accounts": { roles: OPERATOR },
@@ -151,7 +151,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       fc.record(
         {
           name: pick(f, "name"),
-          tier: pick(f, "tier"),
+          plan: pick(f, "plan"),
           overage: pick(f, "overage"),
           monthlySpendCap: pick(f, "monthlySpendCap"),
           rolloverCap: pick(f, "rolloverCap"),

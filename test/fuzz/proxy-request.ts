@@ -37,7 +37,7 @@ async function admin(f: { adminKey: string }, method: string, path: string, body
 }
 
 export async function createProxyFixture(): Promise<ProxyFixture> {
-  const acct = await setupAccount({ tier: "enterprise", seat: "core" });
+  const acct = await setupAccount({ plan: "enterprise", seat: "core" });
   const f = { adminKey: acct.adminKey };
   const sales = await admin(f, "POST", "/v1/members", {
     name: "Sales",

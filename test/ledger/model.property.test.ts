@@ -96,7 +96,7 @@ describe("ledger model", () => {
         fc.integer({ min: 1, max: 31 }),
         async (ops, anchor) => {
           const start = "2027-01-20T10:00:00Z";
-          await withLedger({ tier: "professional", anchor, start }, async (h) => {
+          await withLedger({ plan: "professional", anchor, start }, async (h) => {
             const { instance, sql } = h;
             let now = h.now();
             // The harness's account: one team without rules, one member (seat core) and its key.

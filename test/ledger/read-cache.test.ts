@@ -94,7 +94,7 @@ describe("the ledger's read cache never outlives a change", () => {
   });
 
   it("a grant that lapses between two calls is expired and not spent by the second", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     const now = Date.now();
     const stub = ledger(acct.id);
     await runInDurableObject(stub, (instance: AccountLedger) => {

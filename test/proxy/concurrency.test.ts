@@ -3,7 +3,7 @@ import { balance, d1Events, ledger, setupAccount, spend } from "../support/api";
 
 describe("concurrent calls", () => {
   it("admits exactly as many 1-credit calls as the balance covers, and records each once in D1", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     // Leave exactly 100 of the 500 included credits.
     const drain = await spend(acct.memberKey, "/v1/test/drain?credits=400");
     expect(drain.headers.get("x-credits-charged")).toBe("400");

@@ -19,8 +19,8 @@ async function problem(res: Response): Promise<ProblemBody> {
 }
 
 describe("admission decisions (SPEC §4)", () => {
-  it("refuses an action outside the account's tier with 403 plan_excludes_action", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+  it("refuses an action outside the account's plan with 403 plan_excludes_action", async () => {
+    const acct = await setupAccount({ plan: "starter" });
     const res = await call("/v1/records/companies/refresh", {
       method: "POST",
       headers: { ...bearer(acct.memberKey), "content-type": "application/json" },
@@ -38,14 +38,14 @@ describe("admission decisions (SPEC §4)", () => {
     });
   });
 
-  it("admits the same action once the operator upgrades the tier, on the next request", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+  it("admits the same action once the operator upgrades the plan, on the next request", async () => {
+    const acct = await setupAccount({ plan: "starter" });
     const patched = await jsonCall(`/admin/v1/accounts/${acct.id}`, {
       method: "PATCH",
       headers: OPERATOR,
-      json: { tier: "professional" },
+      json: { plan: "professional" },
     });
-    expect(patched.body).toMatchObject({ tier: "professional" });
+    expect(patched.body).toMatchObject({ plan: "professional" });
     const res = await call("/v1/records/companies/refresh", {
       method: "POST",
       headers: { ...bearer(acct.memberKey), "content-type": "application/json" },
@@ -69,7 +69,7 @@ describe("admission decisions (SPEC §4)", () => {
   });
 
   it("refuses a call the balance cannot cover with 402 insufficient_credits and holds nothing", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     await spend(acct.memberKey, "/v1/test/drain?credits=495");
     const res = await enrich(acct.memberKey, 1);
     expect(res.status).toBe(402);
@@ -84,7 +84,7 @@ describe("admission decisions (SPEC §4)", () => {
   });
 
   it("spends a pack once the included credits are gone, in priority order", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     await jsonCall(`/admin/v1/accounts/${acct.id}/grants`, {
       method: "POST",
       headers: OPERATOR,

@@ -52,7 +52,7 @@ describe("isProxyOnlyPath", () => {
 
 describe("a priced call, directly or through Hono", () => {
   it("answers and charges the same, with one log line each", async () => {
-    const account = await setupAccount({ tier: "professional" });
+    const account = await setupAccount({ plan: "professional" });
     const before = (await balance(account.adminKey)).available;
     const lines: Record<string, unknown>[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {

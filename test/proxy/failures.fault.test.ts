@@ -84,7 +84,7 @@ describe("metered settlement", () => {
   });
 
   it("charges past the estimate only as far as the balance allows", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     await spend(acct.memberKey, "/v1/test/drain?credits=440");
     // 60 left; the hold is the declared maximum of 50, the upstream reports 80.
     const res = await spend(acct.memberKey, "/v1/test/metered", {

@@ -19,7 +19,7 @@ import {
 
 describe("balance (402 insufficient_credits) and overage", () => {
   it("admits the last credit and refuses the next one", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     await expectAdmitted(await drain(acct.memberKey, 499), 499);
     await expectAdmitted(await one(acct.memberKey));
     const body = await expectDenied(
@@ -36,7 +36,7 @@ describe("balance (402 insufficient_credits) and overage", () => {
   });
 
   it("overage allow: calls pass past zero grants up to the overage limit, never past it", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     const account = await patchAccount(acct.id, { overage: { policy: "allow", limit: 5 } });
     expect(account).toMatchObject({
       overagePolicy: "allow",
@@ -63,7 +63,7 @@ describe("balance (402 insufficient_credits) and overage", () => {
   });
 
   it("overage allow spends the grants first, and a pack issued later is spent before more overage", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     await patchAccount(acct.id, { overage: { policy: "allow", limit: 10 } });
     await expectAdmitted(await drain(acct.memberKey, 503), 503);
     expect((await balanceOf(acct.memberKey)).overage).toMatchObject({ used: 3, available: 7 });
@@ -81,7 +81,7 @@ describe("balance (402 insufficient_credits) and overage", () => {
 
 describe("the order of SPEC §4: when two rules fail, the earlier one decides", () => {
   it("account spend cap before the balance", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     await patchAccount(acct.id, { monthlySpendCap: 500 });
     await expectAdmitted(await drain(acct.memberKey, 500), 500);
     await expectDenied(await one(acct.memberKey), 402, "budget_exhausted", "spend_cap");

@@ -49,7 +49,7 @@ export async function putRules(acct: TestAccount, teamId: string, rules: Partial
   return res.body;
 }
 
-/** The operator's PATCH of an account (name, tier, overage, monthlySpendCap, rolloverCap, actionCaps). */
+/** The operator's PATCH of an account (name, plan, overage, monthlySpendCap, rolloverCap, actionCaps). */
 export async function patchAccount(accountId: string, body: Record<string, unknown>) {
   const res = await api<{ policy: Record<string, unknown> }>(`/admin/v1/accounts/${accountId}`, {
     method: "PATCH",
@@ -98,7 +98,7 @@ export const one = (key: string, headers: Record<string, string> = {}) =>
 /** test.drain: `credits` credits, on_request (category ai). */
 export const drain = (key: string, credits: number) =>
   spend(key, `/v1/test/drain?credits=${credits}`);
-/** prospecting.intent: professional tier and a sales seat, 10 credits per result. */
+/** prospecting.intent: professional plan and a sales seat, 10 credits per result. */
 export const intent = (key: string) =>
   callTest("/v1/prospecting/intent?limit=1", { headers: bearer(key) });
 

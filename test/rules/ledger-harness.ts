@@ -57,7 +57,7 @@ export function terms(
 }
 
 export async function withLedger(
-  options: { tier?: PlanId; anchor: number; start: string },
+  options: { plan?: PlanId; anchor: number; start: string },
   body: (h: Harness) => Promise<void>,
 ): Promise<void> {
   const accountId = uniqueAccountId("rules");
@@ -68,7 +68,7 @@ export async function withLedger(
     await instance.createAccount({
       id: accountId,
       name: "Rules",
-      tier: options.tier ?? "starter",
+      plan: options.plan ?? "starter",
       billingAnchorDay: options.anchor,
     });
     const team = await instance.createTeam("Sales");

@@ -15,7 +15,7 @@ describe("the order of SPEC §4: when two rules fail, the earlier one decides", 
   });
 
   it("plan before seat", async () => {
-    const acct = await setupAccount({ tier: "starter", seat: "core" });
+    const acct = await setupAccount({ plan: "starter", seat: "core" });
     const res = await intent(acct.memberKey);
     await expectDenied(res, 403, "plan_excludes_action", "plan");
   });

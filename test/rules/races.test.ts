@@ -129,7 +129,7 @@ describe("races against budgets", () => {
   }, 90_000);
 
   it("the same with overage allowed up to 25 after the grants are drained: exactly 25 admitted", async () => {
-    const acct = await setupAccount({ tier: "starter" });
+    const acct = await setupAccount({ plan: "starter" });
     const members = await threeMembers(acct);
     // Drain the included grant from another team, so the race's team budgets start empty.
     const ops = await addTeam(acct, "Ops");

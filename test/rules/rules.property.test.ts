@@ -63,7 +63,7 @@ const rulesArb: fc.Arbitrary<TeamRules> = fc.record({
 });
 
 const setupArb = fc.record({
-  tier: fc.constantFrom<"starter" | "professional">("starter", "professional"),
+  plan: fc.constantFrom<"starter" | "professional">("starter", "professional"),
   rules: fc.array(rulesArb, { minLength: TEAMS, maxLength: TEAMS }),
   members: fc.array(
     fc.record({
@@ -195,7 +195,7 @@ const see = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
  * default budget had its metered overrun capped by the old team's default of 0.
  */
 const MOVED_TO_NO_DEFAULT: [Setup, Op[]] = JSON.parse(
-  `[{"tier":"starter","rules":[{"allowedActions":null,"allowedCategories":null,"purpose":{"required":true,"allowed":null},"memberRateLimitPerMinute":null,"teamBudget":null,"memberBudget":null},{"allowedActions":null,"allowedCategories":null,"purpose":{"required":true,"allowed":null},"memberRateLimitPerMinute":null,"teamBudget":null,"memberBudget":null}],"members":[{"team":0,"seat":"core","active":true,"budget":null},{"team":0,"seat":"core","active":true,"budget":null},{"team":0,"seat":"core","active":true,"budget":null}],"overage":{"policy":"block","limit":0},"leftover":1,"monthlySpendCap":0,"actionCaps":{}},[{"kind":"teamBudgets","team":0,"teamBudget":null,"memberBudget":0},{"kind":"caps","monthlySpendCap":null,"action":0,"cap":null},{"kind":"admit","member":2,"action":0,"credits":0,"settlement":"on_success","purpose":"p3"},{"kind":"moveMember","member":2,"team":1},{"kind":"advance","ms":20000},{"kind":"teamBudgets","team":1,"teamBudget":null,"memberBudget":null},{"kind":"capture","pick":0,"share":0,"beyond":1},{"kind":"admit","member":0,"action":0,"credits":12,"settlement":"on_success","purpose":null},{"kind":"void","pick":0},{"kind":"admit","member":0,"action":0,"credits":0,"settlement":"on_success","purpose":null},{"kind":"admit","member":0,"action":0,"credits":12,"settlement":"on_success","purpose":null},{"kind":"capture","pick":0,"share":0,"beyond":0},{"kind":"teamBudgets","team":0,"teamBudget":null,"memberBudget":null},{"kind":"advance","ms":20000}]]`,
+  `[{"plan":"starter","rules":[{"allowedActions":null,"allowedCategories":null,"purpose":{"required":true,"allowed":null},"memberRateLimitPerMinute":null,"teamBudget":null,"memberBudget":null},{"allowedActions":null,"allowedCategories":null,"purpose":{"required":true,"allowed":null},"memberRateLimitPerMinute":null,"teamBudget":null,"memberBudget":null}],"members":[{"team":0,"seat":"core","active":true,"budget":null},{"team":0,"seat":"core","active":true,"budget":null},{"team":0,"seat":"core","active":true,"budget":null}],"overage":{"policy":"block","limit":0},"leftover":1,"monthlySpendCap":0,"actionCaps":{}},[{"kind":"teamBudgets","team":0,"teamBudget":null,"memberBudget":0},{"kind":"caps","monthlySpendCap":null,"action":0,"cap":null},{"kind":"admit","member":2,"action":0,"credits":0,"settlement":"on_success","purpose":"p3"},{"kind":"moveMember","member":2,"team":1},{"kind":"advance","ms":20000},{"kind":"teamBudgets","team":1,"teamBudget":null,"memberBudget":null},{"kind":"capture","pick":0,"share":0,"beyond":1},{"kind":"admit","member":0,"action":0,"credits":12,"settlement":"on_success","purpose":null},{"kind":"void","pick":0},{"kind":"admit","member":0,"action":0,"credits":0,"settlement":"on_success","purpose":null},{"kind":"admit","member":0,"action":0,"credits":12,"settlement":"on_success","purpose":null},{"kind":"capture","pick":0,"share":0,"beyond":0},{"kind":"teamBudgets","team":0,"teamBudget":null,"memberBudget":null},{"kind":"advance","ms":20000}]]`,
 );
 
 describe("rules against a reference model", () => {
@@ -213,10 +213,10 @@ describe("rules against a reference model", () => {
             await instance.createAccount({
               id: accountId,
               name: "Prop",
-              tier: setup.tier,
+              plan: setup.plan,
               billingAnchorDay: 1,
             });
-            const model = new LedgerModel(setup.tier, 1);
+            const model = new LedgerModel(setup.plan, 1);
             model.touch(now);
             // Two teams with the generated rules, and the drainer's own team without any.
             const teamIds: string[] = [];
@@ -295,7 +295,7 @@ describe("rules against a reference model", () => {
             };
 
             // The drainer (last member, own team without rules) spends all but `leftover`.
-            const drain = (INCLUDED[setup.tier] ?? 0) - setup.leftover;
+            const drain = (INCLUDED[setup.plan] ?? 0) - setup.leftover;
             const drained = await admit(MEMBERS, terms(DRAIN, drain, "on_request"), null);
             if (drained.result.kind !== "admitted" || drained.want.kind !== "admitted")
               throw new Error("drain");

@@ -179,8 +179,8 @@ async function buildWorld(): Promise<World> {
 async function setUpAccounts(): Promise<World> {
   // Enterprise, so the member's refusals come from the rules under test, not from the plan.
   const [a, b] = await Promise.all([
-    setupAccount({ tier: "enterprise" }),
-    setupAccount({ tier: "enterprise" }),
+    setupAccount({ plan: "enterprise" }),
+    setupAccount({ plan: "enterprise" }),
   ]);
   const revokedAdmin = await createKey(a, { role: "admin", name: "to revoke" });
   const revokedMember = await createKey(a, { role: "member", memberId: a.memberId });

@@ -321,7 +321,7 @@ describe("price integrity of the request path (I7)", { timeout: 120_000 }, () =>
   let coreKey: string;
 
   beforeAll(async () => {
-    sales = await setupAccount({ tier: "enterprise", seat: "sales" });
+    sales = await setupAccount({ plan: "enterprise", seat: "sales" });
     const admin = bearer(sales.adminKey);
     const member = await jsonCall<{ id: string }>("/v1/members", {
       method: "POST",
@@ -585,7 +585,7 @@ describe("the worker as deployed, with the demo catalog (I7)", { timeout: 60_000
     "/v1/enrichment/companies%00",
     "/V1/Enrichment/Companies",
   ])("refuses %s without charging", async (path) => {
-    const acct = await setupAccount({ tier: "enterprise" });
+    const acct = await setupAccount({ plan: "enterprise" });
     const before = await balance(acct.adminKey);
     const res = await call(path, {
       method: "POST",

@@ -74,13 +74,13 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     access: operator,
     own: () => ({
       path: "/admin/v1/accounts",
-      body: { id: freshAccountId(), name: "Matrix", tier: "starter" },
+      body: { id: freshAccountId(), name: "Matrix", plan: "starter" },
       status: 201,
     }),
     // Creating an account under B's id must not overwrite B.
     other: (b) => ({
       path: "/admin/v1/accounts",
-      body: { id: b.id, name: "Hijacked", tier: "enterprise", billingAnchorDay: 28 },
+      body: { id: b.id, name: "Hijacked", plan: "enterprise", billingAnchorDay: 28 },
       status: 409,
     }),
   },

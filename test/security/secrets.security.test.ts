@@ -264,7 +264,7 @@ type Key = Awaited<ReturnType<typeof createKey>>;
 /** Two accounts set up by the operator and their admins, with a call of every management kind. */
 async function manage(aId: string, bId: string) {
   for (const id of [aId, bId]) {
-    const json = { id, name: `Secret test ${id}`, tier: "professional", billingAnchorDay: 1 };
+    const json = { id, name: `Secret test ${id}`, plan: "professional", billingAnchorDay: 1 };
     await step("create account", 201, "/admin/v1/accounts", { ...op, json });
   }
   const aAdmin = await createKey("A's admin key", `/admin/v1/accounts/${aId}/keys`, op, {

@@ -1,6 +1,6 @@
 /**
- * The actions the simulation calls, one per settlement mode, price shape, tier and seat of the
- * test catalog. Their terms (settlement, tier, seat, category, declared price) are read from the
+ * The actions the simulation calls, one per settlement mode, price shape, plan and seat of the
+ * test catalog. Their terms (settlement, plan, seat, category, declared price) are read from the
  * catalog itself, so the simulation follows it; the credits are computed here, independently of
  * src/catalog/price.ts, so that a pricing bug shows up as a model disagreement.
  */

@@ -28,9 +28,9 @@ export function checkAgainstModel(real: RealState, model: LedgerModel) {
   const { account } = real;
   sameLines(
     "model",
-    "period and tier",
-    lines([[account.period_start, account.period_end, account.tier]]),
-    lines([[model.periodStart, model.periodEnd, model.tier]]),
+    "period and plan",
+    lines([[account.period_start, account.period_end, account.plan]]),
+    lines([[model.periodStart, model.periodEnd, model.plan]]),
   );
   // seq, source, priority, amount, remaining, held, captured, expired, expiry
   sameLines(

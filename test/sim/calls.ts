@@ -12,7 +12,7 @@ import { expectedReply, type Seen, seen } from "./reply";
 import { callerKey, headroom, PURPOSES, remember, scopesOf, template, termsOf } from "./requests";
 import { chaosHeaders, planFor, planText, upstreamOf } from "./upstream";
 
-/** Fresh calls: the cheap actions most, every settlement mode, tier and seat some. */
+/** Fresh calls: the cheap actions most, every settlement mode, plan and seat some. */
 const CALL_ACTIONS = {
   "test.one": 14,
   "test.drain": 5,

@@ -1,7 +1,7 @@
 /**
  * Operations that change what the next decision sees, through the management API as an admin
  * or the operator would: team rules, members (budget, seat, team, active), the account's
- * policy and tier, grants, keys; and the balance an admin reads.
+ * policy and plan, grants, keys; and the balance an admin reads.
  */
 import type { Category, PlanId, Seat } from "../../src/ledger/contract";
 import { OPEN_RULES, type Policy, type Rules } from "../support/model/types";
@@ -71,15 +71,15 @@ export async function changeMember(sim: Sim): Promise<Outcome> {
   };
 }
 
-/** PATCH /admin/v1/accounts/{id}: the tier alone, or policy fields (overage, caps, rollover). */
+/** PATCH /admin/v1/accounts/{id}: the plan alone, or policy fields (overage, caps, rollover). */
 export async function changePolicy(sim: Sim): Promise<Outcome> {
   const r = sim.rng;
   if (r.chance(0.25)) {
-    const tier = r.pick<PlanId>(testConfig.plans.map((p) => p.id));
-    await manage("PATCH", `/admin/v1/accounts/${sim.accountId}`, OPERATOR_AUTH, { tier }, 200);
-    // A tier change alone decides the next request and the next period's grant; it rolls nothing.
-    sim.model.tier = tier;
-    return { text: `tier ${tier}` };
+    const plan = r.pick<PlanId>(testConfig.plans.map((p) => p.id));
+    await manage("PATCH", `/admin/v1/accounts/${sim.accountId}`, OPERATOR_AUTH, { plan }, 200);
+    // A plan change alone decides the next request and the next period's grant; it rolls nothing.
+    sim.model.plan = plan;
+    return { text: `plan ${plan}` };
   }
   const patch: Partial<Policy> = {};
   if (r.chance(0.5))

@@ -128,12 +128,12 @@ export class Sim {
     await runInDurableObject(this.stub, (instance: AccountLedger) => {
       instance.clock = this.clock;
     });
-    const { tier, anchorDay } = this.model;
+    const { plan, anchorDay } = this.model;
     await manage(
       "POST",
       "/admin/v1/accounts",
       OPERATOR_AUTH,
-      { id: this.accountId, name: `Sim ${this.seed}`, tier, billingAnchorDay: anchorDay },
+      { id: this.accountId, name: `Sim ${this.seed}`, plan, billingAnchorDay: anchorDay },
       201,
     );
     this.model.touch(this.now);

@@ -68,7 +68,7 @@ export interface RealEvent {
 }
 
 export interface RealState {
-  account: { period_start: number | null; period_end: number | null; tier: string };
+  account: { period_start: number | null; period_end: number | null; plan: string };
   grants: RealGrant[];
   holds: RealHold[];
   counters: RealCounter[];
@@ -100,7 +100,7 @@ export async function readLedger(
     const sql = state.storage.sql;
     const account = rows<RealState["account"]>(
       sql,
-      "SELECT period_start, period_end, tier FROM account",
+      "SELECT period_start, period_end, plan FROM account",
     )[0];
     if (!account) throw new Error("the ledger has no account");
     return {

@@ -45,7 +45,7 @@ export interface TestAccount {
 /** Creates an account with a team, a member (seat `core` unless told) and admin/finance/member keys. */
 export async function setupAccount(
   options: {
-    tier?: "starter" | "professional" | "enterprise";
+    plan?: "starter" | "professional" | "enterprise";
     seat?: "core" | "sales" | "service" | "none";
     id?: string;
     billingAnchorDay?: number;
@@ -58,7 +58,7 @@ export async function setupAccount(
     json: {
       id,
       name: `Test ${id}`,
-      tier: options.tier ?? "professional",
+      plan: options.plan ?? "professional",
       billingAnchorDay: options.billingAnchorDay ?? 1,
     },
   });

@@ -11,7 +11,7 @@ const read = createRoute({
   path: "/account",
   operationId: "getCurrentAccount",
   tags: ["account"],
-  summary: "The account: tier, billing anchor, overage policy, spend cap, rollover, action caps",
+  summary: "The account: plan, billing anchor, overage policy, spend cap, rollover, action caps",
   middleware: [accountAuth("admin", "finance")] as const,
   responses: { 200: json(Account, "The account"), ...problemResponses },
 });

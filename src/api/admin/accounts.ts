@@ -80,7 +80,7 @@ const patch = createRoute({
   path: "/accounts/{id}",
   operationId: "updateAccount",
   tags: ["operator"],
-  summary: "Change an account's name, tier or policy (effective on the next request)",
+  summary: "Change an account's name, plan or policy (effective on the next request)",
   request: { params: IdParam, body: jsonBody(PatchAccount) },
   responses: { 200: json(Account, "The account"), ...problemResponses },
 });
@@ -107,12 +107,12 @@ export function accountAdminRoutes(catalog: Catalog) {
     const account = await ledgerClient(c.env, id).createAccount({
       id,
       name: input.name,
-      tier: input.tier,
+      plan: input.plan,
       billingAnchorDay: anchor,
     });
     if (
       account.name !== input.name ||
-      account.tier !== input.tier ||
+      account.plan !== input.plan ||
       account.billingAnchorDay !== anchor
     ) {
       throw new Problem("conflict", `Account ${id} already exists with other settings.`);
@@ -120,7 +120,7 @@ export function accountAdminRoutes(catalog: Catalog) {
     await db.insert(accounts).values({
       id,
       name: account.name,
-      tier: account.tier,
+      plan: account.plan,
       billingAnchorDay: account.billingAnchorDay,
       createdAt: account.createdAt,
       updatedAt: account.updatedAt,
@@ -173,7 +173,7 @@ export function accountAdminRoutes(catalog: Catalog) {
     const { id } = c.req.valid("param");
     const input = c.req.valid("json");
     await requireAccount(c.env, id);
-    const { name, tier, ...policy } = input;
+    const { name, plan, ...policy } = input;
     const unknown = Object.keys(policy.actionCaps ?? {}).filter((a) => !catalog.action(a));
     if (unknown.length > 0) {
       throw new Problem(
@@ -186,13 +186,13 @@ export function accountAdminRoutes(catalog: Catalog) {
     }
     const account = await ledgerClient(c.env, id).updateAccount({
       name,
-      tier,
+      plan,
       policy: Object.keys(policy).length > 0 ? policy : undefined,
     });
     if (!account) throw new Problem("not_found", `Account ${id} has no ledger.`);
     await drizzle(c.env.DB)
       .update(accounts)
-      .set({ name: account.name, tier: account.tier, updatedAt: account.updatedAt })
+      .set({ name: account.name, plan: account.plan, updatedAt: account.updatedAt })
       .where(eq(accounts.id, id));
     return c.json(account, 200);
   });

@@ -4,7 +4,7 @@
  * runs a little hotter than the ones before, so the forecast has a trend to show. Each member
  * key gets a profile in turn: the first works like a sales rep (enrichment, buyer intent,
  * refreshes), the second like marketing (AI generation, contact enrichment), and so on. A
- * profile also tries now and then what its seat or tier does not include, so the history has
+ * profile also tries now and then what its seat or plan does not include, so the history has
  * denials with real reasons. Pure and seeded: the same input gives the same calls.
  */
 import { type Action, type Catalog, creditsFor, termsOf } from "../../catalog";

@@ -20,7 +20,7 @@ export interface Page<T> {
 export interface Account {
   id: string;
   name: string;
-  tier: string;
+  plan: string;
   billingAnchorDay: number;
   overagePolicy: "block" | "allow";
 }

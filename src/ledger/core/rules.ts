@@ -6,7 +6,7 @@ import type { ProblemInit } from "../../lib/problem";
 import { MINUTE_MS } from "../../lib/time";
 import type { ActionTerms, Category } from "./terms";
 
-/** What an admin sets per team. Null means "no limit" / "anything the tier includes". */
+/** What an admin sets per team. Null means "no limit" / "anything the plan includes". */
 export interface TeamRules {
   allowedActions: string[] | null;
   allowedCategories: Category[] | null;

@@ -1,5 +1,5 @@
 /**
- * The account row: who the account is, its tier, billing anchor, current period, policy, alert
+ * The account row: who the account is, its plan, billing anchor, current period, policy, alert
  * settings and webhook. One row per ledger object.
  */
 import { iso } from "../../lib/time";
@@ -10,7 +10,7 @@ import { type AccountPolicy, DEFAULT_POLICY } from "../core/rules";
 export interface AccountRow {
   id: string;
   name: string;
-  tier: PlanId;
+  plan: PlanId;
   billing_anchor_day: number;
   period_start: number | null;
   period_end: number | null;
@@ -31,25 +31,25 @@ export function accountRow(sql: SqlStorage): AccountRow | null {
 
 export function insertAccount(sql: SqlStorage, input: NewAccount, now: number) {
   sql.exec(
-    `INSERT INTO account (id, name, tier, billing_anchor_day, created_at, updated_at)
+    `INSERT INTO account (id, name, plan, billing_anchor_day, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?)`,
     input.id,
     input.name,
-    input.tier,
+    input.plan,
     input.billingAnchorDay,
     now,
     now,
   );
 }
 
-/** Changes the name and tier given (undefined: unchanged) and marks the row updated. */
+/** Changes the name and plan given (undefined: unchanged) and marks the row updated. */
 export function updateAccountRow(
   sql: SqlStorage,
-  change: { name?: string | undefined; tier?: PlanId | undefined },
+  change: { name?: string | undefined; plan?: PlanId | undefined },
   now: number,
 ) {
   if (change.name !== undefined) sql.exec("UPDATE account SET name = ?", change.name);
-  if (change.tier !== undefined) sql.exec("UPDATE account SET tier = ?", change.tier);
+  if (change.plan !== undefined) sql.exec("UPDATE account SET plan = ?", change.plan);
   sql.exec("UPDATE account SET updated_at = ?", now);
 }
 
@@ -76,7 +76,7 @@ export function accountView(row: AccountRow): AccountConfig {
   return {
     id: row.id,
     name: row.name,
-    tier: row.tier,
+    plan: row.plan,
     billingAnchorDay: row.billing_anchor_day,
     overagePolicy: policy.overage.policy,
     policy,

@@ -51,10 +51,10 @@ export function enterPeriod(
   const base = { effectiveAt: period.start, expiresAt: period.end, periodStart: period.start };
   if (!issuedFor(sql, "included", period.start)) {
     // A plan the configuration no longer declares includes nothing.
-    const amount = config.plan(account.tier)?.includedCredits ?? 0;
+    const amount = config.plan(account.plan)?.includedCredits ?? 0;
     issueGrant(
       sql,
-      { ...base, amount, source: "included", priority: 0, note: `included, ${account.tier} tier` },
+      { ...base, amount, source: "included", priority: 0, note: `included, ${account.plan} plan` },
       now,
     );
   }

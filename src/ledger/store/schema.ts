@@ -204,16 +204,27 @@ const V5 = `
 ALTER TABLE account DROP COLUMN overage_policy;
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+/**
+ * Plans from the configuration (issue 15): an account's tier was always one of the plans of the
+ * same id, so the column is renamed and every value stays as it is.
+ */
+const V6 = `
+ALTER TABLE account RENAME COLUMN tier TO plan;
+`;
 
-/** Brings the object's tables up to the current schema version. Synchronous; run at start-up. */
-export function migrate(sql: SqlStorage): void {
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
+
+/**
+ * Brings the object's tables up to the current schema version (or `to`, which only tests use to
+ * build an object as an earlier release left it). Synchronous; run at start-up.
+ */
+export function migrate(sql: SqlStorage, to = MIGRATIONS.length): void {
   sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   const row = sql
     .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")
     .toArray()[0];
   const version = row ? Number(row.value) : 0;
-  for (let v = version; v < MIGRATIONS.length; v++) {
+  for (let v = version; v < Math.min(to, MIGRATIONS.length); v++) {
     sql.exec(MIGRATIONS[v] ?? "");
     sql.exec(
       "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -62,7 +62,7 @@ export interface SeededAccount {
 }
 
 export interface SeedOptions {
-  tier: "starter" | "professional" | "enterprise";
+  plan: "starter" | "professional" | "enterprise";
   seat: "core" | "sales" | "service" | "none";
 }
 
@@ -72,11 +72,11 @@ export async function seedAccount(
   operatorToken: string,
   id: string,
   packCredits: number,
-  options: SeedOptions = { tier: "starter", seat: "core" },
+  options: SeedOptions = { plan: "starter", seat: "core" },
 ): Promise<SeededAccount> {
   const op = <T>(method: string, path: string, body?: unknown, status = 201) =>
     expectApi<T>(status, base, method, path, operatorToken, body);
-  await op("POST", "/admin/v1/accounts", { id, name: `E2E ${id}`, tier: options.tier });
+  await op("POST", "/admin/v1/accounts", { id, name: `E2E ${id}`, plan: options.plan });
   const admin = await op<{ key: string }>("POST", `/admin/v1/accounts/${id}/keys`, {
     role: "admin",
   });

@@ -57,7 +57,7 @@ export class LedgerModel extends Books {
   keys: MKey[] = [];
 
   constructor(
-    public tier: PlanId,
+    public plan: PlanId,
     readonly anchorDay: number,
   ) {
     super();
@@ -99,7 +99,7 @@ export class LedgerModel extends Books {
     const issued = (source: string) =>
       this.grants.some((g) => g.source === source && g.periodStart === period.start);
     if (!issued("included")) {
-      this.issue({ ...base, source: "included", priority: 0, amount: INCLUDED[this.tier] ?? 0 });
+      this.issue({ ...base, source: "included", priority: 0, amount: INCLUDED[this.plan] ?? 0 });
     }
     if (rollover > 0 && !issued("rollover")) {
       this.issue({ ...base, source: "rollover", priority: 0, amount: rollover });
@@ -200,7 +200,7 @@ export class LedgerModel extends Books {
     const recent = (this.rate.get(member.id) ?? []).filter((t) => t > now - RATE_WINDOW_MS);
     const ids = { team: member.teamId, member: member.id, action: terms.id, account: "*" };
     const denial = denialOf({
-      tier: this.tier,
+      plan: this.plan,
       terms,
       member,
       rules,

@@ -22,7 +22,7 @@ const BUDGETS: readonly [Scope, string][] = [
 ];
 
 export interface Situation {
-  tier: PlanId;
+  plan: PlanId;
   terms: Terms;
   member: MMember;
   rules: Rules;
@@ -53,7 +53,7 @@ export function deny(
 /** The first rule that refuses the call, or null when it may be admitted. */
 export function denialOf(s: Situation): Denial | null {
   const { terms, rules } = s;
-  if (!terms.plans.includes(s.tier)) return deny("plan_excludes_action", "plan");
+  if (!terms.plans.includes(s.plan)) return deny("plan_excludes_action", "plan");
   if (terms.seat !== null && s.member.seat !== terms.seat) return deny("seat_required", "seat");
   const listed = rules.allowedActions !== null || rules.allowedCategories !== null;
   if (

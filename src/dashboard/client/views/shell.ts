@@ -118,7 +118,7 @@ export function renderShell(
       "div",
       {},
       h("h1", { text: "creditgate" }),
-      h("p", { class: "account", text: `${account.name} · ${account.id} · ${account.tier} tier` }),
+      h("p", { class: "account", text: `${account.name} · ${account.id} · ${account.plan} plan` }),
     ),
     h("div", { class: "top-actions" }, refresh, signOut),
   );

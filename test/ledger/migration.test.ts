@@ -1,0 +1,150 @@
+/**
+ * An object written by the release before plans (schema version 5, accounts on a `tier`) opens
+ * under this one: the column becomes `plan` with the same value, and its balance, holds, entries
+ * and outbox survive, so calls in flight settle and new ones are decided by the plan.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { AccountLedger } from "../../src/ledger/object";
+import { migrate } from "../../src/ledger/store/schema";
+import { ledger, uniqueAccountId } from "../support/api";
+
+const NOW = Date.now();
+const month = new Date(NOW);
+const PERIOD_START = Date.UTC(month.getUTCFullYear(), month.getUTCMonth(), 1);
+const PERIOD_END = Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1);
+
+/** What the previous release had written: an account, its people, grants, a hold, history. */
+function writeAsRelease5(sql: SqlStorage, accountId: string) {
+  const run = (query: string, ...values: SqlStorageValue[]) => sql.exec(query, ...values);
+  run(
+    `INSERT INTO account (id, name, tier, billing_anchor_day, period_start, period_end, created_at, updated_at)
+     VALUES (?, 'Old Co', 'professional', 1, ?, ?, ?, ?)`,
+    accountId,
+    PERIOD_START,
+    PERIOD_END,
+    PERIOD_START,
+    PERIOD_START,
+  );
+  run("INSERT INTO teams (id, name, created_at) VALUES ('team_old', 'Sales', ?)", PERIOD_START);
+  run(
+    "INSERT INTO members (id, name, team_id, seat, created_at) VALUES ('member_old', 'Ada', 'team_old', 'sales', ?)",
+    PERIOD_START,
+  );
+  run(
+    "INSERT INTO api_keys (id, hash, prefix, role, member_id, created_at) VALUES ('key_old', 'hash-old', 'p', 'member', 'member_old', ?)",
+    PERIOD_START,
+  );
+  // The period's included grant: 100 captured, 20 held by a call in flight.
+  run(
+    `INSERT INTO grants (id, seq, source, priority, amount, remaining, held, captured, effective_at, expires_at, period_start, note, created_at)
+     VALUES ('grant_inc', 1, 'included', 0, 3000, 2880, 20, 100, ?, ?, ?, 'included, professional tier', ?)`,
+    PERIOD_START,
+    PERIOD_END,
+    PERIOD_START,
+    PERIOD_START,
+  );
+  const entry = (kind: string, amount: number, hold: string | null) =>
+    run(
+      "INSERT INTO entries (at, kind, grant_id, hold_id, amount) VALUES (?, ?, 'grant_inc', ?, ?)",
+      PERIOD_START,
+      kind,
+      hold,
+      amount,
+    );
+  entry("issue", 3000, null);
+  entry("hold", 100, "hold_done");
+  entry("capture", 100, "hold_done");
+  entry("hold", 20, "hold_live");
+  run(
+    `INSERT INTO holds (id, request_id, action, category, settlement, units, amount, allocations, key_id,
+       member_id, team_id, period_start, created_at, expires_at)
+     VALUES ('hold_live', 'req-live', 'enrichment.company', 'enrichment', 'on_success', 2, 20,
+       '[{"grantId":"grant_inc","amount":20}]', 'key_old', 'member_old', 'team_old', ?, ?, ?)`,
+    PERIOD_START,
+    NOW,
+    NOW + 3_600_000,
+  );
+  for (const [scope, id] of [
+    ["account", "*"],
+    ["team", "team_old"],
+    ["member", "member_old"],
+    ["action", "enrichment.company"],
+  ]) {
+    run(
+      "INSERT INTO counters (period_start, scope, scope_id, captured, held) VALUES (?, ?, ?, 100, 20)",
+      PERIOD_START,
+      scope ?? "",
+      id ?? "",
+    );
+  }
+  run(
+    "INSERT INTO outbox (id, occurred_at, payload) VALUES ('evt_old', ?, ?)",
+    PERIOD_START,
+    JSON.stringify({ id: "evt_old", accountId, outcome: "captured", credits: 100 }),
+  );
+}
+
+describe("an object of the release before plans", () => {
+  it("opens on the plan of its tier, with its balance, hold, entries and outbox intact", async () => {
+    const accountId = uniqueAccountId("release5");
+    await runInDurableObject(ledger(accountId), (_: AccountLedger, state) => {
+      const sql = state.storage.sql;
+      const tables = sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+        )
+        .toArray();
+      for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
+      migrate(sql, 5);
+      writeAsRelease5(sql, accountId);
+    });
+    // Restarted: the constructor migrates what it finds.
+    await runInDurableObject(ledger(accountId), (_, state) => state.abort("evict")).catch(() => {});
+    const stub = ledger(accountId);
+
+    expect((await stub.getAccount())?.plan).toBe("professional");
+    const balance = await stub.balance();
+    expect(balance).toMatchObject({ available: 2880, held: 20, capturedThisPeriod: 100 });
+    expect(balance?.holds.count).toBe(1);
+    expect((await stub.outboxStats()).pending).toBe(1);
+
+    // The call in flight settles as it would have.
+    const settled = await stub.settle({
+      holdId: "hold_live",
+      idempotencyKey: null,
+      decision: "capture",
+      credits: 20,
+      units: 2,
+      upstreamStatus: 200,
+      failure: null,
+      durationMs: 5,
+    });
+    expect(settled).toMatchObject({ settled: true, charged: 20 });
+    // A new call is decided by the plan: professional includes prospecting, not insights.
+    const admit = (id: string, category: string, plans: string[]) =>
+      stub.admit({
+        keyHash: "hash-old",
+        requestId: crypto.randomUUID(),
+        action: {
+          id,
+          category,
+          plans,
+          seat: null,
+          settlement: "on_success",
+          units: 1,
+          holdCredits: 10,
+        },
+        purpose: null,
+        idempotency: null,
+        dryRun: false,
+      });
+    expect((await admit("prospecting.intent", "prospecting", ["professional"])).kind).toBe(
+      "admitted",
+    );
+    const refused = await admit("insights.smart_property", "insights", ["enterprise"]);
+    expect(refused.kind === "denied" && refused.problem.code).toBe("plan_excludes_action");
+    const [grant] = await stub.allGrants();
+    expect(grant).toMatchObject({ id: "grant_inc", amount: 3000, captured: 120, held: 10 });
+  });
+});
