@@ -219,7 +219,7 @@ function priceText(catalog: Catalog, action: Action): string {
   let cost = `${price.credits} credits per request`;
   if ("unit" in price) {
     const per = price.per === 1 ? "unit" : `${price.per} units (rounded up)`;
-    const hold = holdCredits(action, price.maxUnits);
+    const hold = holdCredits(price, price.maxUnits);
     cost = `${price.credits} credits per ${per}; units are ${unitSource(price.unit)}, at most ${price.maxUnits} (largest hold ${hold} credits)`;
   }
   const seat = action.seat ? `; seat \`${action.seat}\`` : "";

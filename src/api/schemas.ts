@@ -16,8 +16,7 @@ const oneOf = (ids: readonly string[]) => z.enum(ids as [string, ...string[]]);
 export const PlanId = oneOf(config.plans.map((p) => p.id));
 export const SeatId = oneOf([...config.seats, NO_SEAT]);
 export const CategoryId = oneOf(config.categories);
-/** A category as history may name it (a filter): any id, known to the configuration or not. */
-export const anyCategory = z.string().regex(ID, "a category id");
+
 /** Control characters, bidi overrides and lone surrogates: they break CSV, logs and displays. */
 // In a /u pattern a proper surrogate pair is one code point, so only lone surrogates match.
 const UNSAFE_TEXT = /[\p{Cc}\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]/u;
@@ -72,6 +71,25 @@ export const AccountPolicy = z
   })
   .openapi("AccountPolicy");
 
+/** An add-on of the configuration (`addOns`), by id. */
+const addOnId = z
+  .string()
+  .regex(ID, "an add-on id")
+  .refine((id) => config.addOn(id) !== undefined, {
+    message: `not an add-on of the configuration (${config.addOns.map((a) => a.id).join(", ") || "it declares none"})`,
+  });
+
+export const SetAddOns = z
+  .strictObject({
+    addOns: z
+      .array(z.strictObject({ id: addOnId, quantity: z.number().int().min(0).max(1000) }))
+      .max(100)
+      .refine((list) => new Set(list.map((a) => a.id)).size === list.length, {
+        message: "each add-on at most once",
+      }),
+  })
+  .openapi("SetAddOns");
+
 export const PatchAccount = z
   .strictObject({
     name: name.optional(),
@@ -104,6 +122,13 @@ export const Account = z
     id: z.string(),
     name: z.string(),
     plan: PlanId,
+    pendingPlan: z.object({ plan: PlanId, from: z.string() }).nullable().openapi({
+      description:
+        "A plan with fewer included credits, chosen this period: it takes over at `from` (the period's end); until then the account keeps `plan`",
+    }),
+    addOns: z.array(z.object({ id: z.string(), quantity: z.number().int() })).openapi({
+      description: "Recurring add-ons held: each issues credits x quantity every period",
+    }),
     billingAnchorDay: z.number().int(),
     overagePolicy: z.enum(["block", "allow"]),
     policy: AccountPolicy,

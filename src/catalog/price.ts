@@ -1,10 +1,11 @@
 /**
- * What an action costs: the unit count of a request, the credits for a count, the hold to
- * reserve at admission, and the units a metered upstream reports.
+ * What a call costs under the price in force when it is admitted (config/price.ts `priceAt`):
+ * the unit count of a request, the credits for a count, the hold to reserve at admission, and
+ * the units a metered upstream reports. The same price then settles the call.
  */
 import type { Config } from "../config/load";
 import { priceCredits } from "../config/price";
-import type { Action } from "../config/schema";
+import type { Action, Price } from "../config/schema";
 
 export type UnitsResult = { ok: true; units: number } | { ok: false; detail: string };
 
@@ -14,33 +15,33 @@ const POSITIVE_INTEGER = /^[1-9][0-9]{0,9}$/;
 const REPORTED_UNITS = /^[0-9]{1,10}$/;
 const MAX_REPORTED_UNITS = 1_000_000_000;
 
-/** Credits charged for `units` of the action. */
-export function creditsFor(action: Action, units: number): number {
-  return priceCredits(action.price, units);
+/** Credits charged for `units` under a price. */
+export function creditsFor(price: Price, units: number): number {
+  return priceCredits(price, units);
 }
 
 /** Credits to reserve at admission: the price, or for metered actions the declared maximum. */
-export function holdCredits(action: Action, units: number): number {
-  const price = action.price;
+export function holdCredits(price: Price, units: number): number {
   if ("unit" in price && price.unit.from === "response_header") {
     return priceCredits(price, price.maxUnits);
   }
-  return creditsFor(action, units);
+  return creditsFor(price, units);
 }
 
 /**
  * What the ledger is told of a call of `action` with `units` (for metered actions, the declared
  * maximum): the action's terms and the credits to hold. The ledger's `ActionTerms`.
  */
-export function termsOf(config: Config, action: Action, units: number) {
+export function termsOf(config: Config, action: Action, price: Price, units: number) {
   return {
     id: action.id,
     category: action.category,
     plans: config.plansIncluding(action),
     seat: action.seat ?? null,
     settlement: action.settlement,
+    price,
     units,
-    holdCredits: holdCredits(action, units),
+    holdCredits: holdCredits(price, units),
   };
 }
 
@@ -50,8 +51,7 @@ export function needsJsonBody(action: Action): boolean {
 }
 
 /** The unit count of a request, from its body or query; metered actions hold for maxUnits. */
-export function unitsForRequest(action: Action, url: URL, body: unknown): UnitsResult {
-  const price = action.price;
+export function unitsForRequest(price: Price, url: URL, body: unknown): UnitsResult {
   if (!("unit" in price)) return { ok: true, units: 1 };
   const { unit, maxUnits } = price;
   switch (unit.from) {
@@ -108,10 +108,13 @@ export function unitsForRequest(action: Action, url: URL, body: unknown): UnitsR
   }
 }
 
-/** The units a metered upstream reported (`X-Usage-Units`), or null if absent or invalid. */
-export function parseReportedUnits(action: Action, headerValue: string | null): number | null {
-  const price = action.price;
+/**
+ * The units a metered upstream reported in the response header its price names (the demo's:
+ * `X-Usage-Units`), or null if absent or invalid.
+ */
+export function parseReportedUnits(price: Price, headers: Headers): number | null {
   if (!("unit" in price) || price.unit.from !== "response_header") return null;
+  const headerValue = headers.get(price.unit.header);
   if (headerValue === null || !REPORTED_UNITS.test(headerValue)) return null;
   const units = Number(headerValue);
   return units <= MAX_REPORTED_UNITS ? units : null;

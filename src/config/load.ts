@@ -7,10 +7,11 @@
  */
 import { z } from "zod";
 import { paramNames, parsePattern, patternsOverlap, samePattern } from "./pattern";
-import { priceCredits } from "./price";
+import { priceCredits, sameShape } from "./price";
 import {
   type Action,
   ActionSchema,
+  type AddOn,
   ConfigShape,
   MAX_CREDITS,
   NO_SEAT,
@@ -25,10 +26,13 @@ export interface Config {
   readonly seats: readonly string[];
   readonly categories: readonly string[];
   readonly plans: readonly Plan[];
+  readonly addOns: readonly AddOn[];
   readonly upstreams: readonly Upstream[];
   readonly actions: readonly Action[];
   /** The plan with this id, if the file declares one. */
   plan(id: string): Plan | undefined;
+  /** The add-on with this id, if the file declares one. */
+  addOn(id: string): AddOn | undefined;
   /** The ids of the plans that include an action (by its id or its category), in file order. */
   plansIncluding(action: Pick<Action, "id" | "category">): readonly string[];
 }
@@ -78,13 +82,41 @@ function checkAction(action: Action, ctx: z.RefinementCtx) {
       });
     }
   }
-  const hold = priceCredits(action.price, "unit" in action.price ? action.price.maxUnits : 1);
-  if (!Number.isSafeInteger(hold) || hold > MAX_CREDITS) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["price"],
-      message: `action "${action.id}": the largest hold (${hold} credits) exceeds ${MAX_CREDITS}`,
-    });
+  const prices = [
+    { price: action.price, path: ["price"] },
+    ...(action.priceSchedule ?? []).map((e, i) => ({
+      price: e.price,
+      path: ["priceSchedule", i, "price"],
+    })),
+  ];
+  for (const { price, path } of prices) {
+    const hold = priceCredits(price, "unit" in price ? price.maxUnits : 1);
+    if (!Number.isSafeInteger(hold) || hold > MAX_CREDITS) {
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `action "${action.id}": the largest hold (${hold} credits) exceeds ${MAX_CREDITS}`,
+      });
+    }
+  }
+  let last = Number.NEGATIVE_INFINITY;
+  for (const [i, entry] of (action.priceSchedule ?? []).entries()) {
+    const from = Date.parse(entry.from);
+    if (from <= last) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["priceSchedule", i, "from"],
+        message: `action "${action.id}": priceSchedule entries must be in time order, each later than the one before`,
+      });
+    }
+    last = from;
+    if (!sameShape(action.price, entry.price)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["priceSchedule", i, "price"],
+        message: `action "${action.id}": a scheduled price counts units as \`price\` does (per request, or the same unit)`,
+      });
+    }
   }
 }
 
@@ -100,6 +132,13 @@ function checkConfig(config: z.output<typeof ConfigShape>, ctx: z.RefinementCtx)
   }
   const planIds = config.plans.map((p) => p.id);
   uniqueIds(planIds, ["plans"], "plan", issue, "id");
+  uniqueIds(
+    config.addOns.map((a) => a.id),
+    ["addOns"],
+    "add-on",
+    issue,
+    "id",
+  );
   const upstreamIds = new Map<string, number>();
   for (const [i, upstream] of config.upstreams.entries()) {
     const first = upstreamIds.get(upstream.id);
@@ -199,6 +238,7 @@ export function loadConfig(input: unknown, source = "creditgate.config.json"): C
   // Frozen deep: nothing can change a price, a plan or a route after the file is loaded.
   const data = deepFreeze(parsed.data);
   const plans = new Map(data.plans.map((p) => [p.id, p]));
+  const addOns = new Map(data.addOns.map((a) => [a.id, a]));
   const including = new Map<string, readonly string[]>();
   for (const action of data.actions) {
     const ids = data.plans
@@ -211,9 +251,11 @@ export function loadConfig(input: unknown, source = "creditgate.config.json"): C
     seats: data.seats,
     categories: data.categories,
     plans: data.plans,
+    addOns: data.addOns,
     upstreams: data.upstreams,
     actions: data.actions,
     plan: (id) => plans.get(id),
+    addOn: (id) => addOns.get(id),
     plansIncluding: (action) =>
       including.get(action.id) ??
       data.plans

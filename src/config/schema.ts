@@ -143,6 +143,22 @@ export const ActionSchema = z.strictObject({
   upstream: z.string().min(1).max(64),
   upstreamPath: upstreamTemplate,
   price: PriceSchema,
+  /**
+   * Scheduled changes: from each `from` on (ISO time), `price` is the action's price; the entry
+   * in force at admission prices the call, hold and capture alike. Same shape as `price`.
+   */
+  priceSchedule: z
+    .array(
+      z.strictObject({
+        from: z.iso
+          .datetime({ offset: true })
+          .meta({ description: "When this price starts to apply (ISO 8601 time)" }),
+        price: PriceSchema,
+      }),
+    )
+    .max(100)
+    .optional()
+    .meta({ description: "Price changes scheduled ahead, oldest first" }),
   seat: id("seat")
     .optional()
     .meta({ description: "The seat kind a member needs to call it (one of `seats`); none: any" }),
@@ -180,6 +196,17 @@ export const PlanSchema = z.strictObject({
     .optional(),
 });
 
+/** A recurring credit pack: `credits` more every period per unit bought, expiring with it. */
+export const AddOnSchema = z.strictObject({
+  id: id("add-on"),
+  name: z.string().min(1).max(100),
+  credits: z
+    .int()
+    .min(1)
+    .max(MAX_CREDITS)
+    .meta({ description: "Credits issued every period for each unit of the add-on bought" }),
+});
+
 /** The file's shape; `loadConfig` checks it whole, references and cross-field rules included. */
 export const ConfigShape = z.strictObject({
   $schema: z.string().max(500).optional(),
@@ -189,6 +216,9 @@ export const ConfigShape = z.strictObject({
     .meta({ description: "The seat kinds members can hold (a member may also hold `none`)" }),
   categories: z.array(id("category")).min(1).max(100),
   plans: z.array(PlanSchema).min(1).max(100),
+  addOns: z.array(AddOnSchema).max(100).default([]).meta({
+    description: "Recurring credit packs an account can hold (more credits every period)",
+  }),
   upstreams: z.array(UpstreamSchema).min(1),
   actions: z.array(ActionSchema).min(1),
 });
@@ -200,6 +230,7 @@ export type PerUnitPrice = z.infer<typeof PerUnitPriceSchema>;
 export type UnitSource = z.infer<typeof UnitSourceSchema>;
 export type Action = z.infer<typeof ActionSchema>;
 export type Plan = z.infer<typeof PlanSchema>;
+export type AddOn = z.infer<typeof AddOnSchema>;
 /** A configuration as written (defaults not yet applied). */
 export type ConfigDefinition = z.input<typeof ConfigShape>;
 export type Method = (typeof METHODS)[number];

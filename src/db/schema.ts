@@ -5,6 +5,9 @@ export const accounts = sqliteTable("accounts", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   plan: text("plan").notNull(),
+  /** A smaller plan waiting for the period's end, and when it takes over (ISO); else null. */
+  pendingPlan: text("pending_plan"),
+  pendingFrom: text("pending_from"),
   billingAnchorDay: integer("billing_anchor_day").notNull(),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
@@ -38,6 +41,8 @@ export const usageEvents = sqliteTable(
     idempotencyKey: text("idempotency_key"),
     upstreamStatus: integer("upstream_status"),
     durationMs: integer("duration_ms"),
+    /** The price the call was admitted at (JSON), as the configuration had it then. */
+    price: text("price"),
   },
   (t) => [
     index("usage_events_account_time").on(t.accountId, t.occurredAt, t.id),

@@ -119,6 +119,7 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
     team_id: caller.teamId,
     purpose: req.purpose,
     idempotency_key: req.idempotency?.key ?? null,
+    price: JSON.stringify(req.action.price),
     period_start: period.start,
     created_at: now,
     expires_at: now + s.settings.holdTtlMs,

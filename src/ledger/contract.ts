@@ -112,11 +112,21 @@ export interface AccountConfig {
   id: string;
   name: string;
   plan: PlanId;
+  /** A plan with fewer included credits, which takes over when the current period ends. */
+  pendingPlan: { plan: PlanId; from: string } | null;
+  /** Recurring add-ons held: each issues its credits x quantity every period. */
+  addOns: AddOnHolding[];
   billingAnchorDay: number;
   overagePolicy: OveragePolicy;
   policy: AccountPolicy;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A recurring add-on of the configuration, and how many of it the account holds. */
+export interface AddOnHolding {
+  id: string;
+  quantity: number;
 }
 
 export interface Principal {
@@ -343,6 +353,8 @@ export interface LedgerRpc {
   createAccount(input: NewAccount): Promise<AccountConfig>;
   getAccount(): Promise<AccountConfig | null>;
   updateAccount(patch: AccountPatch): Promise<AccountConfig | null>;
+  /** Replaces the add-ons held: more now issues the difference at once; fewer, from next period. */
+  setAddOns(holdings: AddOnHolding[]): Promise<AccountConfig | null>;
   issueGrant(input: NewGrantInput): Promise<GrantView>;
   balance(): Promise<BalanceView | null>;
   allGrants(): Promise<GrantView[]>;

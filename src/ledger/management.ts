@@ -3,11 +3,14 @@
  * and the balance view. Each function is one decision, synchronous; the object runs it as one
  * transaction. Refusals come back as data (`Outcome`), never as thrown errors.
  */
+
+import { config as configuration } from "../config/bundled";
 import type { ProblemInit } from "../lib/problem";
 import { iso } from "../lib/time";
 import type {
   AccountConfig,
   AccountPatch,
+  AddOnHolding,
   BalanceView,
   GrantSource,
   GrantView,
@@ -19,6 +22,7 @@ import type {
   NewKey,
   NewMember,
   Outcome,
+  PlanId,
   TeamDetail,
   TeamRules,
 } from "./contract";
@@ -31,9 +35,12 @@ import {
   accountRow,
   accountView,
   insertAccount,
-  setAccountPolicy,
+  setPlan,
+  setStoredPolicy,
+  storedPolicy,
   updateAccountRow,
 } from "./store/account";
+import { addOnsOf, setAddOns as storeAddOns } from "./store/add-ons";
 import * as config from "./store/config";
 import { accountSpend, spendOf } from "./store/counters";
 import { capturedLast7Days } from "./store/forecast";
@@ -55,13 +62,13 @@ export function createAccount(s: LedgerState, input: NewAccount, now: number): A
   const existing = accountRow(s.sql);
   if (existing) {
     if (existing.id !== input.id) throw new Error("ledger already holds another account");
-    return accountView(existing);
+    return accountView(existing, addOnsOf(s.sql));
   }
   insertAccount(s.sql, input, now);
   s.currentPeriod(now);
   const created = accountRow(s.sql);
   if (!created) throw new Error("account not created");
-  return accountView(created);
+  return accountView(created, addOnsOf(s.sql));
 }
 
 /**
@@ -76,14 +83,71 @@ export function updateAccount(
   const before = accountRow(s.sql);
   if (!before) return null;
   updateAccountRow(s.sql, patch, now);
-  if (patch.policy !== undefined) {
-    const policy = { ...accountPolicy(before), ...patch.policy };
-    setAccountPolicy(s.sql, policy, now);
+  if (patch.plan !== undefined) changePlan(s, patch.plan, now);
+  if (patch.policy !== undefined || patch.plan !== undefined) {
+    const row = accountRow(s.sql);
+    if (row && patch.policy !== undefined) {
+      setStoredPolicy(s.sql, { ...storedPolicy(row), ...patch.policy }, now);
+    }
+    // The policy in force may change with it (a plan's overage default): resize the allowance.
+    const after = accountRow(s.sql);
     const period = s.currentPeriod(now);
-    if (period) syncOverage(s.sql, policy, period, now);
+    if (after && period) syncOverage(s.sql, accountPolicy(after), period, now);
   }
   const after = accountRow(s.sql);
-  return after ? accountView(after) : null;
+  return after ? accountView(after, addOnsOf(s.sql)) : null;
+}
+
+/**
+ * Moves the account to another plan, as billing systems do: a plan with at least as many
+ * included credits applies at once (its actions at once, and the difference as a grant that
+ * expires with the period); one with fewer applies from the next period, and until then the
+ * account keeps its current plan. Choosing the current plan again cancels a pending change.
+ */
+function changePlan(s: LedgerState, target: PlanId, now: number) {
+  const account = accountRow(s.sql);
+  const period = s.currentPeriod(now);
+  if (!account || !period) return;
+  const credits = (id: PlanId) => configuration.plan(id)?.includedCredits ?? 0;
+  const current = account.plan;
+  if (target === current) {
+    setPlan(s.sql, current, null, now);
+    return;
+  }
+  if (credits(target) < credits(current)) {
+    setPlan(s.sql, current, target, now);
+    return;
+  }
+  setPlan(s.sql, target, null, now);
+  const difference = credits(target) - credits(current);
+  if (difference > 0) {
+    issueGrant(
+      s.sql,
+      {
+        amount: difference,
+        source: "plan_change",
+        priority: 0,
+        effectiveAt: now,
+        expiresAt: period.end,
+        periodStart: period.start,
+        note: `plan ${current} -> ${target}`,
+      },
+      now,
+    );
+  }
+}
+
+/** Replaces the add-ons held (see store/add-ons.ts for when their credits come). */
+export function setAddOns(
+  s: LedgerState,
+  holdings: readonly AddOnHolding[],
+  now: number,
+): AccountConfig | null {
+  const period = s.currentPeriod(now);
+  if (!period) return null;
+  storeAddOns(s.sql, holdings, period, now);
+  const row = accountRow(s.sql);
+  return row ? accountView(row, addOnsOf(s.sql)) : null;
 }
 
 function defaultPriority(source: GrantSource): number {

@@ -19,6 +19,7 @@ import { Background } from "./background";
 import type {
   AccountConfig,
   AccountPatch,
+  AddOnHolding,
   AdmitRequest,
   AdmitResult,
   AlertQuery,
@@ -59,6 +60,7 @@ import { reconcile } from "./reconcile";
 import { settle } from "./settlement";
 import { LedgerState } from "./state";
 import { accountRow, accountView, writeAlertSettings } from "./store/account";
+import { addOnsOf } from "./store/add-ons";
 import { listAlerts } from "./store/alerts";
 import * as config from "./store/config";
 import { listGrants } from "./store/grants";
@@ -130,11 +132,17 @@ export class AccountLedger extends DurableObject<Env> implements LedgerRpc {
 
   async getAccount(): Promise<AccountConfig | null> {
     const row = accountRow(this.sql);
-    return row ? accountView(row) : null;
+    return row ? accountView(row, addOnsOf(this.sql)) : null;
   }
 
   async updateAccount(patch: AccountPatch): Promise<AccountConfig | null> {
     return this.tx.run((now) => manage.updateAccount(this.state, patch, now));
+  }
+
+  async setAddOns(holdings: AddOnHolding[]): Promise<AccountConfig | null> {
+    const account = this.tx.run((now) => manage.setAddOns(this.state, holdings, now));
+    await this.background.schedule();
+    return account;
   }
 
   async issueGrant(input: NewGrantInput): Promise<GrantView> {

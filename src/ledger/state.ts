@@ -69,8 +69,15 @@ export class LedgerState {
       }
     }
     // Entering a period reads the last one's unused credits for rollover before expiring them.
-    const period = enterPeriod(this.sql, account, accountPolicy(account), now);
-    const entered = { ...account, period_start: period.start, period_end: period.end };
+    const { period, plan } = enterPeriod(this.sql, account, accountPolicy(account), now);
+    const pending_plan = plan === account.plan ? account.pending_plan : null;
+    const entered = {
+      ...account,
+      plan,
+      pending_plan,
+      period_start: period.start,
+      period_end: period.end,
+    };
     this.cache.enteredPeriod(entered);
     this.memo = { now, account: entered, period };
     return period;

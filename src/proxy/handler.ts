@@ -116,6 +116,7 @@ export async function serveCall(
   });
   const settleRequest = settlementFor(
     call.action,
+    call.price,
     admission.holdId,
     call.terms.units,
     call.terms.holdCredits,

@@ -10,6 +10,8 @@ import {
   termsOf,
   unitsForRequest,
 } from "../catalog";
+import { priceAt } from "../config/price";
+import type { Price } from "../config/schema";
 import type { ActionTerms } from "../ledger/contract";
 import { IDEMPOTENCY_KEY, PURPOSE } from "../lib/formats";
 import { sha256Hex } from "../lib/hash";
@@ -21,6 +23,8 @@ export interface PreparedCall {
   keyHash: string;
   action: Action;
   params: Record<string, string>;
+  /** The price in force when the call came in: it prices the hold and the capture. */
+  price: Price;
   terms: ActionTerms;
   /** The request body read into memory, when pricing or idempotency needed it. */
   body: ArrayBuffer | null;
@@ -109,6 +113,7 @@ export async function prepareCall(
   url: URL,
 ): Promise<PreparedCall> {
   const { action, params } = resolveAction(catalog, request, url);
+  const price = priceAt(action, Date.now());
 
   const key = bearerToken(request.headers.get("authorization"));
   const parsed = key ? parseAccountKey(key) : null;
@@ -144,7 +149,7 @@ export async function prepareCall(
       throw new Problem("bad_request", "The body must be valid UTF-8 JSON.", { action: action.id });
     }
   }
-  const units = unitsForRequest(action, url, json);
+  const units = unitsForRequest(price, url, json);
   // Forward exactly what was priced: re-serialising removes duplicate keys and other JSON
   // ambiguities that the upstream's parser might read differently from ours (I7).
   const forwardedBody: ArrayBuffer | null = needsJsonBody(action)
@@ -166,7 +171,8 @@ export async function prepareCall(
     keyHash: await sha256Hex(key),
     action,
     params,
-    terms: termsOf(catalog.config, action, units.units),
+    price,
+    terms: termsOf(catalog.config, action, price, units.units),
     body: forwardedBody,
     purpose,
     idempotency,

@@ -1,5 +1,8 @@
-/** Step 5: what a call costs once the upstream has answered, per the action's settlement mode. */
-import { type Action, creditsFor, parseReportedUnits } from "../catalog";
+/**
+ * Step 5: what a call costs once the upstream has answered, per the action's settlement mode and
+ * at the price it was admitted at.
+ */
+import { type Action, creditsFor, type Price, parseReportedUnits } from "../catalog";
 import type { SettleRequest } from "../ledger/contract";
 import type { UpstreamResult } from "./forward";
 
@@ -9,6 +12,7 @@ import type { UpstreamResult } from "./forward";
  */
 export function settlementFor(
   action: Action,
+  price: Price,
   holdId: string,
   units: number,
   holdCredits: number,
@@ -41,13 +45,13 @@ export function settlementFor(
   }
   if (action.settlement === "metered") {
     // The upstream reports what it used; without a report the estimate held is charged.
-    const reported = parseReportedUnits(action, result.response.headers.get("x-usage-units"));
+    const reported = parseReportedUnits(price, result.response.headers);
     const used = reported ?? units;
     return {
       ...base,
       units: used,
       decision: "capture",
-      credits: creditsFor(action, used),
+      credits: creditsFor(price, used),
       upstreamStatus: status,
       failure: null,
     };

@@ -29,6 +29,8 @@ export interface UsageEvent {
   idempotencyKey: string | null;
   upstreamStatus: number | null;
   durationMs: number | null;
+  /** The price the call was admitted at, as JSON; null for events from before prices were kept. */
+  price: string | null;
 }
 
 /**
@@ -57,6 +59,7 @@ export const EVENT_COLUMNS = [
   ["idempotencyKey", "idempotency_key"],
   ["grants", "grants"],
   ["seq", "seq"],
+  ["price", "price"],
 ] as const satisfies ReadonlyArray<readonly [keyof UsageEvent, string]>;
 
 export type EventField = (typeof EVENT_COLUMNS)[number][0];

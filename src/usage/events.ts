@@ -13,13 +13,19 @@ import { type Clause, type UsageFilter, whereOf } from "./filter";
 export type RawEvent = (string | number | null)[];
 
 export interface ExportedEvent {
-  [field: string]: string | number | null | { grantId: string; amount: number }[];
+  [field: string]:
+    | string
+    | number
+    | null
+    | { grantId: string; amount: number }[]
+    | Record<string, unknown>;
 }
 
 const SELECT = EVENT_COLUMNS.map(([, column]) => column).join(", ");
 const AT = EVENT_COLUMNS.findIndex(([f]) => f === "occurredAt");
 const ID = EVENT_COLUMNS.findIndex(([f]) => f === "id");
 const GRANTS = EVENT_COLUMNS.findIndex(([f]) => f === "grants");
+const PRICE = EVENT_COLUMNS.findIndex(([f]) => f === "price");
 
 export interface Position {
   at: string;
@@ -67,9 +73,23 @@ export function eventObject(row: RawEvent): ExportedEvent {
   const out: ExportedEvent = {};
   for (let i = 0; i < EVENT_COLUMNS.length; i++) {
     const field = EVENT_COLUMNS[i]?.[0] as EventField;
-    out[field] = i === GRANTS ? parseGrants(row[i]) : (row[i] ?? null);
+    out[field] =
+      i === GRANTS ? parseGrants(row[i]) : i === PRICE ? parsePrice(row[i]) : (row[i] ?? null);
   }
   return out;
+}
+
+/** The price an event was charged at, as an object; null when the event has none recorded. */
+function parsePrice(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== "string") return null;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return typeof parsed === "object" && parsed !== null
+      ? (parsed as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseGrants(value: unknown): { grantId: string; amount: number }[] {

@@ -161,7 +161,10 @@ describe("denial-burst alerts", () => {
     expect(put.status).toBe(200);
     // A core seat cannot use prospecting: each call is a denial.
     const deny = () => call("/v1/prospecting/intent?limit=1", { headers: bearer(acct.memberKey) });
-    const t0 = later(1);
+    // At the start of a 5-minute window: a burst that straddled two windows would fire in each
+    // (one alert per window, by design), and this test would fail one run in a hundred.
+    const WINDOW = 5 * 60_000;
+    const t0 = Math.ceil(later(1) / WINDOW) * WINDOW + 1_000;
     for (let i = 0; i < 4; i++) {
       await setClock(acct, t0 + i * 10 * 60_000);
       expect((await deny()).status).toBe(403);

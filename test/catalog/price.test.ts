@@ -21,15 +21,21 @@ const agent = demoAction("ai.agent_conversation");
 const smartProperty = demoAction("insights.smart_property");
 
 const gw = "https://gw.test";
+/** Response headers with the demo's metered header set, or not. */
+const reported = (value: string | null) =>
+  new Headers(value === null ? {} : { "X-Usage-Units": value });
 const records = (n: number) => ({ records: Array.from({ length: n }, (_, i) => ({ id: i })) });
 
 describe("unitsForRequest from the body", () => {
   it("counts the records", () => {
-    expect(unitsForRequest(company, new URL(gw), records(3))).toEqual({ ok: true, units: 3 });
+    expect(unitsForRequest(company.price, new URL(gw), records(3))).toEqual({ ok: true, units: 3 });
   });
 
   it("accepts exactly maxUnits records", () => {
-    expect(unitsForRequest(company, new URL(gw), records(100))).toEqual({ ok: true, units: 100 });
+    expect(unitsForRequest(company.price, new URL(gw), records(100))).toEqual({
+      ok: true,
+      units: 100,
+    });
   });
 
   it.each([
@@ -43,7 +49,7 @@ describe("unitsForRequest from the body", () => {
     ["null", null],
     ["a string body", "records"],
   ])("refuses %s", (_label, body) => {
-    const result = unitsForRequest(company, new URL(gw), body);
+    const result = unitsForRequest(company.price, new URL(gw), body);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.detail).toMatch(/records/);
   });
@@ -58,7 +64,7 @@ describe("unitsForRequest from the body", () => {
 
 describe("unitsForRequest from the query", () => {
   const units = (query: string) =>
-    unitsForRequest(intent, new URL(`${gw}/v1/prospecting/intent${query}`), null);
+    unitsForRequest(intent.price, new URL(`${gw}/v1/prospecting/intent${query}`), null);
 
   it.each([
     ["?limit=1", 1],
@@ -99,15 +105,15 @@ describe("unitsForRequest from the query", () => {
 
 describe("unitsForRequest for per-request and metered prices", () => {
   it("counts one unit per request", () => {
-    expect(unitsForRequest(agent, new URL(gw), null)).toEqual({ ok: true, units: 1 });
-    expect(unitsForRequest(smartProperty, new URL(gw), { anything: 1 })).toEqual({
+    expect(unitsForRequest(agent.price, new URL(gw), null)).toEqual({ ok: true, units: 1 });
+    expect(unitsForRequest(smartProperty.price, new URL(gw), { anything: 1 })).toEqual({
       ok: true,
       units: 1,
     });
   });
 
   it("holds a metered action for its declared maximum", () => {
-    expect(unitsForRequest(generate, new URL(gw), { prompt: "hi" })).toEqual({
+    expect(unitsForRequest(generate.price, new URL(gw), { prompt: "hi" })).toEqual({
       ok: true,
       units: 4000,
     });
@@ -116,35 +122,35 @@ describe("unitsForRequest for per-request and metered prices", () => {
 
 describe("creditsFor and holdCredits", () => {
   it("charges per record", () => {
-    expect(creditsFor(company, 1)).toBe(10);
-    expect(creditsFor(company, 100)).toBe(1000);
-    expect(holdCredits(company, 3)).toBe(30);
-    expect(creditsFor(demoAction("record_refresh.company"), 500)).toBe(2500);
+    expect(creditsFor(company.price, 1)).toBe(10);
+    expect(creditsFor(company.price, 100)).toBe(1000);
+    expect(holdCredits(company.price, 3)).toBe(30);
+    expect(creditsFor(demoAction("record_refresh.company").price, 500)).toBe(2500);
   });
 
   it("charges a flat price per request whatever the units", () => {
-    expect(creditsFor(agent, 1)).toBe(100);
-    expect(holdCredits(agent, 1)).toBe(100);
-    expect(creditsFor(smartProperty, 1)).toBe(10);
+    expect(creditsFor(agent.price, 1)).toBe(100);
+    expect(holdCredits(agent.price, 1)).toBe(100);
+    expect(creditsFor(smartProperty.price, 1)).toBe(10);
   });
 
   it("rounds metered units up to whole blocks", () => {
-    expect(creditsFor(generate, 0)).toBe(0);
-    expect(creditsFor(generate, 1)).toBe(1);
-    expect(creditsFor(generate, 100)).toBe(1);
-    expect(creditsFor(generate, 101)).toBe(2);
-    expect(creditsFor(generate, 4000)).toBe(40);
+    expect(creditsFor(generate.price, 0)).toBe(0);
+    expect(creditsFor(generate.price, 1)).toBe(1);
+    expect(creditsFor(generate.price, 100)).toBe(1);
+    expect(creditsFor(generate.price, 101)).toBe(2);
+    expect(creditsFor(generate.price, 4000)).toBe(40);
   });
 
   it("holds the metered maximum whatever the units", () => {
-    expect(holdCredits(generate, 1)).toBe(40);
-    expect(holdCredits(generate, 4000)).toBe(40);
+    expect(holdCredits(generate.price, 1)).toBe(40);
+    expect(holdCredits(generate.price, 4000)).toBe(40);
   });
 
   it("refuses a unit count that is not a non-negative integer", () => {
-    expect(() => creditsFor(company, -1)).toThrow(RangeError);
-    expect(() => creditsFor(company, 1.5)).toThrow(RangeError);
-    expect(() => creditsFor(company, Number.NaN)).toThrow(RangeError);
+    expect(() => creditsFor(company.price, -1)).toThrow(RangeError);
+    expect(() => creditsFor(company.price, 1.5)).toThrow(RangeError);
+    expect(() => creditsFor(company.price, Number.NaN)).toThrow(RangeError);
   });
 });
 
@@ -156,18 +162,29 @@ describe("parseReportedUnits", () => {
     ["007", 7],
     ["1000000000", 1_000_000_000],
   ])("reads %s as %i", (header, expected) => {
-    expect(parseReportedUnits(generate, header)).toBe(expected);
+    expect(parseReportedUnits(generate.price, reported(header))).toBe(expected);
   });
 
-  it.each([null, "", "-1", "1.5", "+1", " 1", "1e3", "abc", "1000000001", "99999999999"])(
+  it.each([null, "", "-1", "1.5", "+1", "1 2", "1e3", "abc", "1000000001", "99999999999"])(
     "ignores %s",
     (header) => {
-      expect(parseReportedUnits(generate, header)).toBeNull();
+      expect(parseReportedUnits(generate.price, reported(header))).toBeNull();
     },
   );
 
   it("ignores the header for actions that are not metered", () => {
-    expect(parseReportedUnits(company, "5")).toBeNull();
-    expect(parseReportedUnits(agent, "5")).toBeNull();
+    expect(parseReportedUnits(company.price, reported("5"))).toBeNull();
+    expect(parseReportedUnits(agent.price, reported("5"))).toBeNull();
+  });
+
+  it("reads the header the price names, not another", () => {
+    const price = {
+      credits: 1,
+      per: 1,
+      unit: { from: "response_header" as const, header: "X-Tokens-Used" },
+      maxUnits: 10,
+    };
+    expect(parseReportedUnits(price, new Headers({ "x-tokens-used": "7" }))).toBe(7);
+    expect(parseReportedUnits(price, reported("7"))).toBeNull();
   });
 });

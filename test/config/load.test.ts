@@ -3,6 +3,7 @@ import demo from "../../creditgate.config.json";
 import { bundledCatalog, describeAction, loadCatalog } from "../../src/catalog";
 import { config as bundled } from "../../src/config/bundled";
 import { loadConfig } from "../../src/config/load";
+import { priceAt, upcomingPrices } from "../../src/config/price";
 
 const demoUpstream = { id: "demo", binding: "DEMO_UPSTREAM" };
 const CATEGORIES = ["enrichment", "prospecting", "ai", "record_refresh", "insights"];
@@ -314,5 +315,42 @@ describe("references between the file's ids", () => {
     ]);
     expect(config.plan("one")?.includedCredits).toBe(10);
     expect(config.plan("nope")).toBeUndefined();
+  });
+});
+
+describe("scheduled prices", () => {
+  const at = (iso: string) => Date.parse(iso);
+  const scheduled = (priceSchedule: unknown) => action({ price: { credits: 10 }, priceSchedule });
+
+  it("loads a schedule in time order and prices each moment by the latest entry begun", () => {
+    const schedule = [
+      { from: "2027-01-01T00:00:00Z", price: { credits: 12 } },
+      { from: "2027-06-01T00:00:00Z", price: { credits: 15 } },
+    ];
+    const config = loadConfig(file([scheduled(schedule)]), "test.json");
+    const [loaded] = config.actions;
+    if (!loaded) throw new Error("no action");
+    expect(priceAt(loaded, at("2026-12-31T23:59:59.999Z"))).toEqual({ credits: 10 });
+    expect(priceAt(loaded, at("2027-01-01T00:00:00Z"))).toEqual({ credits: 12 });
+    expect(priceAt(loaded, at("2027-07-01T00:00:00Z"))).toEqual({ credits: 15 });
+    expect(upcomingPrices(loaded, at("2027-02-01T00:00:00Z"))).toEqual([schedule[1]]);
+  });
+
+  it("refuses entries out of time order, a different unit, and a time that is not ISO", () => {
+    expect(
+      loadError([
+        scheduled([
+          { from: "2027-06-01T00:00:00Z", price: { credits: 12 } },
+          { from: "2027-01-01T00:00:00Z", price: { credits: 15 } },
+        ]),
+      ]),
+    ).toMatch(/actions\[0\]\.priceSchedule\[1\]\.from: .*in time order/);
+    const perRecord = { credits: 1, per: 1, unit: { from: "body", field: "records" }, maxUnits: 5 };
+    expect(loadError([scheduled([{ from: "2027-01-01T00:00:00Z", price: perRecord }])])).toMatch(
+      /actions\[0\]\.priceSchedule\[0\]\.price: .*counts units as `price` does/,
+    );
+    expect(loadError([scheduled([{ from: "next year", price: { credits: 1 } }])])).toMatch(
+      /actions\[0\]\.priceSchedule\[0\]\.from/,
+    );
   });
 });

@@ -241,6 +241,29 @@ export const BODY_FIELDS: Record<string, FieldKind> = {
       fc.constantFrom(null, [], {}, "allow", 5),
     ),
   },
+  addOns: {
+    valid: () =>
+      fc.uniqueArray(fc.record({ id: fc.constant("capacity_pack"), quantity: int(0, 3) }), {
+        maxLength: 1,
+        selector: (a) => a.id,
+      }),
+    invalid: fc.oneof(
+      fc.constantFrom(
+        [{ id: "platinum_pack", quantity: 1 }],
+        [{ id: "capacity_pack", quantity: -1 }],
+        [{ id: "capacity_pack", quantity: 1.5 }],
+        [{ id: "capacity_pack", quantity: 1001 }],
+        [
+          { id: "capacity_pack", quantity: 1 },
+          { id: "capacity_pack", quantity: 2 },
+        ],
+        [{ id: "capacity_pack" }],
+        [{ id: "capacity_pack", quantity: 1, extra: true }],
+        null,
+        "capacity_pack",
+      ),
+    ),
+  },
   actionCaps: {
     valid: () => fc.dictionary(fc.constantFrom(...ACTION_IDS), credits(0), { maxKeys: 3 }),
     invalid: fc.oneof(

@@ -160,6 +160,11 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
         { requiredKeys: [] },
       ),
   },
+  "PUT /admin/v1/accounts/{id}/add-ons": {
+    roles: OPERATOR,
+    param: async (f) => f.accountId,
+    body: (f) => fc.record({ addOns: pick(f, "addOns") }),
+  },
   "POST /admin/v1/accounts/{id}/grants": {
     roles: OPERATOR,
     param: async (f) => f.accountId,
@@ -241,6 +246,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
     param: (f) => post(f, "/v1/keys", { role: "finance" }),
   },
   "GET /v1/balance": { roles: ["admin", "finance", "member"] },
+  "GET /v1/catalog": { roles: ["admin", "finance", "member"] },
   "GET /v1/quote": { roles: ["member"] },
   "GET /v1/account": { roles: READERS },
   "GET /v1/alerts": { roles: READERS },

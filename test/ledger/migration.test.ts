@@ -134,6 +134,7 @@ describe("an object of the release before plans", () => {
           settlement: "on_success",
           units: 1,
           holdCredits: 10,
+          price: { credits: 10 },
         },
         purpose: null,
         idempotency: null,

@@ -67,6 +67,7 @@ function terms(credits: number, settlement: Settlement): Terms {
     settlement,
     units: 1,
     holdCredits: credits,
+    price: { credits },
   };
 }
 

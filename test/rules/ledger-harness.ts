@@ -52,6 +52,7 @@ export function terms(
     settlement,
     units: 1,
     holdCredits: credits,
+    price: { credits },
     ...options,
   };
 }

@@ -181,7 +181,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 function terms(a: ActionDef, credits: number, settlement: Settlement): Terms {
   const { minTier, ...rest } = a;
-  return { ...rest, plans: plansFrom(minTier), settlement, units: 1, holdCredits: credits };
+  const price = { credits };
+  return { ...rest, plans: plansFrom(minTier), settlement, units: 1, holdCredits: credits, price };
 }
 
 // ---- the property ----------------------------------------------------------------------------

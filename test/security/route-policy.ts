@@ -95,6 +95,15 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     own: (t) => ({ path: `/admin/v1/accounts/${t.id}`, body: { rolloverCap: 0 }, status: 200 }),
     other: (t) => ({ path: `/admin/v1/accounts/${t.id}`, body: { rolloverCap: 0 }, status: 200 }),
   },
+  "PUT /admin/v1/accounts/:id/add-ons": {
+    access: operator,
+    own: (t) => ({ path: `/admin/v1/accounts/${t.id}/add-ons`, body: { addOns: [] }, status: 200 }),
+    other: (t) => ({
+      path: `/admin/v1/accounts/${t.id}/add-ons`,
+      body: { addOns: [] },
+      status: 200,
+    }),
+  },
   "POST /admin/v1/accounts/:id/grants": {
     access: operator,
     own: (t) => grantProbe(t),
@@ -125,6 +134,12 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     own: () => ({ path: "/v1/balance", status: 200 }),
     // The query names B too: the balance is always the key's own account's.
     other: (t) => ({ path: `/v1/balance?accountId=${t.id}&account=${t.id}`, status: 200 }),
+  },
+  "GET /v1/catalog": {
+    access: { kind: "account", roles: ["admin", "finance", "member"] },
+    own: () => ({ path: "/v1/catalog", status: 200 }),
+    // The query names B too: the catalog is always the key's own account's plan's.
+    other: (t) => ({ path: `/v1/catalog?accountId=${t.id}`, status: 200 }),
   },
   "GET /v1/quote": {
     access: { kind: "account", roles: ["member"] },

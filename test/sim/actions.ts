@@ -4,6 +4,7 @@
  * catalog itself, so the simulation follows it; the credits are computed here, independently of
  * src/catalog/price.ts, so that a pricing bug shows up as a model disagreement.
  */
+import type { Price } from "../../src/config/schema";
 import type { Category, PlanId, Seat, Settlement } from "../../src/ledger/contract";
 import { testCatalog } from "../support/test-catalog";
 
@@ -26,6 +27,8 @@ export interface SimAction extends Shape {
   settlement: Settlement;
   timeoutMs: number;
   price: { credits: number; per: number; maxUnits: number | null; metered: boolean };
+  /** The price as the configuration declares it: what the gateway hands the ledger to record. */
+  declared: Price;
 }
 
 const records = (n: number, variant: number) =>
@@ -126,6 +129,7 @@ function fromCatalog(shape: Shape): SimAction {
       maxUnits: perUnit ? p.maxUnits : null,
       metered: perUnit && p.unit.from === "response_header",
     },
+    declared: structuredClone(p),
   };
 }
 

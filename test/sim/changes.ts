@@ -77,8 +77,8 @@ export async function changePolicy(sim: Sim): Promise<Outcome> {
   if (r.chance(0.25)) {
     const plan = r.pick<PlanId>(testConfig.plans.map((p) => p.id));
     await manage("PATCH", `/admin/v1/accounts/${sim.accountId}`, OPERATOR_AUTH, { plan }, 200);
-    // A plan change alone decides the next request and the next period's grant; it rolls nothing.
-    sim.model.plan = plan;
+    // A larger plan applies at once with the difference granted; a smaller one waits.
+    sim.model.changePlan(plan, sim.now);
     return { text: `plan ${plan}` };
   }
   const patch: Partial<Policy> = {};

@@ -66,6 +66,7 @@ export function termsOf(t: Template): Terms {
     settlement: a.settlement,
     units: t.units,
     holdCredits: holdOf(a, t.units),
+    price: a.declared,
   };
 }
 

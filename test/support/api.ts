@@ -192,6 +192,7 @@ export async function admitTestOne(
       settlement: "on_success",
       units: 1,
       holdCredits,
+      price: { credits: holdCredits },
     },
     purpose: null,
     idempotency,

@@ -159,6 +159,7 @@ export async function insertSynthetic(
       idempotencyKey: null,
       upstreamStatus: 200,
       durationMs: 1,
+      price: JSON.stringify({ credits: options.credits ?? 10 }),
     });
   }
   for (let i = 0; i < events.length; i += 1000)

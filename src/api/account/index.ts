@@ -8,6 +8,7 @@ import { validationHook } from "../validation";
 import { accountInfoRoutes } from "./account";
 import { alertRoutes } from "./alerts";
 import { balanceRoutes } from "./balance";
+import { catalogRoutes } from "./catalog";
 import { keyRoutes } from "./keys";
 import { memberRoutes } from "./members";
 import { quoteRoutes } from "./quote";
@@ -25,6 +26,7 @@ export const ACCOUNT_API_PATHS = [
   "/usage",
   "/alerts",
   "/webhook",
+  "/catalog",
 ] as const;
 
 export function accountRoutes(catalog: Catalog) {
@@ -42,5 +44,6 @@ export function accountRoutes(catalog: Catalog) {
   app.route("/", usageRoutes());
   app.route("/", alertRoutes());
   app.route("/", webhookRoutes());
+  app.route("/", catalogRoutes(catalog));
   return app;
 }

@@ -1,6 +1,7 @@
 /** Account API: what an action would cost the calling member now, and whether it would pass. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { type Catalog, termsOf } from "../../catalog";
+import { priceAt } from "../../config/price";
 import { sha256Hex } from "../../lib/hash";
 import { bearerToken } from "../../lib/keys";
 import { Problem } from "../../lib/problem";
@@ -49,14 +50,16 @@ export function quoteRoutes(catalog: Catalog) {
       throw new Problem("validation_failed", `Unknown action ${query.action}.`, {
         field: "action",
       });
-    const maxUnits = "unit" in action.price ? action.price.maxUnits : 1;
+    // The price in force now: what a call made now would be charged.
+    const price = priceAt(action, Date.now());
+    const maxUnits = "unit" in price ? price.maxUnits : 1;
     const units = action.settlement === "metered" ? maxUnits : (query.units ?? 1);
     if (units > maxUnits) {
       throw new Problem("invalid_units", `${action.id} takes at most ${maxUnits} units.`, {
         field: "units",
       });
     }
-    const terms = termsOf(catalog.config, action, units);
+    const terms = termsOf(catalog.config, action, price, units);
     const credits = terms.holdCredits;
     const key = bearerToken(c.req.header("authorization")) ?? "";
     const decision = await c.var.ledger.admit({

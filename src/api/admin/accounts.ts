@@ -19,11 +19,12 @@ import {
   listOf,
   PatchAccount,
   problemResponses,
+  SetAddOns,
 } from "../schemas";
 import { validationHook } from "../validation";
 
 /** The directory's view of an account: what D1 holds, without the ledger's policy. */
-const AccountSummary = Account.omit({ policy: true, overagePolicy: true }).openapi(
+const AccountSummary = Account.omit({ policy: true, overagePolicy: true, addOns: true }).openapi(
   "AccountSummary",
 );
 
@@ -85,6 +86,17 @@ const patch = createRoute({
   responses: { 200: json(Account, "The account"), ...problemResponses },
 });
 
+const putAddOns = createRoute({
+  method: "put",
+  path: "/accounts/{id}/add-ons",
+  operationId: "setAccountAddOns",
+  tags: ["operator"],
+  summary:
+    "Replace the recurring add-ons an account holds (more: credited at once; fewer: from the next period)",
+  request: { params: IdParam, body: jsonBody(SetAddOns) },
+  responses: { 200: json(Account, "The account"), ...problemResponses },
+});
+
 /** Throws 404 unless the directory lists the account. */
 export async function requireAccount(env: Env, id: string) {
   const row = await drizzle(env.DB).select().from(accounts).where(eq(accounts.id, id)).get();
@@ -140,8 +152,15 @@ export function accountAdminRoutes(catalog: Catalog) {
       .limit(limit + 1)
       .all();
     const page = rows.slice(0, limit);
+    const now = new Date().toISOString();
+    const data = page.map(({ pendingPlan, pendingFrom, ...row }) => {
+      // A smaller plan takes over at the period's end, whether or not the ledger rolled yet.
+      if (pendingPlan === null || pendingFrom === null) return { ...row, pendingPlan: null };
+      if (pendingFrom <= now) return { ...row, plan: pendingPlan, pendingPlan: null };
+      return { ...row, pendingPlan: { plan: pendingPlan, from: pendingFrom } };
+    });
     return c.json(
-      { data: page, nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null },
+      { data, nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null },
       200,
     );
   });
@@ -192,8 +211,22 @@ export function accountAdminRoutes(catalog: Catalog) {
     if (!account) throw new Problem("not_found", `Account ${id} has no ledger.`);
     await drizzle(c.env.DB)
       .update(accounts)
-      .set({ name: account.name, plan: account.plan, updatedAt: account.updatedAt })
+      .set({
+        name: account.name,
+        plan: account.plan,
+        pendingPlan: account.pendingPlan?.plan ?? null,
+        pendingFrom: account.pendingPlan?.from ?? null,
+        updatedAt: account.updatedAt,
+      })
       .where(eq(accounts.id, id));
+    return c.json(account, 200);
+  });
+
+  app.openapi(putAddOns, async (c) => {
+    const { id } = c.req.valid("param");
+    await requireAccount(c.env, id);
+    const account = await ledgerClient(c.env, id).setAddOns(c.req.valid("json").addOns);
+    if (!account) throw new Problem("not_found", `Account ${id} has no ledger.`);
     return c.json(account, 200);
   });
 

@@ -8,6 +8,7 @@
  * denials with real reasons. Pure and seeded: the same input gives the same calls.
  */
 import { type Action, type Catalog, creditsFor, termsOf } from "../../catalog";
+import { priceAt } from "../../config/price";
 import type { HistoryCall } from "../../ledger/contract";
 import { DAY_MS, HOUR_MS } from "../../lib/time";
 
@@ -114,20 +115,22 @@ function callOf(
   at: number,
   durationMs: number,
 ): HistoryCall {
-  // A metered call holds its declared maximum and captures what the upstream reports.
-  const metered = "unit" in action.price && action.price.unit.from === "response_header";
-  const held = metered && "unit" in action.price ? action.price.maxUnits : units;
+  // The price in force at the call's time; a metered call holds its declared maximum and
+  // captures what the upstream reports.
+  const price = priceAt(action, at);
+  const metered = "unit" in price && price.unit.from === "response_header";
+  const held = metered && "unit" in price ? price.maxUnits : units;
   return {
     at,
     admit: {
       keyHash,
       requestId: crypto.randomUUID(),
-      action: termsOf(catalog.config, action, held),
+      action: termsOf(catalog.config, action, price, held),
       purpose: null,
       idempotency: null,
       dryRun: false,
     },
-    credits: creditsFor(action, units),
+    credits: creditsFor(price, units),
     units,
     durationMs,
   };

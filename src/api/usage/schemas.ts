@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { OUTCOMES } from "../../usage/event";
 import { GROUP_KEYS } from "../../usage/summary";
-import { anyCategory, entityId, instant, inverted, rangeInOrder } from "../schemas";
+import { CategoryId, entityId, instant, inverted, rangeInOrder } from "../schemas";
 
 const actionId = z.string().regex(/^[a-z_]+\.[a-z_]+$/, "an action id like enrichment.company");
 
@@ -12,7 +12,7 @@ const rangeFilters = {
   team: entityId.optional(),
   member: entityId.optional(),
   action: actionId.optional(),
-  category: anyCategory.optional(),
+  category: CategoryId.optional(),
   outcome: z.enum(OUTCOMES).optional(),
 };
 
@@ -80,6 +80,10 @@ export const UsageEvent = z
     idempotencyKey: z.string().nullable(),
     grants: z.array(Allocation),
     seq: z.number().int(),
+    price: z.record(z.string(), z.unknown()).nullable().openapi({
+      description:
+        "The price the call was admitted at, as the configuration had it then (`price` or a `priceSchedule` entry); null for events recorded before prices were kept.",
+    }),
   })
   .openapi("UsageEvent");
 

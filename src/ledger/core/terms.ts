@@ -3,6 +3,7 @@
  * data that the pure core, the stores and the RPC contract all speak. Plans, seats and
  * categories are the configuration's own ids (config/), so here they are plain strings.
  */
+import type { Price } from "../../config/schema";
 import { MAX_CREDITS } from "../../lib/credits";
 
 export { MAX_CREDITS };
@@ -15,7 +16,10 @@ export type Seat = string;
 export type Category = string;
 export const ROLES = ["admin", "member", "finance"] as const;
 export type Role = (typeof ROLES)[number];
-/** `rollover` and `overage` are issued by the ledger itself, never through the API. */
+/**
+ * `rollover`, `overage`, `plan_change` (the difference a larger plan brings mid-period) and
+ * `add_on` (a recurring add-on's credits) are issued by the ledger itself, never through the API.
+ */
 export const GRANT_SOURCES = [
   "included",
   "pack",
@@ -23,6 +27,8 @@ export const GRANT_SOURCES = [
   "adjustment",
   "rollover",
   "overage",
+  "plan_change",
+  "add_on",
 ] as const;
 export type GrantSource = (typeof GRANT_SOURCES)[number];
 export type Settlement = "on_success" | "metered" | "on_request";
@@ -36,6 +42,8 @@ export interface ActionTerms {
   plans: readonly PlanId[];
   seat: Seat | null;
   settlement: Settlement;
+  /** The price in force at admission: recorded on the call's usage event. */
+  price: Price;
   units: number;
   /** Credits reserved at admission (the price, or the metered estimate). */
   holdCredits: number;

@@ -29,6 +29,7 @@ export function holdEvent(
     heldCredits: hold.amount,
     purpose: hold.purpose,
     idempotencyKey: hold.idempotency_key,
+    price: hold.price,
     ...outcome,
   };
 }
@@ -55,6 +56,7 @@ export function denialEvent(
     grants: "[]",
     purpose: req.purpose,
     idempotencyKey: req.idempotency?.key ?? null,
+    price: JSON.stringify(req.action.price),
     upstreamStatus: null,
     durationMs: null,
   };

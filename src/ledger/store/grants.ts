@@ -36,6 +36,8 @@ export interface NewGrant {
   expiresAt: number | null;
   periodStart: number | null;
   note: string | null;
+  /** For `add_on` grants: the add-on they are the credits of. */
+  addOn?: string | null;
 }
 
 export interface EntryContext {
@@ -69,8 +71,8 @@ export function issueGrant(sql: SqlStorage, grant: NewGrant, at: number): GrantV
   const id = newId("grant");
   const seq = sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM grants").one().n;
   sql.exec(
-    `INSERT INTO grants (id, seq, source, priority, amount, remaining, effective_at, expires_at, period_start, note, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO grants (id, seq, source, priority, amount, remaining, effective_at, expires_at, period_start, note, add_on, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     id,
     seq,
     grant.source,
@@ -81,6 +83,7 @@ export function issueGrant(sql: SqlStorage, grant: NewGrant, at: number): GrantV
     grant.expiresAt,
     grant.periodStart,
     grant.note,
+    grant.addOn ?? null,
     at,
   );
   writeEntry(sql, "issue", id, grant.amount, { at, reason: grant.source });

@@ -17,6 +17,8 @@ export interface HoldRow {
   team_id: string;
   purpose: string | null;
   idempotency_key: string | null;
+  /** The price in force at admission, as JSON (null for holds of the release before prices). */
+  price: string | null;
   period_start: number;
   created_at: number;
   expires_at: number;
@@ -26,8 +28,8 @@ export interface HoldRow {
 export function insertHold(sql: SqlStorage, hold: HoldRow) {
   sql.exec(
     `INSERT INTO holds (id, request_id, action, category, settlement, units, amount, allocations, key_id,
-       member_id, team_id, purpose, idempotency_key, period_start, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       member_id, team_id, purpose, idempotency_key, price, period_start, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     hold.id,
     hold.request_id,
     hold.action,
@@ -41,6 +43,7 @@ export function insertHold(sql: SqlStorage, hold: HoldRow) {
     hold.team_id,
     hold.purpose,
     hold.idempotency_key,
+    hold.price,
     hold.period_start,
     hold.created_at,
     hold.expires_at,

@@ -8,6 +8,7 @@ import { config } from "../../config/bundled";
 import { type Period, periodAt } from "../core/period";
 import type { AccountPolicy } from "../core/rules";
 import type { AccountRow } from "./account";
+import { issueAddOns } from "./add-ons";
 import { expireGrants, issueGrant, overageOf, resizeGrant } from "./grants";
 
 /** Overage is spent after everything else. */
@@ -25,13 +26,20 @@ function issuedFor(sql: SqlStorage, source: string, periodStart: number): boolea
   );
 }
 
+/** Enters the period that contains `now`; returns it, and the plan in force in it. */
 export function enterPeriod(
   sql: SqlStorage,
   account: AccountRow,
   policy: AccountPolicy,
   now: number,
-): Period {
+): { period: Period; plan: string } {
   const period = periodAt(account.billing_anchor_day, now);
+  // A smaller plan chosen during the last period takes over with this one.
+  let plan = account.plan;
+  if (account.pending_plan !== null && (account.period_end ?? 0) <= period.start) {
+    plan = account.pending_plan;
+    sql.exec("UPDATE account SET plan = ?, pending_plan = NULL", plan);
+  }
   let rollover = 0;
   // Only the period right before this one rolls over: after a gap, its credits are long gone.
   if (
@@ -51,10 +59,10 @@ export function enterPeriod(
   const base = { effectiveAt: period.start, expiresAt: period.end, periodStart: period.start };
   if (!issuedFor(sql, "included", period.start)) {
     // A plan the configuration no longer declares includes nothing.
-    const amount = config.plan(account.plan)?.includedCredits ?? 0;
+    const amount = config.plan(plan)?.includedCredits ?? 0;
     issueGrant(
       sql,
-      { ...base, amount, source: "included", priority: 0, note: `included, ${account.plan} plan` },
+      { ...base, amount, source: "included", priority: 0, note: `included, ${plan} plan` },
       now,
     );
   }
@@ -71,9 +79,10 @@ export function enterPeriod(
       now,
     );
   }
+  issueAddOns(sql, period, now);
   syncOverage(sql, policy, period, now);
   sql.exec("UPDATE account SET period_start = ?, period_end = ?", period.start, period.end);
-  return period;
+  return { period, plan };
 }
 
 /**

@@ -212,7 +212,27 @@ const V6 = `
 ALTER TABLE account RENAME COLUMN tier TO plan;
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
+/** Scheduled prices (issue 15): a hold keeps the price it was admitted at, for its event. */
+const V7 = `
+ALTER TABLE holds ADD COLUMN price TEXT;
+`;
+
+/** Plan changes (issue 15): a plan with fewer included credits waits for the next period. */
+const V8 = `
+ALTER TABLE account ADD COLUMN pending_plan TEXT;
+`;
+
+/**
+ * Recurring add-ons (issue 15): what the account holds, and on each of their grants which add-on
+ * it is for, so a period issues each add-on's credits once.
+ */
+const V9 = `
+CREATE TABLE add_ons (id TEXT PRIMARY KEY, quantity INTEGER NOT NULL CHECK (quantity > 0));
+ALTER TABLE grants ADD COLUMN add_on TEXT;
+CREATE INDEX grants_add_on_period ON grants (add_on, period_start) WHERE add_on IS NOT NULL;
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /**
  * Brings the object's tables up to the current schema version (or `to`, which only tests use to

@@ -47,6 +47,8 @@ export interface AdmitRequest {
 
 export class LedgerModel extends Books {
   policy: Policy = structuredClone(DEFAULT_POLICY);
+  /** A plan with fewer included credits, waiting for the period's end. */
+  pendingPlan: PlanId | null = null;
   periodStart: number | null = null;
   periodEnd: number | null = null;
   idem = new Map<string, MIdem>();
@@ -95,6 +97,11 @@ export class LedgerModel extends Books {
       rollover = Math.min(this.policy.rolloverCap, last?.remaining ?? 0);
     }
     this.expireGrants(now);
+    // A smaller plan chosen during the last period takes over with this one.
+    if (this.pendingPlan !== null && (this.periodEnd ?? 0) <= period.start) {
+      this.plan = this.pendingPlan;
+      this.pendingPlan = null;
+    }
     const base = { effectiveAt: period.start, expiresAt: period.end, periodStart: period.start };
     const issued = (source: string) =>
       this.grants.some((g) => g.source === source && g.periodStart === period.start);
@@ -151,6 +158,36 @@ export class LedgerModel extends Books {
   }
 
   /** The operator's policy change; the period's overage allowance follows it at once. */
+  /**
+   * SPEC §2: a plan with at least as many included credits applies at once, the difference
+   * granted until the period ends; one with fewer waits for the next period.
+   */
+  changePlan(target: PlanId, now: number) {
+    this.touch(now);
+    const credits = (plan: PlanId) => INCLUDED[plan] ?? 0;
+    if (target === this.plan) {
+      this.pendingPlan = null;
+      return;
+    }
+    if (credits(target) < credits(this.plan)) {
+      this.pendingPlan = target;
+      return;
+    }
+    const difference = credits(target) - credits(this.plan);
+    this.plan = target;
+    this.pendingPlan = null;
+    if (difference > 0 && this.periodStart !== null && this.periodEnd !== null) {
+      this.issue({
+        source: "plan_change",
+        priority: 0,
+        effectiveAt: now,
+        expiresAt: this.periodEnd,
+        periodStart: this.periodStart,
+        amount: difference,
+      });
+    }
+  }
+
   setPolicy(patch: Partial<Policy>, now: number) {
     this.policy = { ...this.policy, ...structuredClone(patch) };
     this.touch(now);

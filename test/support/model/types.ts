@@ -4,6 +4,7 @@
  * the shapes of src's types are shared, so a drift fails the type check).
  */
 
+import type { Price } from "../../../src/config/schema";
 import type { Category, PlanId, Seat, Settlement } from "../../../src/ledger/contract";
 import type { AccountPolicy, TeamRules } from "../../../src/ledger/core/rules";
 
@@ -132,6 +133,8 @@ export interface Terms {
   settlement: Settlement;
   units: number;
   holdCredits: number;
+  /** The price in force at admission, as the gateway hands it over (recorded, not computed). */
+  price: Price;
 }
 
 export interface Denial {
