@@ -28,6 +28,8 @@ function bundle(entry: string): string {
  */
 const DEMO_CONFIG = path.join(import.meta.dirname, "creditgate.config.json");
 const withDemoConfig = { alias: { "creditgate:config": DEMO_CONFIG } };
+/** The second configuration of the suite (test/alt): nothing in common with the demo's. */
+const ALT_CONFIG = path.join(import.meta.dirname, "test", "alt", "alt.config.json");
 
 export default defineConfig(async () => {
   // The worker's static assets (the dashboard's script and styles) must exist before it loads.
@@ -85,7 +87,48 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
-            exclude: [...configDefaults.exclude, "test/e2e/**", NODE_TESTS],
+            exclude: [...configDefaults.exclude, "test/e2e/**", "test/alt/**", NODE_TESTS],
+            setupFiles: ["./test/apply-migrations.ts"],
+          },
+        },
+        {
+          // test/alt: the same worker built with a configuration that shares nothing with the
+          // demo's (test/alt/alt.config.json), its upstream reached by URL with an API key.
+          resolve: { alias: { "creditgate:config": ALT_CONFIG } },
+          plugins: [
+            cloudflareTest({
+              main: "./src/index.ts",
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  OPERATOR_TOKEN: "test-operator-token",
+                  ALT_API_KEY: "alt-test-key",
+                  OUTBOX_FLUSH_DELAY_MS: "60000",
+                },
+                // https://api.alt.test is the alt upstream; it passes anything else on.
+                outboundService: "alt-upstream",
+                workers: [
+                  {
+                    name: "alt-upstream",
+                    modules: true,
+                    compatibilityDate: "2026-04-01",
+                    script: bundle("test/alt/upstream.ts"),
+                  },
+                  {
+                    // wrangler.toml binds the demo's service; this configuration never calls it.
+                    name: "creditgate-demo-upstream",
+                    modules: true,
+                    compatibilityDate: "2026-04-01",
+                    script: bundle("test/support/chaos-upstream.ts"),
+                  },
+                ],
+              },
+            }),
+          ],
+          test: {
+            name: "alt",
+            include: ["test/alt/**/*.test.ts"],
             setupFiles: ["./test/apply-migrations.ts"],
           },
         },

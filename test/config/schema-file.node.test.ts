@@ -25,5 +25,7 @@ describe("the configuration's JSON Schema", () => {
     expect(validate({ ...demo, tiers: [] })).toBe(false);
     expect(validate({ ...demo, seats: ["Sales Reps"] })).toBe(false);
     expect(validate.errors?.[0]?.instancePath).toBe("/seats/0");
+    const alt = read("test/alt/alt.config.json");
+    expect(validate(alt), JSON.stringify(validate.errors)).toBe(true);
   });
 });
