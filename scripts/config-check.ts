@@ -92,12 +92,15 @@ function envFile(file: string): Set<string> {
   return new Set(names);
 }
 
-/** The secrets upstream credentials name that are set neither in the file nor the environment. */
+/**
+ * The secrets upstream credentials name that the file does not set (`wrangler dev` gives the
+ * worker the secrets of .dev.vars, not the shell's environment).
+ */
 export function missingSecrets(config: Config, file: string): string[] {
   const set = envFile(file);
   return config.upstreams
     .flatMap((u) => (u.credential ? [[u.id, u.credential.secretEnv] as const] : []))
-    .filter(([, name]) => !set.has(name) && !process.env[name])
+    .filter(([, name]) => !set.has(name))
     .map(([upstream, name]) => `${name} (the credential of upstream "${upstream}")`);
 }
 
@@ -119,7 +122,7 @@ function main(argv: string[]): number {
     const missing = missingSecrets(config, env);
     if (missing.length > 0) {
       console.error(
-        `${config.source}: set these secrets in ${env} (or the environment) before starting: ${missing.join(", ")}`,
+        `${config.source}: set these secrets in ${env} before starting: ${missing.join(", ")}`,
       );
       return 1;
     }

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { configBanner, seedConfig } from "./seed-config.mjs";
 import { banner, seedDemo } from "./seed-demo.mjs";
 
 const startedAt = Date.now();
@@ -73,6 +74,14 @@ async function answers() {
     return false;
   }
 }
+
+/** The configuration file selected, when it is not the demo's (CREDITGATE_CONFIG). */
+const ownConfig = (() => {
+  const chosen = process.env.CREDITGATE_CONFIG;
+  if (!chosen) return null;
+  const file = path.resolve(root, chosen);
+  return file === path.join(root, "creditgate.config.json") ? null : file;
+})();
 
 const { file: varsFile, operatorToken } = devVars();
 
@@ -151,8 +160,16 @@ while (!stopping && !(await answers())) {
 // Once stopping, the child's exit handler ends the process.
 if (!stopping) {
   try {
-    const demo = await seedDemo(baseUrl, operatorToken, { history: true });
-    console.log(banner(demo));
+    if (ownConfig) {
+      // Another platform's configuration: a starting account from what its file says.
+      const config = JSON.parse(readFileSync(ownConfig, "utf8"));
+      config.source = path.relative(root, ownConfig) || ownConfig;
+      const seeded = await seedConfig(baseUrl, operatorToken, config);
+      console.log(configBanner(baseUrl, config, seeded));
+    } else {
+      const demo = await seedDemo(baseUrl, operatorToken, { history: true });
+      console.log(banner(demo));
+    }
     console.log(` Operator token: in ${varsFile}`);
     console.log(` Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. Ctrl-C to stop.\n`);
   } catch (error) {
