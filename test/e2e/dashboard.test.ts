@@ -129,6 +129,23 @@ it("signs in with the finance key and shows the balance the API gives", async ()
     .reduce((sum, g) => sum + g.amount, 0);
   expect(included).toBeGreaterThan(0);
   expect(await numberAt(p, "period-included")).toBe(included);
+  // The plan and what it issues, from the account's catalog; the categories are the
+  // configuration's, offered by the filter.
+  const catalog = await expectApi<{ plan: { name: string; includedCredits: number } }>(
+    200,
+    base,
+    "GET",
+    "/v1/catalog",
+    d.financeKey,
+  );
+  await expect
+    .poll(() => p.getByTestId("plan-name").textContent())
+    .toContain(`${catalog.plan.name} (`);
+  expect(await p.getByTestId("plan-name").textContent()).toContain(
+    `${catalog.plan.includedCredits.toLocaleString("en-US")} credits every period`,
+  );
+  const categories = await p.getByTestId("filter-category").locator("option").allTextContents();
+  expect(categories).toEqual(expect.arrayContaining(["All categories", "enrichment", "ai"]));
   // The key is in session storage, never in the address.
   expect(p.url()).toBe(`${base}/dashboard`);
   expect(await p.evaluate("Object.keys(sessionStorage).length")).toBe(1);

@@ -12,6 +12,7 @@ import { day } from "./format";
 import { FilterState, type Filters, type GroupBy, type Range, rangeOf, usageParams } from "./state";
 import type {
   Account,
+  AccountCatalog,
   Alert,
   Balance,
   Member,
@@ -24,6 +25,7 @@ import type {
 import { renderBalance } from "./views/balance";
 import { BurndownView } from "./views/burndown";
 import { renderAlerts, renderDenials, renderTop } from "./views/lists";
+import { renderPlan } from "./views/plan";
 import { renderShell, type Shell } from "./views/shell";
 import { SpendView } from "./views/spend";
 import { renderTeamBudgets } from "./views/teams";
@@ -128,12 +130,24 @@ export class Dashboard {
     this.loads += 1;
     const load = this.loads;
     this.shell.banner.clear();
-    const [balance, teams, members] = await Promise.all([
+    const [balance, teams, members, account, catalog] = await Promise.all([
       this.api.get<Balance>("/v1/balance"),
       this.api.all<Team>("/v1/teams"),
       this.api.all<Member>("/v1/members"),
+      this.api.get<Account>("/v1/account"),
+      this.api.get<AccountCatalog>("/v1/catalog"),
     ]);
     if (load !== this.loads) return;
+    renderPlan(this.shell.plan, account, catalog);
+    // The configuration's categories, in the order its actions name them.
+    const categories = [
+      ...new Set([...catalog.included, ...catalog.notIncluded].map((a) => a.category)),
+    ];
+    setOptions(
+      this.shell.categorySelect,
+      [["", "All categories"], ...categories.map((c): [string, string] => [c, c])],
+      this.filters.current.category,
+    );
     this.balance = balance;
     this.teams = new Map(teams.map((t) => [t.id, t.name]));
     this.members = new Map(members.map((m) => [m.id, m]));

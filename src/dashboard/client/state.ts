@@ -44,9 +44,6 @@ export const GROUP_LABELS: Record<GroupBy, string> = {
   category: "Category",
 };
 
-/** The categories the usage API filters on (src/ledger/core/terms.ts CATEGORIES). */
-export const CATEGORIES = ["enrichment", "prospecting", "ai", "record_refresh", "insights"];
-
 export interface Filters {
   range: RangeChoice;
   team: string;

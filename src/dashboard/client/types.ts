@@ -21,8 +21,33 @@ export interface Account {
   id: string;
   name: string;
   plan: string;
+  pendingPlan?: { plan: string; from: string } | null;
+  addOns?: { id: string; quantity: number }[];
   billingAnchorDay: number;
   overagePolicy: "block" | "allow";
+}
+
+/** A price as the configuration declares it (GET /v1/catalog). */
+export interface CatalogPrice {
+  credits: number;
+  per?: number;
+  unit?: Record<string, unknown>;
+  maxUnits?: number;
+}
+
+export interface CatalogAction {
+  id: string;
+  name: string;
+  category: string;
+  price: CatalogPrice;
+  priceChanges: { from: string; price: CatalogPrice }[];
+}
+
+/** GET /v1/catalog: the plan, what it includes, what it does not. */
+export interface AccountCatalog {
+  plan: { id: string; name: string; includedCredits: number };
+  included: CatalogAction[];
+  notIncluded: CatalogAction[];
 }
 
 export interface Grant {

@@ -4,7 +4,6 @@
  */
 import { h, select, uid } from "../dom";
 import {
-  CATEGORIES,
   type FilterState,
   GROUP_LABELS,
   type GroupBy,
@@ -83,6 +82,7 @@ export class Banner {
 export interface Shell {
   banner: Banner;
   balance: Panel;
+  plan: Panel;
   spend: Panel;
   burndown: Panel;
   topMembers: Panel;
@@ -94,6 +94,7 @@ export interface Shell {
   rangeLabel: HTMLElement;
   teamSelect: HTMLSelectElement;
   actionSelect: HTMLSelectElement;
+  categorySelect: HTMLSelectElement;
   teamHint: HTMLElement;
   exportCsv: HTMLButtonElement;
   exportNdjson: HTMLButtonElement;
@@ -139,7 +140,8 @@ export function renderShell(
   const category = select(
     "Category",
     "filter-category",
-    [["", "All categories"], ...CATEGORIES.map((c): [string, string] => [c, c])],
+    // The configuration's categories arrive with the account's catalog (`setOptions`).
+    [["", "All categories"]],
     f.category,
     (v) => filters.set("category", v),
   );
@@ -181,6 +183,7 @@ export function renderShell(
   const shell: Shell = {
     banner: new Banner(),
     balance: panel("Balance now", true),
+    plan: panel("Plan, add-ons and prices", true),
     spend: panel("Spend per day", true),
     burndown: panel("Balance over this period", true),
     topMembers: panel("Top members"),
@@ -191,6 +194,7 @@ export function renderShell(
     rangeLabel,
     teamSelect: team.control,
     actionSelect: action.control,
+    categorySelect: category.control,
     teamHint,
     exportCsv,
     exportNdjson,
@@ -205,6 +209,7 @@ export function renderShell(
       "div",
       { class: "grid" },
       shell.balance.root,
+      shell.plan.root,
       filterBar,
       shell.spend.root,
       shell.burndown.root,
