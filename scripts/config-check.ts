@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
 import type { Config } from "../src/config/load";
 import { ConfigError } from "../src/config/load";
+import { priceAt, upcomingPrices } from "../src/config/price";
 import type { Action, Price } from "../src/config/schema";
 import { configPath, readConfig } from "./config-file";
 
@@ -58,21 +59,30 @@ export function describeConfig(config: Config): string {
       includesText(config, p.includes) || "nothing",
     ]),
   ]);
+  const now = Date.now();
   const actions = table([
-    ["action", "route", "price", "settlement", "seat", "plans"],
+    ["action", "route", "price now", "scheduled", "settlement", "seat", "plans"],
     ...config.actions.map((a: Action) => [
       a.id,
       `${a.method} ${a.path}`,
-      priceText(a.price),
+      priceText(priceAt(a, now)),
+      upcomingPrices(a, now)
+        .map((c) => `${priceText(c.price)} from ${c.from.slice(0, 10)}`)
+        .join("; ") || "-",
       a.settlement,
       a.seat ?? "-",
       config.plansIncluding(a).join(", ") || "none",
     ]),
   ]);
+  const addOns =
+    config.addOns.length > 0
+      ? `add-ons: ${config.addOns.map((a) => `${a.id} (${a.credits} credits a period each)`).join(", ")}`
+      : "add-ons: none";
   const seats = config.seats.length > 0 ? config.seats.join(", ") : "(none declared)";
   return [
     `seats: ${seats}; a member may also hold none`,
     `categories: ${config.categories.join(", ")}`,
+    addOns,
     "",
     plans,
     "",

@@ -228,6 +228,8 @@ export const Member = z
 
 export const Balance = z
   .object({
+    plan: z.string().openapi({ description: "The account's plan in force" }),
+    pendingPlan: z.object({ plan: z.string(), from: z.string() }).nullable(),
     available: z.number().int(),
     overage: z.object({
       policy: z.enum(["block", "allow"]),

@@ -225,6 +225,9 @@ export interface GrantView {
 }
 
 export interface BalanceView {
+  /** The plan in force, and one waiting for the period's end. */
+  plan: PlanId;
+  pendingPlan: { plan: PlanId; from: string } | null;
   /** Spendable credits of the grants, the overage allowance not included. */
   available: number;
   overage: { policy: OveragePolicy; limit: number; used: number; available: number };

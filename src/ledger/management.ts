@@ -240,6 +240,11 @@ export function balance(s: LedgerState, now: number): BalanceView | null {
   const available = availableCredits(sql, now) - (overage?.remaining ?? 0);
   const captured = accountSpend(sql, period.start).captured;
   return {
+    plan: account?.plan ?? "",
+    pendingPlan:
+      account?.pending_plan && account.period_end !== null
+        ? { plan: account.pending_plan, from: iso(account.period_end) }
+        : null,
     available,
     overage: {
       policy: policy?.overage.policy ?? "block",

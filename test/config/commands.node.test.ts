@@ -36,6 +36,11 @@ describe("npm run config:check", () => {
     expect(out).toMatch(/^creditgate\.config\.json: valid/);
     expect(out).toMatch(/starter\s+Starter\s+500\s+enrichment \(2 actions\)/);
     expect(out).toMatch(/ai\.generate\s+POST \/v1\/ai\/generate\s+1 per 100 units .* metered/);
+    expect(out).toMatch(/add-ons: capacity_pack \(1000 credits a period each\)/);
+    const alt = run("config-check.ts", ["test/alt/alt.config.json"]).out;
+    expect(alt).toMatch(
+      /nlp\.summarize .* 3 per 1000 units .* 4 per 1000 units .* from 2099-01-01/,
+    );
   });
 
   it("lists every issue of a bad file with its path and reason, and exits 1", () => {
