@@ -22,6 +22,11 @@ function bundle(entry: string): string {
   return file.text;
 }
 
+/** An auxiliary worker of a test pool, bundled from TypeScript. */
+function auxWorker(name: string, entry: string) {
+  return { name, modules: true, compatibilityDate: "2026-04-01", script: bundle(entry) };
+}
+
 /**
  * The configuration the worker under test is built with: the demo's, whatever CREDITGATE_CONFIG
  * says (the suite checks the demo's behaviour). In the worker it is `creditgate:config`.
@@ -68,19 +73,9 @@ export default defineConfig(async () => {
                 outboundService: "webhook-receiver",
                 serviceBindings: { WEBHOOK_RECEIVER: "webhook-receiver" },
                 workers: [
-                  {
-                    name: "webhook-receiver",
-                    modules: true,
-                    compatibilityDate: "2026-04-01",
-                    script: bundle("test/support/webhook-receiver.ts"),
-                  },
-                  {
-                    // The demo feature service behind a "chaos" front that tests steer with headers.
-                    name: "creditgate-demo-upstream",
-                    modules: true,
-                    compatibilityDate: "2026-04-01",
-                    script: bundle("test/support/chaos-upstream.ts"),
-                  },
+                  auxWorker("webhook-receiver", "test/support/webhook-receiver.ts"),
+                  // The demo feature service behind a "chaos" front that tests steer with headers.
+                  auxWorker("creditgate-demo-upstream", "test/support/chaos-upstream.ts"),
                 ],
               },
             }),
@@ -109,19 +104,9 @@ export default defineConfig(async () => {
                 // https://api.alt.test is the alt upstream; it passes anything else on.
                 outboundService: "alt-upstream",
                 workers: [
-                  {
-                    name: "alt-upstream",
-                    modules: true,
-                    compatibilityDate: "2026-04-01",
-                    script: bundle("test/alt/upstream.ts"),
-                  },
-                  {
-                    // wrangler.toml binds the demo's service; this configuration never calls it.
-                    name: "creditgate-demo-upstream",
-                    modules: true,
-                    compatibilityDate: "2026-04-01",
-                    script: bundle("test/support/chaos-upstream.ts"),
-                  },
+                  auxWorker("alt-upstream", "test/alt/upstream.ts"),
+                  // wrangler.toml binds the demo's service; this configuration never calls it.
+                  auxWorker("creditgate-demo-upstream", "test/support/chaos-upstream.ts"),
                 ],
               },
             }),

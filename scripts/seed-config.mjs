@@ -9,22 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-
-async function call(baseUrl, token, method, path, body, expected = [200, 201]) {
-  const headers = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(new URL(path, baseUrl), {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  if (!expected.includes(res.status)) {
-    throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 500)}`);
-  }
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+import { call } from "./seed-demo.mjs";
 
 /** The account, its people and fresh keys. `config` is the parsed configuration file. */
 export async function seedConfig(baseUrl, operatorToken, config) {

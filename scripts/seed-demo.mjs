@@ -27,7 +27,7 @@ const MEMBERS = [
 ];
 
 /** One JSON call; any status outside `expected` throws with the problem the gateway gave. */
-async function call(baseUrl, token, method, path, body, expected = [200, 201]) {
+export async function call(baseUrl, token, method, path, body, expected = [200, 201]) {
   const headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(new URL(path, baseUrl), {
