@@ -42,6 +42,33 @@ export default defineConfig(async () => {
   const { buildDashboard } = await import("./scripts/build-dashboard.mjs");
   buildDashboard();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  /** A workerd pool running the gateway built with `config`; what every pool binds, plus `more`. */
+  const gatewayPool = (
+    config: string,
+    more: {
+      bindings: Record<string, string>;
+      outboundService: string;
+      serviceBindings?: Record<string, string>;
+      workers: ReturnType<typeof auxWorker>[];
+    },
+  ) => ({
+    resolve: { alias: { "creditgate:config": config } },
+    plugins: [
+      cloudflareTest({
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          ...more,
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            OPERATOR_TOKEN: "test-operator-token",
+            OUTBOX_FLUSH_DELAY_MS: "60000",
+            ...more.bindings,
+          },
+        },
+      }),
+    ],
+  });
   return {
     test: {
       // The gateway logs a JSON line per request; show logs only for failing tests. (A root
@@ -50,36 +77,26 @@ export default defineConfig(async () => {
       projects: [
         {
           // Everything but test/e2e, inside workerd.
-          resolve: withDemoConfig,
-          plugins: [
-            cloudflareTest({
-              main: "./src/index.ts",
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  OPERATOR_TOKEN: "test-operator-token",
-                  DEMO_UPSTREAM_TOKEN: "test-upstream-secret",
-                  OUTBOX_FLUSH_DELAY_MS: "60000",
-                  // The demo's history route (test/demo); a production gateway leaves it unset.
-                  DEMO_HISTORY: "true",
-                  // The deterministic simulation (test/sim): `npm run simulate -- --seeds N` sets these.
-                  SIM_SEEDS: process.env.SIM_SEEDS ?? "",
-                  SIM_SEED: process.env.SIM_SEED ?? "",
-                  SIM_STEPS: process.env.SIM_STEPS ?? "",
-                },
-                // Outbound fetches (webhook deliveries) go through the test receiver, which
-                // passes everything not addressed to https://hooks.test on to the network.
-                outboundService: "webhook-receiver",
-                serviceBindings: { WEBHOOK_RECEIVER: "webhook-receiver" },
-                workers: [
-                  auxWorker("webhook-receiver", "test/support/webhook-receiver.ts"),
-                  // The demo feature service behind a "chaos" front that tests steer with headers.
-                  auxWorker("creditgate-demo-upstream", "test/support/chaos-upstream.ts"),
-                ],
-              },
-            }),
-          ],
+          ...gatewayPool(DEMO_CONFIG, {
+            bindings: {
+              DEMO_UPSTREAM_TOKEN: "test-upstream-secret",
+              // The demo's history route (test/demo); a production gateway leaves it unset.
+              DEMO_HISTORY: "true",
+              // The deterministic simulation (test/sim): `npm run simulate -- --seeds N` sets these.
+              SIM_SEEDS: process.env.SIM_SEEDS ?? "",
+              SIM_SEED: process.env.SIM_SEED ?? "",
+              SIM_STEPS: process.env.SIM_STEPS ?? "",
+            },
+            // Outbound fetches (webhook deliveries) go through the test receiver, which
+            // passes everything not addressed to https://hooks.test on to the network.
+            outboundService: "webhook-receiver",
+            serviceBindings: { WEBHOOK_RECEIVER: "webhook-receiver" },
+            workers: [
+              auxWorker("webhook-receiver", "test/support/webhook-receiver.ts"),
+              // The demo feature service behind a "chaos" front that tests steer with headers.
+              auxWorker("creditgate-demo-upstream", "test/support/chaos-upstream.ts"),
+            ],
+          }),
           test: {
             name: "workers",
             exclude: [...configDefaults.exclude, "test/e2e/**", "test/alt/**", NODE_TESTS],
@@ -89,28 +106,16 @@ export default defineConfig(async () => {
         {
           // test/alt: the same worker built with a configuration that shares nothing with the
           // demo's (test/alt/alt.config.json), its upstream reached by URL with an API key.
-          resolve: { alias: { "creditgate:config": ALT_CONFIG } },
-          plugins: [
-            cloudflareTest({
-              main: "./src/index.ts",
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  OPERATOR_TOKEN: "test-operator-token",
-                  ALT_API_KEY: "alt-test-key",
-                  OUTBOX_FLUSH_DELAY_MS: "60000",
-                },
-                // https://api.alt.test is the alt upstream; it passes anything else on.
-                outboundService: "alt-upstream",
-                workers: [
-                  auxWorker("alt-upstream", "test/alt/upstream.ts"),
-                  // wrangler.toml binds the demo's service; this configuration never calls it.
-                  auxWorker("creditgate-demo-upstream", "test/support/chaos-upstream.ts"),
-                ],
-              },
-            }),
-          ],
+          ...gatewayPool(ALT_CONFIG, {
+            bindings: { ALT_API_KEY: "alt-test-key" },
+            // https://api.alt.test is the alt upstream; it passes anything else on.
+            outboundService: "alt-upstream",
+            workers: [
+              auxWorker("alt-upstream", "test/alt/upstream.ts"),
+              // wrangler.toml binds the demo's service; this configuration never calls it.
+              auxWorker("creditgate-demo-upstream", "test/support/chaos-upstream.ts"),
+            ],
+          }),
           test: {
             name: "alt",
             include: ["test/alt/**/*.test.ts"],

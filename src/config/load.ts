@@ -239,13 +239,12 @@ export function loadConfig(input: unknown, source = "creditgate.config.json"): C
   const data = deepFreeze(parsed.data);
   const plans = new Map(data.plans.map((p) => [p.id, p]));
   const addOns = new Map(data.addOns.map((a) => [a.id, a]));
-  const including = new Map<string, readonly string[]>();
-  for (const action of data.actions) {
-    const ids = data.plans
+  const including = (action: Pick<Action, "id" | "category">) =>
+    data.plans
       .filter((p) => p.includes.includes(action.id) || p.includes.includes(action.category))
       .map((p) => p.id);
-    including.set(action.id, Object.freeze(ids));
-  }
+  // Asked on every call: each action's plans are worked out once.
+  const byAction = new Map(data.actions.map((a) => [a.id, Object.freeze(including(a))]));
   return {
     source,
     seats: data.seats,
@@ -256,11 +255,7 @@ export function loadConfig(input: unknown, source = "creditgate.config.json"): C
     actions: data.actions,
     plan: (id) => plans.get(id),
     addOn: (id) => addOns.get(id),
-    plansIncluding: (action) =>
-      including.get(action.id) ??
-      data.plans
-        .filter((p) => p.includes.includes(action.id) || p.includes.includes(action.category))
-        .map((p) => p.id),
+    plansIncluding: (action) => byAction.get(action.id) ?? including(action),
   };
 }
 

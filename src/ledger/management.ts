@@ -35,6 +35,7 @@ import {
   accountRow,
   accountView,
   insertAccount,
+  pendingPlanOf,
   setPlan,
   setStoredPolicy,
   storedPolicy,
@@ -83,19 +84,18 @@ export function updateAccount(
   const before = accountRow(s.sql);
   if (!before) return null;
   updateAccountRow(s.sql, patch, now);
-  if (patch.plan !== undefined) changePlan(s, patch.plan, now);
-  if (patch.policy !== undefined || patch.plan !== undefined) {
-    const row = accountRow(s.sql);
-    if (row && patch.policy !== undefined) {
-      setStoredPolicy(s.sql, { ...storedPolicy(row), ...patch.policy }, now);
-    }
-    // The policy in force may change with it (a plan's overage default): resize the allowance.
-    const after = accountRow(s.sql);
-    const period = s.currentPeriod(now);
-    if (after && period) syncOverage(s.sql, accountPolicy(after), period, now);
+  if (patch.policy !== undefined) {
+    setStoredPolicy(s.sql, { ...storedPolicy(before), ...patch.policy }, now);
   }
+  if (patch.plan !== undefined) changePlan(s, patch.plan, now);
   const after = accountRow(s.sql);
-  return after ? accountView(after, addOnsOf(s.sql)) : null;
+  if (!after) return null;
+  if (patch.policy !== undefined || patch.plan !== undefined) {
+    // The policy in force may change with either (a plan's overage default): resize the allowance.
+    const period = s.currentPeriod(now);
+    if (period) syncOverage(s.sql, accountPolicy(after), period, now);
+  }
+  return accountView(after, addOnsOf(s.sql));
 }
 
 /**
@@ -241,10 +241,7 @@ export function balance(s: LedgerState, now: number): BalanceView | null {
   const captured = accountSpend(sql, period.start).captured;
   return {
     plan: account?.plan ?? "",
-    pendingPlan:
-      account?.pending_plan && account.period_end !== null
-        ? { plan: account.pending_plan, from: iso(account.period_end) }
-        : null,
+    pendingPlan: account ? pendingPlanOf(account) : null,
     available,
     overage: {
       policy: policy?.overage.policy ?? "block",

@@ -92,16 +92,20 @@ export function writeAlertSettings(sql: SqlStorage, settings: AlertSettings, now
   sql.exec("UPDATE account SET alert_settings = ?, updated_at = ?", JSON.stringify(settings), now);
 }
 
+/** The plan waiting for the period's end, and when it takes over; null when none waits. */
+export function pendingPlanOf(row: AccountRow): AccountConfig["pendingPlan"] {
+  return row.pending_plan !== null && row.period_end !== null
+    ? { plan: row.pending_plan, from: iso(row.period_end) }
+    : null;
+}
+
 export function accountView(row: AccountRow, addOns: AddOnHolding[]): AccountConfig {
   const policy = accountPolicy(row);
   return {
     id: row.id,
     name: row.name,
     plan: row.plan,
-    pendingPlan:
-      row.pending_plan !== null && row.period_end !== null
-        ? { plan: row.pending_plan, from: iso(row.period_end) }
-        : null,
+    pendingPlan: pendingPlanOf(row),
     addOns,
     billingAnchorDay: row.billing_anchor_day,
     overagePolicy: policy.overage.policy,
