@@ -17,6 +17,7 @@ import {
   NO_SEAT,
   type Plan,
   type Upstream,
+  type Value,
 } from "./schema";
 
 /** A loaded configuration: validated, defaults applied, frozen. */
@@ -29,6 +30,8 @@ export interface Config {
   readonly addOns: readonly AddOn[];
   readonly upstreams: readonly Upstream[];
   readonly actions: readonly Action[];
+  /** What a credit and an hour of manual work cost, for the value report; null: not declared. */
+  readonly value: Value | null;
   /** The plan with this id, if the file declares one. */
   plan(id: string): Plan | undefined;
   /** The add-on with this id, if the file declares one. */
@@ -62,6 +65,13 @@ function checkAction(action: Action, ctx: z.RefinementCtx) {
       code: "custom",
       path: ["price", "unit"],
       message: `action "${action.id}": units from the body need a POST, PUT or PATCH route`,
+    });
+  }
+  if (action.dedupe !== undefined && unit?.from !== "body") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dedupe"],
+      message: `action "${action.id}": dedupe needs a price whose units are the records of a body array (unit from "body"); the unit is ${unit ? `from "${unit.from}"` : "absent"}`,
     });
   }
   const names = paramNames(action.path);
@@ -194,6 +204,20 @@ function checkConfig(config: z.output<typeof ConfigShape>, ctx: z.RefinementCtx)
       });
     }
   }
+  // Actions that share a dedupe group share its records, so they must agree on its window.
+  const groups = new Map<string, { action: Action; index: number }>();
+  for (const [i, action] of config.actions.entries()) {
+    if (!action.dedupe) continue;
+    const group = dedupeGroup(action) ?? action.id;
+    const first = groups.get(group);
+    if (!first) groups.set(group, { action, index: i });
+    else if (first.action.dedupe?.windowDays !== action.dedupe.windowDays) {
+      issue(
+        ["actions", i, "dedupe", "windowDays"],
+        `action "${action.id}": dedupe group "${group}" has windowDays ${first.action.dedupe?.windowDays} at "${first.action.id}" (actions[${first.index}]) and ${action.dedupe.windowDays} here; one group has one window`,
+      );
+    }
+  }
   const known = new Set(config.actions.map((a) => a.id));
   for (const [p, plan] of config.plans.entries()) {
     for (const [k, ref] of plan.includes.entries()) {
@@ -204,6 +228,11 @@ function checkConfig(config: z.output<typeof ConfigShape>, ctx: z.RefinementCtx)
       );
     }
   }
+}
+
+/** The dedupe group of an action (its own id unless it names one), or null without dedupe. */
+export function dedupeGroup(action: Pick<Action, "id" | "dedupe">): string | null {
+  return action.dedupe ? (action.dedupe.group ?? action.id) : null;
 }
 
 /** Refuses an id listed twice; returns each id with its first index. */
@@ -253,6 +282,7 @@ export function loadConfig(input: unknown, source = "creditgate.config.json"): C
     addOns: data.addOns,
     upstreams: data.upstreams,
     actions: data.actions,
+    value: data.value ?? null,
     plan: (id) => plans.get(id),
     addOn: (id) => addOns.get(id),
     plansIncluding: (action) => byAction.get(action.id) ?? including(action),

@@ -130,6 +130,45 @@ const upstreamTemplate = z
     'must be "/" then segments of [A-Za-z0-9._~-] (not "." or "..") or ":param"',
   );
 
+/**
+ * Each record charged once per window (issue 16): `key` names the field of each record of the
+ * body array that identifies it; `group` (default: the action id) lets actions share a window.
+ */
+export const DedupeSchema = z.strictObject({
+  key: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "must be a JSON field name")
+    .meta({ description: "The field of each record that identifies it, e.g. `domain` or `email`" }),
+  windowDays: z
+    .int()
+    .min(1)
+    .max(3650)
+    .meta({ description: "Days a record stays enriched: within them it is not charged again" }),
+  group: z
+    .string()
+    .regex(/^[a-z][a-z0-9_.]{0,63}$/, "must be [a-z][a-z0-9_.]*")
+    .optional()
+    .meta({ description: "Actions with the same group share their enriched records" }),
+});
+
+/** What the configuration's credits are worth and what an hour of manual work costs (issue 16). */
+export const ValueSchema = z.strictObject({
+  creditPrice: z
+    .number()
+    .positive()
+    .max(1_000_000)
+    .meta({ description: "What one credit costs, in `currency`" }),
+  hourlyCost: z
+    .number()
+    .positive()
+    .max(1_000_000)
+    .meta({ description: "What an hour of a person's work costs, in `currency`" }),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD")
+    .meta({ description: "ISO 4217 currency code" }),
+});
+
 export const ActionSchema = z.strictObject({
   id: z
     .string()
@@ -163,6 +202,18 @@ export const ActionSchema = z.strictObject({
     .optional()
     .meta({ description: "The seat kind a member needs to call it (one of `seats`); none: any" }),
   settlement: z.enum(SETTLEMENTS).default("on_success"),
+  dedupe: DedupeSchema.optional().meta({
+    description:
+      "Charge each record once per window: records whose key was enriched for the account within `windowDays` (or repeat in the call) are skipped, not charged and not forwarded. Needs units from a body array.",
+  }),
+  manualMinutes: z.number().min(0).max(100_000).optional().meta({
+    description:
+      "Minutes a person would spend on the same work, per unit (or per call, see `manualPer`): the value report's manual cost",
+  }),
+  manualPer: z
+    .enum(["unit", "call"])
+    .default("unit")
+    .meta({ description: "Whether `manualMinutes` counts per unit charged or per call" }),
   timeoutMs: z.int().min(100).max(55_000).default(10_000),
   maxBodyBytes: z
     .int()
@@ -221,6 +272,9 @@ export const ConfigShape = z.strictObject({
   }),
   upstreams: z.array(UpstreamSchema).min(1),
   actions: z.array(ActionSchema).min(1),
+  value: ValueSchema.optional().meta({
+    description: "The value report's defaults: a credit's price and an hour's cost",
+  }),
 });
 
 export type Credential = z.infer<typeof CredentialSchema>;
@@ -231,6 +285,8 @@ export type UnitSource = z.infer<typeof UnitSourceSchema>;
 export type Action = z.infer<typeof ActionSchema>;
 export type Plan = z.infer<typeof PlanSchema>;
 export type AddOn = z.infer<typeof AddOnSchema>;
+export type Dedupe = z.infer<typeof DedupeSchema>;
+export type Value = z.infer<typeof ValueSchema>;
 /** A configuration as written (defaults not yet applied). */
 export type ConfigDefinition = z.input<typeof ConfigShape>;
 export type Method = (typeof METHODS)[number];

@@ -1,4 +1,4 @@
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** The account directory: what the operator lists. Enforcement config lives in the ledger. */
 export const accounts = sqliteTable("accounts", {
@@ -43,6 +43,13 @@ export const usageEvents = sqliteTable(
     durationMs: integer("duration_ms"),
     /** The price the call was admitted at (JSON), as the configuration had it then. */
     price: text("price"),
+    recordsCharged: integer("records_charged"),
+    recordsSkipped: integer("records_skipped"),
+    creditsSaved: integer("credits_saved"),
+    /** The caller's tags (JSON object), filtered and grouped with json_extract. */
+    tags: text("tags"),
+    /** Hashes of the records charged (JSON array); usage_records indexes them. */
+    recordKeys: text("record_keys"),
   },
   (t) => [
     index("usage_events_account_time").on(t.accountId, t.occurredAt, t.id),
@@ -52,6 +59,49 @@ export const usageEvents = sqliteTable(
     index("usage_events_account_seq").on(t.accountId, t.seq),
     // Retention over every account cuts by time alone.
     index("usage_events_time").on(t.occurredAt),
+    // An outcome reported with a request id is attributed to that call's event.
+    index("usage_events_account_request").on(t.accountId, t.requestId),
+  ],
+);
+
+/**
+ * The records each captured call charged (issue 16), one row per record key hash and event,
+ * copied with the events: what attributes an outcome reported by record to its last touch.
+ */
+export const usageRecords = sqliteTable(
+  "usage_records",
+  {
+    accountId: text("account_id").notNull(),
+    recordKey: text("record_key").notNull(),
+    occurredAt: text("occurred_at").notNull(),
+    eventId: text("event_id").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.recordKey, t.occurredAt, t.eventId] }),
+    index("usage_records_event").on(t.eventId),
+  ],
+);
+
+/**
+ * Outcomes the account's CRM reports (issue 16): a meeting booked, a deal won. `id` is the
+ * caller's and makes a report idempotent; `fingerprint` is the body's, to refuse a changed repeat.
+ */
+export const outcomes = sqliteTable(
+  "outcomes",
+  {
+    accountId: text("account_id").notNull(),
+    id: text("id").notNull(),
+    kind: text("kind").notNull(),
+    recordKey: text("record_key"),
+    requestId: text("request_id"),
+    value: real("value"),
+    occurredAt: text("occurred_at").notNull(),
+    receivedAt: text("received_at").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.id] }),
+    index("outcomes_account_time").on(t.accountId, t.occurredAt),
   ],
 );
 

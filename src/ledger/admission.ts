@@ -3,9 +3,10 @@
  * §4 in order, the balance, and on admission the hold (or, for on_request actions, the
  * capture). Synchronous: the object runs it as one transaction.
  */
+import { priceCredits } from "../config/price";
 import { newId } from "../lib/ids";
 import type { ProblemInit } from "../lib/problem";
-import type { AdmitRequest, AdmitResult, Caller } from "./contract";
+import type { ActionTerms, AdmitRequest, AdmitResult, Caller, DedupeOutcome } from "./contract";
 import { allocate, sumRemaining } from "./core/allocate";
 import { budgetLimits, checkCaller, decideAdmission } from "./core/decide";
 import { DEFAULT_TEAM_RULES } from "./core/rules";
@@ -14,7 +15,8 @@ import type { LedgerState } from "./state";
 import { accountPolicy } from "./store/account";
 import { type AlertContext, fireDebitAlerts, fireDenialAlerts } from "./store/alerts";
 import { addSpend, budgetState } from "./store/counters";
-import { denialEvent } from "./store/events";
+import { type HoldDedupe, skippedKeys, takeKeys } from "./store/dedupe";
+import { denialEvent, skippedEvent, tagsJson } from "./store/events";
 import { availableCredits, holdFromGrants, spendableGrants } from "./store/grants";
 import { deleteHold, type HoldRow, insertHold } from "./store/holds";
 import * as idempotency from "./store/idempotency";
@@ -79,6 +81,9 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
     if (known) return known;
   }
 
+  // With dedupe, the records already enriched (or in flight) are skipped and not charged.
+  const deduped = dedupeDecision(s, req, now);
+  const action = deduped.action;
   const rules = reads.teamRules(member.teamId) ?? DEFAULT_TEAM_RULES;
   const policy = accountPolicy(account);
   const limited = rules.memberRateLimitPerMinute !== null;
@@ -86,7 +91,7 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
   const spendable = spendableGrants(sql, now);
   const available = sumRemaining(spendable);
   const spend = budgetState(sql, period.start, scope);
-  const denial = decideAdmission(req.action, {
+  const denial = decideAdmission(action, {
     plan: account.plan,
     seat: member.seat,
     rules,
@@ -100,32 +105,68 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
   });
   if (denial) return denyWith(denial.problem, denial.retryAfterSeconds);
 
-  if (req.dryRun) return { kind: "quote", caller, credits: req.action.holdCredits, available };
+  const { dedupe } = deduped;
+  if (req.dryRun) {
+    return {
+      kind: "quote",
+      caller,
+      credits: action.holdCredits,
+      units: action.units,
+      available,
+      dedupe,
+    };
+  }
+  if (dedupe && action.units === 0) {
+    // Nothing left to charge or forward: the call is served here, and recorded.
+    s.writeEvent(skippedEvent(req, caller, dedupe), period.start, now);
+    if (limited) recordAdmission(sql, member.id, now);
+    if (req.idempotency) {
+      const { key, fingerprint } = req.idempotency;
+      idempotency.recordInFlight(sql, key, fingerprint, req.requestId, now);
+      idempotency.recordSettled(
+        sql,
+        key,
+        {
+          requestId: req.requestId,
+          holdId: req.requestId,
+          action: action.id,
+          status: 200,
+          charged: 0,
+          remaining: available,
+        },
+        now,
+      );
+    }
+    return { kind: "skipped", caller, available, dedupe };
+  }
 
-  const allocations = allocate(spendable, req.action.holdCredits);
+  const allocations = allocate(spendable, action.holdCredits);
   if (!allocations) throw new Error("balance check passed but allocation failed");
   const holdId = newId("hold");
   const hold: HoldRow = {
     id: holdId,
     request_id: req.requestId,
-    action: req.action.id,
-    category: req.action.category,
-    settlement: req.action.settlement,
-    units: req.action.units,
-    amount: req.action.holdCredits,
+    action: action.id,
+    category: action.category,
+    settlement: action.settlement,
+    units: action.units,
+    amount: action.holdCredits,
     allocations: JSON.stringify(allocations),
     key_id: caller.keyId,
     member_id: caller.memberId,
     team_id: caller.teamId,
     purpose: req.purpose,
     idempotency_key: req.idempotency?.key ?? null,
-    price: JSON.stringify(req.action.price),
+    price: JSON.stringify(action.price),
+    dedupe: deduped.hold === null ? null : JSON.stringify(deduped.hold),
+    tags: tagsJson(req.tags),
     period_start: period.start,
     created_at: now,
     expires_at: now + s.settings.holdTtlMs,
   };
   holdFromGrants(sql, allocations, { at: now, holdId, requestId: req.requestId });
   insertHold(sql, hold);
+  if (deduped.hold) takeKeys(sql, deduped.hold.group, deduped.hold.keys, holdId, hold.expires_at);
   reads.holdAdded(hold.expires_at);
   addSpend(sql, period.start, scope, { held: hold.amount, captured: 0 });
   fireDebitAlerts(sql, alerts, req, {
@@ -140,7 +181,8 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
     idempotency.recordInFlight(sql, req.idempotency.key, req.idempotency.fingerprint, holdId, now);
   }
 
-  if (req.action.settlement === "on_request") {
+  const admitted = { units: action.units, credits: hold.amount, dedupe };
+  if (action.settlement === "on_request") {
     // Spent at once: capture now, so a crash after admission cannot make it free.
     const charged = capture(s, hold, allocations, hold.amount, null, null, now);
     deleteHold(sql, holdId);
@@ -151,6 +193,7 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
       held: 0,
       charged,
       available: availableCredits(sql, now),
+      ...admitted,
     };
   }
   return {
@@ -160,5 +203,44 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
     held: hold.amount,
     charged: 0,
     available: available - hold.amount,
+    ...admitted,
+  };
+}
+
+/**
+ * What dedupe makes of a call: the action's terms for the records left to charge, what the hold
+ * will take, and what to tell the caller. Without dedupe, the request's terms unchanged.
+ */
+function dedupeDecision(
+  s: LedgerState,
+  req: AdmitRequest,
+  now: number,
+): { action: ActionTerms; dedupe: DedupeOutcome | null; hold: HoldDedupe | null } {
+  const d = req.dedupe;
+  if (!d) return { action: req.action, dedupe: null, hold: null };
+  const skippedKeyList = skippedKeys(s.sql, d, now);
+  const skippedSet = new Set(skippedKeyList.map((k) => k.key));
+  const fresh = d.keys.filter((_, i) => !skippedSet.has(i));
+  const units = d.unkeyed + fresh.length;
+  const repeats = req.action.units - d.unkeyed - d.keys.length;
+  const credits = priceCredits(req.action.price, units);
+  const saved = priceCredits(req.action.price, req.action.units) - credits;
+  const dedupe: DedupeOutcome = {
+    charged: units,
+    skipped: repeats + skippedKeyList.length,
+    skippedKeys: skippedKeyList,
+    saved,
+  };
+  return {
+    action: { ...req.action, units, holdCredits: credits },
+    dedupe,
+    hold: {
+      group: d.group,
+      windowMs: d.windowMs,
+      keys: fresh,
+      charged: units,
+      skipped: dedupe.skipped,
+      saved,
+    },
   };
 }

@@ -12,6 +12,7 @@ import { expireHolds } from "./settlement";
 import type { LedgerState } from "./state";
 import { accountRow } from "./store/account";
 import { alertsToCopy, markCopied } from "./store/alerts";
+import { pruneDedupe } from "./store/dedupe";
 import { heldTotal } from "./store/holds";
 import * as idempotency from "./store/idempotency";
 import {
@@ -26,6 +27,8 @@ import { pruneSpendHours } from "./store/spend-hours";
 import { dueDeliveries, nextDeliveryAt, recordAttempt, webhookOf } from "./store/webhooks";
 import type { Transactions } from "./transaction";
 
+/** Enriched records past their window are forgotten at most this often (the sweep scans them). */
+const DEDUPE_PRUNE_EVERY_MS = 60 * 60 * 1000;
 const MAX_FLUSH_BACKOFF_MS = 5 * 60 * 1000;
 /** Webhook deliveries one alarm sends at most (the rest are due at once: the next alarm). */
 const WEBHOOK_BATCH = 20;
@@ -37,6 +40,8 @@ export class Background {
   private flushing: Promise<FlushResult> | null = null;
   private delivering: Promise<number> | null = null;
   private flushFailures = 0;
+  /** When the alarm last forgot enriched records past their window (at most hourly: a scan). */
+  private dedupePrunedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -82,6 +87,10 @@ export class Background {
       idempotency.purgeExpired(this.sql, now);
       pruneAdmissions(this.sql, now);
       pruneSpendHours(this.sql, now);
+      if (now - this.dedupePrunedAt >= DEDUPE_PRUNE_EVERY_MS) {
+        pruneDedupe(this.sql, now);
+        this.dedupePrunedAt = now;
+      }
     });
   }
 

@@ -17,6 +17,7 @@ import type { LedgerState } from "./state";
 import { accountPolicy } from "./store/account";
 import { fireCaptureAlerts } from "./store/alerts";
 import { addSpend, budgetState } from "./store/counters";
+import { enrichKeys, holdDedupe, releaseKeys } from "./store/dedupe";
 import { holdEvent } from "./store/events";
 import {
   availableCredits,
@@ -134,6 +135,8 @@ export function capture(
     };
     fireCaptureAlerts(sql, alerts, s.reads.spendHours(), hold.request_id, charged, now);
   }
+  const dedupe = holdDedupe(hold.dedupe);
+  if (dedupe) enrichKeys(sql, hold.id, dedupe, now);
   const grants = mergeAllocations([...captured, ...extra]);
   s.writeEvent(
     holdEvent(hold, {
@@ -178,6 +181,9 @@ function voidHold(
     reason,
   });
   addSpend(s.sql, hold.period_start, holdScope(hold), { held: -hold.amount, captured: 0 });
+  // The records it took are not enriched: another call may charge them now.
+  const dedupe = holdDedupe(hold.dedupe);
+  if (dedupe) releaseKeys(s.sql, hold.id, dedupe);
   s.writeEvent(
     holdEvent(hold, {
       outcome: "voided",

@@ -5,15 +5,17 @@
  */
 import type { Catalog } from "../catalog";
 import { ledgerStub } from "../ledger/client";
-import type { AdmitResult, SettleRequest, SettleResult } from "../ledger/contract";
+import type { AdmitResult, DedupeOutcome, SettleRequest, SettleResult } from "../ledger/contract";
 import { Problem, problemResponse } from "../lib/problem";
 import type { RequestScope } from "../lib/request-scope";
+import { dedupeHeaders, forwardedRecords, type SkippedRecord, skippedRecords } from "./dedupe";
 import { forward } from "./forward";
 import { responseHeaders } from "./headers";
 import { prepareCall } from "./prepare";
 import { settlementFor } from "./settle";
 
 const SETTLE_ATTEMPTS = 3;
+const ENCODER = new TextEncoder();
 
 /** One priced call, from the request to the answer with its credit headers. */
 export async function serveCall(
@@ -25,6 +27,8 @@ export async function serveCall(
 ): Promise<Response> {
   const { requestId, log } = scope;
   const call = await prepareCall(catalog, request, url);
+  const recordsSkipped = (outcome: DedupeOutcome | null): SkippedRecord[] =>
+    outcome && call.records ? skippedRecords(call.records.read, outcome) : [];
   log.account = call.accountId;
   log.action = call.action.id;
   const ledger = ledgerStub(env, call.accountId);
@@ -38,6 +42,8 @@ export async function serveCall(
       purpose: call.purpose,
       idempotency: call.idempotency,
       dryRun: call.dryRun,
+      tags: call.tags,
+      dedupe: call.records?.read.request ?? null,
     });
   } catch (error) {
     log.error = `admit: ${error instanceof Error ? error.message : String(error)}`;
@@ -87,19 +93,51 @@ export async function serveCall(
     }
     case "quote": {
       log.decision = "quoted";
+      const skipped = recordsSkipped(admission.dedupe);
       return Response.json(
         {
           dryRun: true,
           allowed: true,
           action: call.action.id,
-          units: call.terms.units,
+          units: admission.units,
           credits: admission.credits,
           available: admission.available,
+          ...(admission.dedupe && call.records
+            ? {
+                records: { charged: admission.dedupe.charged, skipped: admission.dedupe.skipped },
+                creditsSaved: admission.dedupe.saved,
+                skipped,
+              }
+            : {}),
         },
         {
           headers: {
             ...creditHeaders(0, admission.available),
             "x-credits-quote": String(admission.credits),
+            ...(admission.dedupe ? dedupeHeaders(admission.dedupe, skipped) : {}),
+          },
+        },
+      );
+    }
+    case "skipped": {
+      // Every record was enriched already (or repeated): served here, the upstream not called.
+      log.decision = "deduplicated";
+      log.credits = 0;
+      const skipped = recordsSkipped(admission.dedupe);
+      return Response.json(
+        {
+          action: call.action.id,
+          charged: 0,
+          records: { charged: 0, skipped: admission.dedupe.skipped },
+          creditsSaved: admission.dedupe.saved,
+          skipped,
+        },
+        {
+          headers: {
+            ...creditHeaders(0, admission.available),
+            ...dedupeHeaders(admission.dedupe, skipped),
+            "x-request-id": requestId,
+            "cache-control": "no-store",
           },
         },
       );
@@ -108,7 +146,15 @@ export async function serveCall(
       break;
   }
 
-  const upstream = await forward(catalog, env, call.action, call.params, request, call.body, {
+  // With dedupe, only the records charged go to the upstream.
+  const skipped = recordsSkipped(admission.dedupe);
+  const body =
+    call.records && skipped.length > 0
+      ? (ENCODER.encode(
+          JSON.stringify(forwardedRecords(call.records.body, call.records.read, skipped)),
+        ).buffer as ArrayBuffer)
+      : call.body;
+  const upstream = await forward(catalog, env, call.action, call.params, request, body, {
     accountId: call.accountId,
     caller: admission.caller,
     requestId,
@@ -118,8 +164,8 @@ export async function serveCall(
     call.action,
     call.price,
     admission.holdId,
-    call.terms.units,
-    call.terms.holdCredits,
+    admission.units,
+    admission.credits,
     call.idempotency?.key ?? null,
     upstream,
   );
@@ -154,6 +200,7 @@ export async function serveCall(
   }
   const headers = responseHeaders(upstream.response.headers, {
     ...creditHeaders(charged, remaining),
+    ...(admission.dedupe ? dedupeHeaders(admission.dedupe, skipped) : {}),
     "x-request-id": requestId,
     "server-timing": timing,
   });

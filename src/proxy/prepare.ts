@@ -13,10 +13,11 @@ import {
 import { priceAt } from "../config/price";
 import type { Price } from "../config/schema";
 import type { ActionTerms } from "../ledger/contract";
-import { IDEMPOTENCY_KEY, PURPOSE } from "../lib/formats";
+import { IDEMPOTENCY_KEY, PURPOSE, parseTags } from "../lib/formats";
 import { sha256Hex } from "../lib/hash";
 import { bearerToken, parseAccountKey } from "../lib/keys";
 import { Problem } from "../lib/problem";
+import { type CallRecords, readRecords } from "./dedupe";
 
 export interface PreparedCall {
   accountId: string;
@@ -31,6 +32,10 @@ export interface PreparedCall {
   purpose: string | null;
   idempotency: { key: string; fingerprint: string } | null;
   dryRun: boolean;
+  /** The caller's `X-Credit-Tags`, or null. */
+  tags: Record<string, string> | null;
+  /** For an action with dedupe: the records by key, and the parsed body to forward a part of. */
+  records: { read: CallRecords; body: Record<string, unknown> } | null;
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -134,6 +139,14 @@ export async function prepareCall(
       "X-Credit-Purpose must be 1 to 64 letters, digits, spaces or ._:/-.",
     );
   }
+  const tagsHeader = request.headers.get("x-credit-tags");
+  let tags: Record<string, string> | null = null;
+  if (tagsHeader !== null) {
+    const parsedTags = parseTags(tagsHeader);
+    if (!parsedTags.ok)
+      throw new Problem("bad_request", parsedTags.detail, { field: "X-Credit-Tags" });
+    tags = parsedTags.tags;
+  }
   const dryRunHeader = request.headers.get("x-credit-dry-run");
   if (dryRunHeader !== null && dryRunHeader !== "true" && dryRunHeader !== "false") {
     throw new Problem("bad_request", "X-Credit-Dry-Run must be `true` or `false`.");
@@ -156,6 +169,7 @@ export async function prepareCall(
     ? (ENCODER.encode(JSON.stringify(json)).buffer as ArrayBuffer)
     : body;
   if (!units.ok) throw new Problem("invalid_units", units.detail, { action: action.id });
+  const read = await readRecords(action, json, parsed.accountId);
 
   let idempotency: PreparedCall["idempotency"] = null;
   if (idempotencyKey !== null) {
@@ -177,5 +191,7 @@ export async function prepareCall(
     purpose,
     idempotency,
     dryRun: dryRunHeader === "true",
+    tags,
+    records: read ? { read, body: json as Record<string, unknown> } : null,
   };
 }

@@ -31,6 +31,15 @@ export interface UsageEvent {
   durationMs: number | null;
   /** The price the call was admitted at, as JSON; null for events from before prices were kept. */
   price: string | null;
+  /** With dedupe (issue 16): records charged and skipped; null for actions without it. */
+  recordsCharged: number | null;
+  recordsSkipped: number | null;
+  /** Credits the skipped records would have cost at the call's price; null without dedupe. */
+  creditsSaved: number | null;
+  /** The caller's `X-Credit-Tags` as a JSON object, or null. */
+  tags: string | null;
+  /** Hashes of the keys of the records charged (lib/records.ts), as a JSON array, or null. */
+  recordKeys: string | null;
 }
 
 /**
@@ -60,6 +69,11 @@ export const EVENT_COLUMNS = [
   ["grants", "grants"],
   ["seq", "seq"],
   ["price", "price"],
+  ["recordsCharged", "records_charged"],
+  ["recordsSkipped", "records_skipped"],
+  ["creditsSaved", "credits_saved"],
+  ["tags", "tags"],
+  ["recordKeys", "record_keys"],
 ] as const satisfies ReadonlyArray<readonly [keyof UsageEvent, string]>;
 
 export type EventField = (typeof EVENT_COLUMNS)[number][0];

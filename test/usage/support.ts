@@ -160,6 +160,11 @@ export async function insertSynthetic(
       upstreamStatus: 200,
       durationMs: 1,
       price: JSON.stringify({ credits: options.credits ?? 10 }),
+      recordsCharged: 1,
+      recordsSkipped: 0,
+      creditsSaved: 0,
+      tags: i % 2 === 0 ? '{"campaign":"q4"}' : null,
+      recordKeys: `["${(i % 7).toString(16).padStart(32, "0")}"]`,
     });
   }
   for (let i = 0; i < events.length; i += 1000)

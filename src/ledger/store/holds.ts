@@ -19,6 +19,10 @@ export interface HoldRow {
   idempotency_key: string | null;
   /** The price in force at admission, as JSON (null for holds of the release before prices). */
   price: string | null;
+  /** What dedupe decided of the call (store/dedupe.ts `HoldDedupe`, JSON), or null. */
+  dedupe: string | null;
+  /** The caller's tags as a JSON object, or null. */
+  tags: string | null;
   period_start: number;
   created_at: number;
   expires_at: number;
@@ -28,8 +32,8 @@ export interface HoldRow {
 export function insertHold(sql: SqlStorage, hold: HoldRow) {
   sql.exec(
     `INSERT INTO holds (id, request_id, action, category, settlement, units, amount, allocations, key_id,
-       member_id, team_id, purpose, idempotency_key, price, period_start, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       member_id, team_id, purpose, idempotency_key, price, dedupe, tags, period_start, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     hold.id,
     hold.request_id,
     hold.action,
@@ -44,6 +48,8 @@ export function insertHold(sql: SqlStorage, hold: HoldRow) {
     hold.purpose,
     hold.idempotency_key,
     hold.price,
+    hold.dedupe,
+    hold.tags,
     hold.period_start,
     hold.created_at,
     hold.expires_at,

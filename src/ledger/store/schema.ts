@@ -232,7 +232,26 @@ ALTER TABLE grants ADD COLUMN add_on TEXT;
 CREATE INDEX grants_add_on_period ON grants (add_on, period_start) WHERE add_on IS NOT NULL;
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
+/**
+ * Issue 16: enriched records per dedupe group (hashed keys; a key a call in flight has taken
+ * names its hold), what a hold took and the caller's tags (for its event), and the account's
+ * own value settings (hourly cost, currency, credit price).
+ */
+const V10 = `
+CREATE TABLE dedupe_keys (
+  grp TEXT NOT NULL,
+  record TEXT NOT NULL,
+  enriched_at INTEGER,
+  hold_id TEXT,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (grp, record)
+) WITHOUT ROWID;
+ALTER TABLE holds ADD COLUMN dedupe TEXT;
+ALTER TABLE holds ADD COLUMN tags TEXT;
+ALTER TABLE account ADD COLUMN value_settings TEXT;
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /**
  * Brings the object's tables up to the current schema version (or `to`, which only tests use to
