@@ -170,13 +170,12 @@ export async function ledgerState(accountId: string): Promise<Record<string, Row
   return runInDurableObject(ledger(accountId), (_object, state) => {
     const sql = state.storage.sql;
     const tables = sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name",
+      .exec<{ name: string; sql: string }>(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name",
       )
-      .toArray()
-      .map((t) => t.name);
+      .toArray();
     const out: Record<string, Rows | number> = {};
-    for (const table of tables) {
+    for (const { name: table, sql: definition } of tables) {
       if (table === "outbox" || table === "flush_stats") continue;
       // What a denial leaves besides its usage event: the denial-burst count and the alerts it
       // may fire (with their webhook deliveries). Outputs, like the event; not the books.
@@ -186,11 +185,13 @@ export async function ledgerState(accountId: string): Promise<Record<string, Row
         out.entries = sql.exec("SELECT COUNT(*) AS n, MAX(seq) AS last FROM entries").toArray();
         continue;
       }
-      out[table] = sql.exec(`SELECT * FROM "${table}" ORDER BY rowid`).toArray();
+      // A table without rowid is ordered by its leading (primary key) columns.
+      const order = /WITHOUT ROWID/i.test(definition) ? "1, 2" : "rowid";
+      out[table] = sql.exec(`SELECT * FROM "${table}" ORDER BY ${order}`).toArray();
     }
-    if (tables.includes("outbox")) {
+    if (tables.some((t) => t.name === "outbox")) {
       const waiting = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
-      const flushed = tables.includes("flush_stats")
+      const flushed = tables.some((t) => t.name === "flush_stats")
         ? (sql.exec<{ n: number }>("SELECT COALESCE(SUM(events), 0) AS n FROM flush_stats").one()
             .n ?? 0)
         : 0;

@@ -105,13 +105,16 @@ async function dump(accountId: string) {
   const ledgerState = await runInDurableObject(ledger(accountId), (_obj, state): LedgerDump => {
     const sql = state.storage.sql;
     const names = sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('outbox', 'flush_stats', 'meta') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+      .exec<{ name: string; sql: string }>(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('outbox', 'flush_stats', 'meta') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
       )
       .toArray();
     const tables: Record<string, unknown[]> = {};
-    for (const { name } of names)
-      tables[name] = sql.exec(`SELECT * FROM "${name}" ORDER BY rowid`).toArray();
+    for (const { name, sql: definition } of names) {
+      // A table without rowid is ordered by its leading (primary key) columns.
+      const order = /WITHOUT ROWID/i.test(definition) ? "1, 2" : "rowid";
+      tables[name] = sql.exec(`SELECT * FROM "${name}" ORDER BY ${order}`).toArray();
+    }
     const pending = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
     const flushed = sql.exec<{ n: number }>("SELECT events AS n FROM flush_stats").one().n;
     return { tables, events: pending + flushed };
