@@ -184,6 +184,35 @@ describe("dedupe: each record charged once per window", () => {
     expect((await keyRows(acct)).filter((r) => r.hold_id !== null)).toEqual([]);
   });
 
+  it("the quote with keys says which records would be charged", async () => {
+    const acct = await setupAccount();
+    const a = fresh();
+    await (await enrichCompanies(acct.memberKey, [{ domain: a }])).arrayBuffer();
+    const keys = [`WWW.${a}`, fresh(), a].join(",");
+    const quote = await jsonCall(
+      `/v1/quote?action=enrichment.company&units=4&keys=${encodeURIComponent(keys)}`,
+      { headers: bearer(acct.memberKey) },
+    );
+    expect(quote.status).toBe(200);
+    // One new key and one record without a key: 2 charged; a (twice) skipped.
+    expect(quote.body).toMatchObject({
+      allowed: true,
+      units: 2,
+      credits: 20,
+      records: { charged: 2, skipped: 2 },
+      creditsSaved: 20,
+    });
+    const notDeduped = await jsonCall("/v1/quote?action=prospecting.intent&keys=a", {
+      headers: bearer(acct.memberKey),
+    });
+    expect(notDeduped.status).toBe(400);
+    expect(notDeduped.body).toMatchObject({ field: "keys" });
+    const tooMany = await jsonCall("/v1/quote?action=enrichment.company&units=1&keys=a,b", {
+      headers: bearer(acct.memberKey),
+    });
+    expect(tooMany.status).toBe(400);
+  });
+
   it("charges a record again once its window has passed, not before", async () => {
     const acct = await setupAccount();
     const a = fresh();
