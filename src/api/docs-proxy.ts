@@ -6,7 +6,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { type Action, type Catalog, holdCredits } from "../catalog";
 import { paramNames } from "../config/pattern";
-import { IDEMPOTENCY_KEY, PARAM_VALUE, PURPOSE } from "../lib/formats";
+import { IDEMPOTENCY_KEY, PARAM_VALUE, PURPOSE, TAGS_HINT } from "../lib/formats";
 import type { ProblemCode } from "../lib/problem";
 import { Problem } from "./schemas";
 
@@ -41,6 +41,21 @@ export const CREDIT_HEADERS = {
   "X-Credits-Quote": {
     description: "On a dry run (`X-Credit-Dry-Run: true`): the credits the call would hold.",
     schema: { type: "integer", minimum: 0 },
+  },
+  "X-Credits-Records-Charged": {
+    description:
+      "Actions with dedupe: the records charged (records without a key, and each new key once). Only these reached the upstream.",
+    schema: { type: "integer", minimum: 0 },
+  },
+  "X-Credits-Records-Skipped": {
+    description:
+      "Actions with dedupe: the records not charged and not forwarded: repeats of a key within the call, and keys enriched for the account within the window or being enriched by a call in flight.",
+    schema: { type: "integer", minimum: 0 },
+  },
+  "X-Credits-Skipped": {
+    description:
+      'Actions with dedupe, when a record was skipped: an RFC 8941 list of the skipped records\' indexes in the request\'s array, each with why: `repeat-of=N` (the same key as record N), `enriched="<ISO time>"` (charged then, within the window) or `in-flight` (a call in flight is enriching it). Example: `1;repeat-of=0, 3;enriched="2026-11-20T10:00:00.000Z", 4;in-flight`. The upstream received the other records, in their order.',
+    schema: { type: "string" },
   },
   "X-Request-Id": {
     description: "The gateway's id of this request; quote it when reporting a problem.",
@@ -157,7 +172,37 @@ const ProxyHeaders = z.object({
     .openapi({
       param: { description: "Why the call is made; required or restricted by some teams' rules." },
     }),
+  "X-Credit-Tags": z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({
+      param: {
+        description: `Tags recorded on the call's usage event, for the usage summary and attribution: ${TAGS_HINT}. Example: \`campaign=q4-outbound,source=crm\`.`,
+      },
+    }),
 });
+
+const RecordCounts = z.object({
+  charged: z.number().int(),
+  skipped: z.number().int(),
+});
+
+const SkippedRecord = z
+  .object({
+    index: z.number().int().openapi({ description: "The record's index in the request's array" }),
+    reason: z.enum(["repeated", "enriched", "in_flight"]),
+    firstIndex: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "`repeated`: the record with the same key" }),
+    enrichedAt: z
+      .string()
+      .optional()
+      .openapi({ description: "`enriched`: when the account was charged for it" }),
+  })
+  .openapi("SkippedRecord");
 
 const DryRunQuote = z
   .object({
@@ -167,13 +212,35 @@ const DryRunQuote = z
     units: z.number().int(),
     credits: z.number().int(),
     available: z.number().int(),
+    records: RecordCounts.optional().openapi({
+      description: "Actions with dedupe: records that would be charged and skipped",
+    }),
+    creditsSaved: z.number().int().optional(),
+    skipped: z.array(SkippedRecord).optional(),
   })
   .openapi("DryRunQuote");
+
+const AllSkipped = z
+  .object({
+    action: z.string(),
+    charged: z.literal(0),
+    records: RecordCounts,
+    creditsSaved: z
+      .number()
+      .int()
+      .openapi({ description: "What the skipped records would have cost" }),
+    skipped: z.array(SkippedRecord),
+  })
+  .openapi("AllRecordsSkipped", {
+    description:
+      "Actions with dedupe, when every record was skipped: the gateway answers itself, charges nothing and does not call the upstream.",
+  });
 
 /** A dry-run quote, or whatever the upstream answered: its body is not the gateway's to type. */
 const SuccessBody = {
   anyOf: [
     { $ref: "#/components/schemas/DryRunQuote" },
+    { $ref: "#/components/schemas/AllRecordsSkipped" },
     {
       description:
         "The upstream's own answer, streamed back unchanged (a replay: its stored outcome).",
@@ -223,7 +290,10 @@ function priceText(catalog: Catalog, action: Action): string {
     cost = `${price.credits} credits per ${per}; units are ${unitSource(price.unit)}, at most ${price.maxUnits} (largest hold ${hold} credits)`;
   }
   const seat = action.seat ? `; seat \`${action.seat}\`` : "";
-  return `**Price**: ${cost}. **Settlement**: ${SETTLEMENT_TEXT[action.settlement]}. **Plans**: ${plansText(catalog.config.plansIncluding(action))}${seat}. **Timeout**: ${action.timeoutMs} ms.`;
+  const dedupe = action.dedupe
+    ? ` **Dedupe**: each record is charged once per ${action.dedupe.windowDays} days by its \`${action.dedupe.key}\` (group \`${action.dedupe.group ?? action.id}\`); repeats and records already enriched are skipped, not forwarded, and listed in \`X-Credits-Skipped\`.`
+    : "";
+  return `**Price**: ${cost}. **Settlement**: ${SETTLEMENT_TEXT[action.settlement]}. **Plans**: ${plansText(catalog.config.plansIncluding(action))}${seat}. **Timeout**: ${action.timeoutMs} ms.${dedupe}`;
 }
 
 function plansText(plans: readonly string[]): string {
@@ -291,6 +361,9 @@ function responsesOf() {
         "X-Credits-Replayed",
         "X-Credits-Original-Request-Id",
         "X-Credits-Quote",
+        "X-Credits-Records-Charged",
+        "X-Credits-Records-Skipped",
+        "X-Credits-Skipped",
       ]),
       content: { "application/json": { schema: SuccessBody } },
     },
@@ -328,6 +401,7 @@ export function proxyDocument(catalog: Catalog): ApiDocument {
   const scratch = new OpenAPIHono();
   const registry = scratch.openAPIRegistry;
   registry.register("DryRunQuote", DryRunQuote);
+  registry.register("AllRecordsSkipped", AllSkipped);
   for (const [name, header] of Object.entries(CREDIT_HEADERS)) {
     registry.registerComponent("headers", name, header);
   }
