@@ -354,3 +354,69 @@ describe("scheduled prices", () => {
     );
   });
 });
+
+describe("dedupe and value", () => {
+  const bodyPrice = {
+    credits: 10,
+    per: 1,
+    unit: { from: "body", field: "records" },
+    maxUnits: 100,
+  };
+
+  it("loads the demo's dedupe rules, manual minutes and value", () => {
+    const config = loadConfig(demo);
+    const byId = new Map(config.actions.map((a) => [a.id, a]));
+    expect(byId.get("enrichment.company")?.dedupe).toEqual({ key: "domain", windowDays: 30 });
+    expect(byId.get("enrichment.contact")?.dedupe).toEqual({ key: "email", windowDays: 30 });
+    expect(byId.get("record_refresh.company")?.dedupe).toEqual({ key: "id", windowDays: 7 });
+    expect(byId.get("ai.generate")).toMatchObject({ manualMinutes: 2, manualPer: "call" });
+    expect(byId.get("enrichment.company")).toMatchObject({ manualMinutes: 6, manualPer: "unit" });
+    expect(config.value).toEqual({ creditPrice: 0.01, hourlyCost: 45, currency: "USD" });
+    expect(loadConfig(file([action()])).value).toBeNull();
+  });
+
+  it("refuses dedupe on an action whose units are not the records of a body array", () => {
+    expect(loadError([action({ dedupe: { key: "domain", windowDays: 30 } })])).toMatch(
+      /actions\[0\]\.dedupe: action "enrichment\.company": dedupe needs a price whose units are the records of a body array/,
+    );
+    const query = action({
+      method: "GET",
+      price: { credits: 1, per: 1, unit: { from: "query", param: "limit" }, maxUnits: 5 },
+      dedupe: { key: "domain", windowDays: 30 },
+    });
+    expect(loadError([query])).toMatch(/the unit is from "query"/);
+  });
+
+  it("refuses a group whose actions disagree on the window, naming both", () => {
+    const message = loadError([
+      action({ price: bodyPrice, dedupe: { key: "domain", windowDays: 30, group: "companies" } }),
+      action({
+        id: "enrichment.other",
+        path: "/v1/other",
+        price: bodyPrice,
+        dedupe: { key: "domain", windowDays: 7, group: "companies" },
+      }),
+    ]);
+    expect(message).toMatch(
+      /actions\[1\]\.dedupe\.windowDays: .*group "companies" has windowDays 30 at "enrichment\.company" \(actions\[0\]\) and 7 here/,
+    );
+  });
+
+  it("refuses a bad key, window, group, manual minutes or value", () => {
+    const bad = (dedupe: unknown) => loadError([action({ price: bodyPrice, dedupe })]);
+    expect(bad({ key: "a b", windowDays: 30 })).toMatch(/dedupe\.key/);
+    expect(bad({ key: "domain", windowDays: 0 })).toMatch(/dedupe\.windowDays/);
+    expect(bad({ key: "domain", windowDays: 1.5 })).toMatch(/dedupe\.windowDays/);
+    expect(bad({ key: "domain", windowDays: 30, group: "Bad Group" })).toMatch(/dedupe\.group/);
+    expect(bad({ key: "domain", windowDays: 30, extra: 1 })).toMatch(/dedupe.*extra/);
+    expect(loadError([action({ manualMinutes: -1 })])).toMatch(/actions\[0\]\.manualMinutes/);
+    expect(loadError([action({ manualPer: "hour" })])).toMatch(/actions\[0\]\.manualPer/);
+    const value = (v: unknown) => loadError([action()], [demoUpstream], { value: v });
+    expect(value({ creditPrice: 0, hourlyCost: 45, currency: "USD" })).toMatch(
+      /value\.creditPrice/,
+    );
+    expect(value({ creditPrice: 0.01, hourlyCost: 45, currency: "usd" })).toMatch(
+      /value\.currency/,
+    );
+  });
+});
