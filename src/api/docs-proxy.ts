@@ -57,6 +57,11 @@ export const CREDIT_HEADERS = {
       'Actions with dedupe, when a record was skipped: an RFC 8941 list of the skipped records\' indexes in the request\'s array, each with why: `repeat-of=N` (the same key as record N), `enriched="<ISO time>"` (charged then, within the window) or `in-flight` (a call in flight is enriching it). Example: `1;repeat-of=0, 3;enriched="2026-11-20T10:00:00.000Z", 4;in-flight`. The upstream received the other records, in their order.',
     schema: { type: "string" },
   },
+  "X-Credits-Skipped-Omitted": {
+    description:
+      "When `X-Credits-Skipped` would pass 8,000 characters: how many skipped records it leaves out (the last ones in the array). A dry run's `skipped` list has them all.",
+    schema: { type: "integer", minimum: 1 },
+  },
   "X-Request-Id": {
     description: "The gateway's id of this request; quote it when reporting a problem.",
     schema: { type: "string" },
@@ -364,6 +369,7 @@ function responsesOf() {
         "X-Credits-Records-Charged",
         "X-Credits-Records-Skipped",
         "X-Credits-Skipped",
+        "X-Credits-Skipped-Omitted",
       ]),
       content: { "application/json": { schema: SuccessBody } },
     },

@@ -11,6 +11,9 @@ import { Problem } from "../lib/problem";
 import { MAX_RECORD_KEY, normalizeRecordKey, recordKeyHash } from "../lib/records";
 import { DAY_MS, iso } from "../lib/time";
 
+/** Longest `X-Credits-Skipped` value; the records past it are counted in `-Omitted`. */
+export const SKIPPED_HEADER_MAX = 8000;
+
 /** The records of a call of an action with dedupe, by key. */
 export interface CallRecords {
   /** The body field that holds the records. */
@@ -143,9 +146,19 @@ export function dedupeHeaders(
     if (r.reason === "enriched") return `${r.index};enriched="${r.enrichedAt}"`;
     return `${r.index};in-flight`;
   });
+  // A header has a size limit: past SKIPPED_HEADER_MAX characters the rest are counted instead.
+  let listed = "";
+  let count = 0;
+  for (const item of items) {
+    const next = listed === "" ? item : `${listed}, ${item}`;
+    if (next.length > SKIPPED_HEADER_MAX) break;
+    listed = next;
+    count += 1;
+  }
   return {
     "x-credits-records-charged": String(outcome.charged),
     "x-credits-records-skipped": String(outcome.skipped),
-    ...(items.length > 0 ? { "x-credits-skipped": items.join(", ") } : {}),
+    ...(count > 0 ? { "x-credits-skipped": listed } : {}),
+    ...(count < items.length ? { "x-credits-skipped-omitted": String(items.length - count) } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/ledger/object";
 import { DAY_MS } from "../../src/lib/time";
+import { dedupeHeaders, SKIPPED_HEADER_MAX, type SkippedRecord } from "../../src/proxy/dedupe";
 import {
   balance,
   bearer,
@@ -383,5 +384,27 @@ describe("dedupe: each record charged once per window", () => {
     await shiftClock(acct, 30 * DAY_MS + 1000);
     await runInDurableObject(ledger(acct.id), (instance: AccountLedger) => instance.alarm());
     expect(await keyRows(acct)).toEqual([]);
+  });
+
+  it("caps X-Credits-Skipped and counts the records it leaves out", () => {
+    const skipped: SkippedRecord[] = Array.from({ length: 1000 }, (_, i) => ({
+      index: i + 1,
+      reason: "repeated",
+      firstIndex: 0,
+    }));
+    const headers = dedupeHeaders(
+      { charged: 1, skipped: 1000, skippedKeys: [], saved: 0 },
+      skipped,
+    );
+    const listed = headers["x-credits-skipped"]?.split(", ") ?? [];
+    expect(headers["x-credits-skipped"]?.length).toBeLessThanOrEqual(SKIPPED_HEADER_MAX);
+    expect(listed.length).toBeGreaterThan(100);
+    expect(listed[0]).toBe("1;repeat-of=0");
+    expect(Number(headers["x-credits-skipped-omitted"])).toBe(1000 - listed.length);
+    const few = dedupeHeaders(
+      { charged: 1, skipped: 1, skippedKeys: [], saved: 0 },
+      skipped.slice(0, 1),
+    );
+    expect(few["x-credits-skipped-omitted"]).toBeUndefined();
   });
 });
