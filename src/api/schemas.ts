@@ -9,6 +9,7 @@ import { GRANT_SOURCES, ROLES } from "../ledger/contract";
 import { MAX_CREDITS } from "../lib/credits";
 import { PURPOSE, PURPOSE_HINT } from "../lib/formats";
 import { ACCOUNT_ID_PATTERN } from "../lib/keys";
+import { Problem as ProblemError } from "../lib/problem";
 
 /** One of the configuration's ids (a non-empty list: the loader guarantees it). */
 const oneOf = (ids: readonly string[]) => z.enum(ids as [string, ...string[]]);
@@ -273,6 +274,21 @@ export const ListQuery = z.strictObject({
 export const instant = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })])
   .openapi({ example: "2026-11-01T00:00:00Z" });
+/**
+ * A date or date-time from the query as the ledger writes times (ISO, UTC, milliseconds). Times
+ * compare as text, so one that leaves the four-digit years (an offset past 9999) is refused, as
+ * are years before 2000 (no usage exists there, and two-digit years read as the 1900s).
+ */
+export function isoInstant(value: string | undefined, field: string): string | null {
+  if (value === undefined) return null;
+  const iso = new Date(value).toISOString();
+  if (!/^[2-9]\d{3}-/.test(iso)) {
+    throw new ProblemError("validation_failed", `${field} must fall in the years 2000 to 9999.`, {
+      field,
+    });
+  }
+  return iso;
+}
 /** A team's or member's id as a filter. */
 export const entityId = z
   .string()

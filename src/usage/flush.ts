@@ -3,7 +3,9 @@
  * EVENTS_PER_STATEMENT events from one JSON parameter (D1 caps bound parameters per statement),
  * and all statements of a flush go in one `batch`, one round trip. `ON CONFLICT DO NOTHING` on
  * the event id makes a repeated flush harmless (I5: exactly once in D1), and so does the tombstone
- * of an event that retention has already moved out of usage_events.
+ * of an event that retention has already moved out of usage_events. With each chunk of events go
+ * the `usage_records` rows of the captured ones (one per record key hash they charged), in the
+ * same batch and as idempotent, so a record's last touch is in D1 exactly when its event is.
  */
 import { EVENT_COLUMNS, type UsageEvent } from "./event";
 
@@ -16,6 +18,19 @@ FROM json_each(?)
 WHERE NOT EXISTS (SELECT 1 FROM usage_tombstones t WHERE t.id = json_extract(value, '$.id'))
 ON CONFLICT(id) DO NOTHING`;
 
+// Keys that are not an array of strings (never written by the ledger) add no rows rather than
+// failing the batch: a malformed event must not stall the account's outbox.
+const RECORDS_SQL = `INSERT INTO usage_records (account_id, record_key, occurred_at, event_id)
+SELECT json_extract(e.value, '$.accountId'), k.value, json_extract(e.value, '$.occurredAt'),
+  json_extract(e.value, '$.id')
+FROM json_each(?) AS e,
+  json_each(CASE WHEN json_valid(json_extract(e.value, '$.recordKeys')) THEN
+    CASE WHEN json_type(json_extract(e.value, '$.recordKeys')) = 'array'
+      THEN json_extract(e.value, '$.recordKeys') END END) AS k
+WHERE json_extract(e.value, '$.outcome') = 'captured' AND k.type = 'text'
+  AND NOT EXISTS (SELECT 1 FROM usage_tombstones t WHERE t.id = json_extract(e.value, '$.id'))
+ON CONFLICT DO NOTHING`;
+
 /** Inserts the events into D1 in one round trip. Throws if D1 refuses; then nothing is lost. */
 export async function insertUsageEvents(
   db: D1Database,
@@ -25,9 +40,16 @@ export async function insertUsageEvents(
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < events.length; i += EVENTS_PER_STATEMENT) {
     const chunk = events.slice(i, i + EVENTS_PER_STATEMENT);
-    statements.push(db.prepare(INSERT_SQL).bind(JSON.stringify(chunk)));
+    const json = JSON.stringify(chunk);
+    statements.push(db.prepare(INSERT_SQL).bind(json));
+    if (chunk.some(chargedRecords)) statements.push(db.prepare(RECORDS_SQL).bind(json));
   }
   await db.batch(statements);
+}
+
+/** Whether a captured event names records it charged (a JSON array that is not empty). */
+function chargedRecords(event: UsageEvent): boolean {
+  return event.outcome === "captured" && event.recordKeys !== null && event.recordKeys !== "[]";
 }
 
 /** Alerts as the ledger lists them, with their account: what D1's `alerts` table holds. */

@@ -6,7 +6,9 @@
  *   delete:  only per-period totals by action and team are kept (`usage_deletions`), enough
  *            for reconciliation to account for every captured credit.
  * Either way the removed events' ids stay as tombstones, so a flush retried after a lost
- * acknowledgement cannot bring them back. Ledger balances and counters are never touched.
+ * acknowledgement cannot bring them back, and the records they charged (`usage_records`) go with
+ * them: an outcome is never attributed to a call that is no longer there. Ledger balances and
+ * counters are never touched.
  */
 import { DAY_MS } from "../lib/time";
 
@@ -79,11 +81,16 @@ export async function applyRetention(
     if (!dryRun) {
       const keep = (mode === "archive" ? ROLLUP_SQL : DELETION_SQL).replace("{where}", where);
       // One transaction: what is deleted is exactly what was rolled up.
-      const [, , removed] = await db.batch([
+      const [, , , removed] = await db.batch([
         db.prepare(keep).bind(...params),
         db
           .prepare(
             `INSERT INTO usage_tombstones (id) SELECT id FROM usage_events WHERE ${where} ON CONFLICT DO NOTHING`,
+          )
+          .bind(...params),
+        db
+          .prepare(
+            `DELETE FROM usage_records WHERE event_id IN (SELECT id FROM usage_events WHERE ${where})`,
           )
           .bind(...params),
         db.prepare(`DELETE FROM usage_events WHERE ${where}`).bind(...params),

@@ -1,20 +1,25 @@
 /**
  * The usage API under /v1/usage (SPEC §5): events (JSON pages, or CSV and NDJSON streams),
- * summaries and reconciliation. `admin` and `finance` keys read the whole account; a `member`
- * key reads only its own events. The account always comes from the key (I6).
+ * summaries, attribution of outcomes to calls, and reconciliation. `admin` and `finance` keys
+ * read the whole account; a `member` key reads only its own events. The account always comes
+ * from the key (I6).
  */
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { MAX_TAGS } from "../../lib/formats";
 import { Problem } from "../../lib/problem";
+import { ATTRIBUTION_WINDOW_DAYS, type AttributionKey, attribute } from "../../usage/attribution";
 import { decodeCursor, encodeCursor } from "../../usage/cursor";
 import { eventObject, eventRows, exportStream, positionOf, snapshotOf } from "../../usage/events";
-import { filterDigest, type UsageFilter } from "../../usage/filter";
+import { filterDigest, parseTagFilter, type UsageFilter } from "../../usage/filter";
 import { type GroupKey, MAX_GROUPS, summarize } from "../../usage/summary";
 import { accountAuth } from "../auth";
 import type { AppEnv } from "../context";
-import { json, problemResponses } from "../schemas";
+import { isoInstant, json, problemResponses } from "../schemas";
 import { validationHook } from "../validation";
 import {
+  Attribution,
+  AttributionQuery,
   EventPage,
   EventsQuery,
   ReconcileQuery,
@@ -56,10 +61,34 @@ const summary = createRoute({
   path: "/usage/summary",
   operationId: "getUsageSummary",
   tags: ["usage"],
-  summary: "Credits, units, calls and denials, grouped by day, team, member, action, category",
+  summary:
+    "Credits, units, calls, denials and credits saved, grouped by day, team, member, action, category or tag",
+  description:
+    "Archived days (usage retention's rollups) count alongside the raw events, so retention " +
+    "changes no total but `creditsSaved` (rollups keep none). Rollups keep no tags either: a " +
+    "query that filters by `tag` or groups by `tag:<key>` counts raw events only.",
   middleware: [readers] as const,
   request: { query: SummaryQuery },
   responses: { 200: json(Summary, "The totals"), ...problemResponses },
+});
+
+const attribution = createRoute({
+  method: "get",
+  path: "/usage/attribution",
+  operationId: "getUsageAttribution",
+  tags: ["usage"],
+  summary: "Credits, records charged and outcomes per action, team, member or tag",
+  description:
+    "Per group: the credits captured in `[from, to)`, the distinct records they charged, and the " +
+    "outcomes (`POST /v1/outcomes`) that occurred in `[from, to)` attributed to the group's calls. " +
+    "An outcome with a `requestId` is attributed to the captured call with that request id, and " +
+    `to nothing else; one with only a \`recordKey\` to the last captured call that charged that record in the ${ATTRIBUTION_WINDOW_DAYS} days up to the outcome's \`occurredAt\` (last touch). ` +
+    "The attributed call may lie before `from`. Outcomes attributed to no call are counted in " +
+    "`unattributed`. A member key sees only its own calls and the outcomes attributed to them. " +
+    "Raw events only: calls of archived days are not counted.",
+  middleware: [readers] as const,
+  request: { query: AttributionQuery },
+  responses: { 200: json(Attribution, "The groups and their totals"), ...problemResponses },
 });
 
 const reconcile = createRoute({
@@ -73,20 +102,15 @@ const reconcile = createRoute({
   responses: { 200: json(Reconciliation, "The comparison and its verdict"), ...problemResponses },
 });
 
-/**
- * A date or date-time from the query as the ledger writes times (ISO, UTC, milliseconds). Times
- * compare as text, so one that leaves the four-digit years (an offset past 9999) is refused, as
- * are years before 2000 (no usage exists there, and two-digit years read as the 1900s).
- */
-function instant(value: string | undefined, field: string): string | null {
-  if (value === undefined) return null;
-  const iso = new Date(value).toISOString();
-  if (!/^[2-9]\d{3}-/.test(iso)) {
-    throw new Problem("validation_failed", `${field} must fall in the years 2000 to 9999.`, {
-      field,
-    });
+/** The member a caller may read: its own for a member key, else the one it asks for. */
+function memberFor(c: Context<AppEnv>, asked: string | null): string | null {
+  const principal = c.get("principal");
+  if (principal.role !== "member") return asked;
+  if (principal.memberId === null) throw new Problem("forbidden", "This key has no member.");
+  if (asked !== null && asked !== principal.memberId) {
+    throw new Problem("forbidden", "A member key reads only its own usage.");
   }
-  return iso;
+  return principal.memberId;
 }
 
 /** The filter a caller may use: a member key is held to its own events. */
@@ -94,24 +118,21 @@ function filterFor(
   c: Context<AppEnv>,
   q: z.infer<typeof EventsQuery> | z.infer<typeof SummaryQuery>,
 ): UsageFilter {
-  const principal = c.get("principal");
-  let member = q.member ?? null;
-  if (principal.role === "member") {
-    if (principal.memberId === null) throw new Problem("forbidden", "This key has no member.");
-    if (member !== null && member !== principal.memberId) {
-      throw new Problem("forbidden", "A member key reads only its own usage.");
-    }
-    member = principal.memberId;
-  }
+  const member = memberFor(c, q.member ?? null);
+  const tags =
+    q.tag === undefined ? { ok: true as const, tags: [] } : parseTagFilter(q.tag, MAX_TAGS);
+  // The schema has checked it; this only narrows the type.
+  if (!tags.ok) throw new Problem("validation_failed", `tag: ${tags.detail}`, { field: "tag" });
   return {
     accountId: c.get("accountId"),
-    from: instant(q.from, "from"),
-    to: instant(q.to, "to"),
+    from: isoInstant(q.from, "from"),
+    to: isoInstant(q.to, "to"),
     team: q.team ?? null,
     member,
     action: q.action ?? null,
     category: q.category ?? null,
     outcome: q.outcome ?? null,
+    tags: tags.tags,
   };
 }
 
@@ -186,12 +207,42 @@ export function usageRoutes() {
     );
   });
 
+  app.openapi(attribution, async (c) => {
+    const q = c.req.valid("query");
+    const query = {
+      accountId: c.get("accountId"),
+      groupBy: q.group_by as AttributionKey,
+      from: isoInstant(q.from, "from"),
+      to: isoInstant(q.to, "to"),
+      kind: q.kind ?? null,
+      member: memberFor(c, null),
+    };
+    const result = await attribute(c.env.DB, query);
+    if (result.tooMany) {
+      throw new Problem("bad_request", `More than ${MAX_GROUPS} groups: narrow the range.`);
+    }
+    c.header("cache-control", "no-store");
+    return c.json(
+      {
+        groupBy: query.groupBy,
+        from: query.from,
+        to: query.to,
+        kind: query.kind,
+        windowDays: ATTRIBUTION_WINDOW_DAYS,
+        groups: result.groups as z.infer<typeof Attribution>["groups"],
+        totals: result.totals,
+        unattributed: result.unattributed,
+      },
+      200,
+    );
+  });
+
   app.openapi(reconcile, async (c) => {
     const q = c.req.valid("query");
     const choice =
       q.period === "current" || q.period === "previous"
         ? q.period
-        : { at: Date.parse(instant(q.period, "period") ?? "") };
+        : { at: Date.parse(isoInstant(q.period, "period") ?? "") };
     const view = await c.var.ledger.reconcile(choice, q.flush === "true");
     if (!view) throw new Problem("not_found", "Account not found.");
     return c.json(view, 200);
