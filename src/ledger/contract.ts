@@ -18,6 +18,7 @@ import type {
   Role,
   Seat,
 } from "./core/terms";
+import type { ValueSettings, ValueSettingsView } from "./core/value";
 
 export type { AlertKind, AlertScope, AlertSettings } from "./core/alerts";
 export { ALERT_KINDS, ALERT_SCOPES, DEFAULT_ALERT_SETTINGS } from "./core/alerts";
@@ -36,6 +37,7 @@ export type {
   Settlement,
 } from "./core/terms";
 export { GRANT_SOURCES, MAX_CREDITS, ROLES } from "./core/terms";
+export type { ValueFigures, ValueSettings, ValueSettingsView } from "./core/value";
 
 // ---- the request path ----------------------------------------------------------------------
 
@@ -438,6 +440,11 @@ export interface LedgerRpc {
   webhook(): Promise<WebhookView | null>;
   setWebhook(hook: { url: string; secret: string } | null): Promise<void>;
   deliveries(query: DeliveryQuery): Promise<DeliveryView[]>;
+
+  // the value report's settings (issue 16)
+  valueSettings(): Promise<ValueSettingsView | null>;
+  /** Replaces the account's own value settings; refused when they leave no whole value. */
+  setValueSettings(settings: ValueSettings): Promise<Outcome<ValueSettingsView> | null>;
 
   // the outbox, reconciliation and housekeeping
   outboxStats(): Promise<FlushStats>;

@@ -1,7 +1,8 @@
 /**
  * Managing the account: its row and policy, grants, teams and their rules, members and keys,
- * and the balance view. Each function is one decision, synchronous; the object runs it as one
- * transaction. Refusals come back as data (`Outcome`), never as thrown errors.
+ * the value report's settings, and the balance view. Each function is one decision, synchronous;
+ * the object runs it as one transaction. Refusals come back as data (`Outcome`), never as thrown
+ * errors.
  */
 
 import { config as configuration } from "../config/bundled";
@@ -25,9 +26,12 @@ import type {
   PlanId,
   TeamDetail,
   TeamRules,
+  ValueSettings,
+  ValueSettingsView,
 } from "./contract";
 import { forecast } from "./core/forecast";
 import { DEFAULT_TEAM_RULES } from "./core/rules";
+import { valueSettingsProblem, valueSettingsView } from "./core/value";
 import { expireHolds } from "./settlement";
 import type { LedgerState } from "./state";
 import {
@@ -48,6 +52,7 @@ import { capturedLast7Days } from "./store/forecast";
 import { availableCredits, issueGrant, listGrants, overageOf, periodGrants } from "./store/grants";
 import { heldTotal } from "./store/holds";
 import { syncOverage } from "./store/periods";
+import { readValueSettings, writeValueSettings } from "./store/value";
 
 /** The worker checks the account exists before it manages it; this guards against bugs. */
 export function requireAccount(s: LedgerState) {
@@ -148,6 +153,25 @@ export function setAddOns(
   storeAddOns(s.sql, holdings, period, now);
   const row = accountRow(s.sql);
   return row ? accountView(row, addOnsOf(s.sql)) : null;
+}
+
+/** The account's value settings beside the configuration's figures; null without an account. */
+export function valueSettings(s: LedgerState): ValueSettingsView | null {
+  const own = readValueSettings(s.sql);
+  return own ? valueSettingsView(own, configuration.value) : null;
+}
+
+/** Replaces the account's value settings, unless they would leave the report no whole value. */
+export function setValueSettings(
+  s: LedgerState,
+  input: ValueSettings,
+  now: number,
+): Outcome<ValueSettingsView> | null {
+  if (!accountRow(s.sql)) return null;
+  const problem = valueSettingsProblem(input, configuration.value);
+  if (problem) return { ok: false, problem };
+  writeValueSettings(s.sql, input, now);
+  return { ok: true, value: valueSettingsView(input, configuration.value) };
 }
 
 function defaultPriority(source: GrantSource): number {

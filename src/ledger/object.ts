@@ -51,6 +51,8 @@ import type {
   TeamDetail,
   TeamRules,
   TeamView,
+  ValueSettings,
+  ValueSettingsView,
   WebhookView,
 } from "./contract";
 import { alertSettingsOf } from "./core/alerts";
@@ -270,6 +272,16 @@ export class AccountLedger extends DurableObject<Env> implements LedgerRpc {
 
   async deliveries(query: DeliveryQuery): Promise<DeliveryView[]> {
     return listDeliveries(this.sql, query);
+  }
+
+  // ---- the value report's settings -------------------------------------------------------------
+
+  async valueSettings(): Promise<ValueSettingsView | null> {
+    return manage.valueSettings(this.state);
+  }
+
+  async setValueSettings(settings: ValueSettings): Promise<Outcome<ValueSettingsView> | null> {
+    return this.tx.run((now) => manage.setValueSettings(this.state, settings, now));
   }
 
   // ---- the outbox, reconciliation and housekeeping ---------------------------------------------

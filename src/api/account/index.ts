@@ -4,6 +4,7 @@ import type { Catalog } from "../../catalog";
 import { managementBodyLimit } from "../auth";
 import type { AppEnv } from "../context";
 import { usageRoutes } from "../usage";
+import { usageValueRoutes } from "../usage/value";
 import { validationHook } from "../validation";
 import { accountInfoRoutes } from "./account";
 import { alertRoutes } from "./alerts";
@@ -11,8 +12,10 @@ import { balanceRoutes } from "./balance";
 import { catalogRoutes } from "./catalog";
 import { keyRoutes } from "./keys";
 import { memberRoutes } from "./members";
+import { outcomeRoutes } from "./outcomes";
 import { quoteRoutes } from "./quote";
 import { teamRoutes } from "./teams";
+import { valueSettingsRoutes } from "./value";
 import { webhookRoutes } from "./webhook";
 
 /** Paths of the account API; anything else under /v1 belongs to the proxy. */
@@ -27,6 +30,8 @@ export const ACCOUNT_API_PATHS = [
   "/alerts",
   "/webhook",
   "/catalog",
+  "/outcomes",
+  "/value",
 ] as const;
 
 export function accountRoutes(catalog: Catalog) {
@@ -42,6 +47,9 @@ export function accountRoutes(catalog: Catalog) {
   app.route("/", quoteRoutes(catalog));
   app.route("/", accountInfoRoutes());
   app.route("/", usageRoutes());
+  app.route("/", outcomeRoutes());
+  app.route("/", usageValueRoutes(catalog));
+  app.route("/", valueSettingsRoutes());
   app.route("/", alertRoutes());
   app.route("/", webhookRoutes());
   app.route("/", catalogRoutes(catalog));

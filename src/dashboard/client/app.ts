@@ -14,6 +14,7 @@ import type {
   Account,
   AccountCatalog,
   Alert,
+  Attribution,
   Balance,
   Member,
   Page,
@@ -21,6 +22,7 @@ import type {
   Team,
   TeamDetail,
   UsageEvent,
+  ValueReport,
 } from "./types";
 import { renderBalance } from "./views/balance";
 import { BurndownView } from "./views/burndown";
@@ -29,6 +31,7 @@ import { renderPlan } from "./views/plan";
 import { renderShell, type Shell } from "./views/shell";
 import { SpendView } from "./views/spend";
 import { renderTeamBudgets } from "./views/teams";
+import { renderValue, renderValueMissing } from "./views/value";
 
 const RECENT = 20;
 /** The events API's largest page. */
@@ -37,6 +40,8 @@ const EVENTS_PAGE = 1000;
 const TEAM_READS = 6;
 const SUMMARY = "/v1/usage/summary";
 const EVENTS = "/v1/usage/events";
+const VALUE = "/v1/usage/value";
+const ATTRIBUTION = "/v1/usage/attribution";
 
 export class Dashboard {
   private readonly api: Api;
@@ -56,6 +61,8 @@ export class Dashboard {
   private generation = 0;
   private spendGeneration = 0;
   private teamsGeneration = 0;
+  /** Bumped by each `loadValue` (range changes only) and by `destroy`. */
+  private valueGeneration = 0;
 
   constructor(
     root: HTMLElement,
@@ -87,6 +94,7 @@ export class Dashboard {
     this.generation += 1;
     this.spendGeneration += 1;
     this.teamsGeneration += 1;
+    this.valueGeneration += 1;
     this.spend.destroy();
     this.burndown.destroy();
   }
@@ -232,7 +240,7 @@ export class Dashboard {
       this.loadTop("member", params, gen),
       this.loadTop("action", params, gen),
     ];
-    if (rangeChanged) work.push(this.loadActionOptions(params, gen));
+    if (rangeChanged) work.push(this.loadActionOptions(params, gen), this.loadValue(range));
     await Promise.all(work);
   }
 
@@ -249,6 +257,34 @@ export class Dashboard {
       [["", "All actions"], ...actions.map((a): [string, string] => [a, a])],
       this.filters.current.action,
     );
+  }
+
+  /**
+   * The Value panel: the range's credits against the same work by hand, for the whole account
+   * (the team, action and category filters do not apply). A 409 (no value declared or set) is
+   * said in the panel; outcomes per 1,000 credits show once the attribution has any (a 404:
+   * none reported).
+   */
+  private async loadValue(range: Range): Promise<void> {
+    this.valueGeneration += 1;
+    const gen = this.valueGeneration;
+    const span = { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() };
+    this.shell.value.body.setAttribute("aria-busy", "true");
+    const [report, attribution] = await Promise.all([
+      this.api.get<ValueReport>(VALUE, { group_by: "action", ...span }).catch((error: unknown) => {
+        if (error instanceof ApiError && error.problem.status === 409) return error.problem;
+        throw error;
+      }),
+      this.api
+        .get<Attribution>(ATTRIBUTION, { group_by: "action", ...span })
+        .catch((error: unknown) => {
+          if (error instanceof ApiError && error.problem.status === 404) return null;
+          throw error;
+        }),
+    ]);
+    if (gen !== this.valueGeneration) return;
+    if ("detail" in report) renderValueMissing(this.shell.value, report);
+    else renderValue(this.shell.value, report, attribution, range);
   }
 
   private async loadSpend(filters: Filters, gen: number): Promise<void> {

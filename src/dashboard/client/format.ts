@@ -45,3 +45,13 @@ export function daysBetween(from: number, to: number): string[] {
 export function count(n: number, one: string, many = `${one}s`): string {
   return `${credits(n)} ${n === 1 ? one : many}`;
 }
+
+/** Money in a currency, to cents as the value report gives it: "$1,237.50", "€3.10". */
+export function money(value: number, currency: string): string {
+  return new Intl.NumberFormat("en-US", {
+    style: "currency",
+    currency,
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 2,
+  }).format(value);
+}

@@ -9,6 +9,7 @@ import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import "./views/teams.css";
 import "./views/signin.css";
+import "./views/value.css";
 import { Api, ApiError, problemOfError } from "./api";
 import { Dashboard } from "./app";
 import { h } from "./dom";

@@ -119,6 +119,8 @@ export interface Totals {
   units: number;
   calls: number;
   denials: number;
+  /** Credits of the records dedupe skipped (issue 16); absent from older gateways. */
+  creditsSaved?: number;
 }
 
 export interface SummaryGroup extends Totals {
@@ -180,3 +182,31 @@ export interface StackLayer {
 }
 
 export type GroupBy = "team" | "action" | "category";
+
+/** The measures of `GET /v1/usage/value` (money in `currency`, rounded to cents). */
+export interface ValueMeasures {
+  credits: number;
+  creditsSaved: number;
+  creditCost: number;
+  manualHours: number;
+  manualCost: number;
+  /** manualCost / creditCost; null when the credits cost nothing. */
+  ratio: number | null;
+}
+
+/** `GET /v1/usage/value?group_by=action`: a range's credits against the same work by hand. */
+export interface ValueReport {
+  currency: string;
+  creditPrice: number;
+  hourlyCost: number;
+  groups: (ValueMeasures & { action?: string })[];
+  totals: ValueMeasures;
+  /** Actions without manual minutes in the configuration (counted as none). */
+  withoutManualMinutes: string[];
+}
+
+/** `GET /v1/usage/attribution?group_by=action`: the outcomes reported for each action's calls. */
+export interface Attribution {
+  groups: { action?: string; credits: number; outcomes: number }[];
+  totals: { credits: number; outcomes: number };
+}

@@ -24,6 +24,8 @@ export interface AccountRow {
   webhook_url: string | null;
   webhook_secret: string | null;
   webhook_updated_at: number | null;
+  /** The account's own value settings as JSON (issue 16, store/value.ts); null: none set. */
+  value_settings: string | null;
   created_at: number;
   updated_at: number;
   [key: string]: SqlStorageValue;

@@ -87,6 +87,7 @@ export interface Shell {
   burndown: Panel;
   topMembers: Panel;
   topActions: Panel;
+  value: Panel;
   teamBudgets: Panel;
   denials: Panel;
   alerts: Panel;
@@ -188,6 +189,7 @@ export function renderShell(
     burndown: panel("Balance over this period", true),
     topMembers: panel("Top members"),
     topActions: panel("Top actions"),
+    value: panel("Value: credits against the same work by hand", true),
     teamBudgets: panel("Team budgets and rules", true),
     denials: panel("Recent denials", true),
     alerts: panel("Recent alerts", true),
@@ -215,6 +217,7 @@ export function renderShell(
       shell.burndown.root,
       shell.topMembers.root,
       shell.topActions.root,
+      shell.value.root,
       shell.teamBudgets.root,
       shell.denials.root,
       shell.alerts.root,

@@ -53,6 +53,12 @@ export class SpendView {
       number,
       ` credits in ${day(range.from)} to ${day(range.to - 1)} (UTC) · ${credits(totals.calls)} calls · ${credits(totals.denials)} denied`,
     );
+    const saved = totals.creditsSaved ?? 0;
+    if (saved > 0) {
+      const note = h("span", { testid: "range-saved", text: credits(saved) });
+      note.dataset.value = String(saved);
+      total.append(" · ", note, " credits saved by skipping duplicates");
+    }
     const chartBox = h("div", { class: "chart", testid: "chart-spend" });
     const tableId = "spend-table";
     const dataTable = table(
