@@ -29,8 +29,13 @@ export interface SimAction extends Shape {
   price: { credits: number; per: number; maxUnits: number | null; metered: boolean };
   /** The price as the configuration declares it: what the gateway hands the ledger to record. */
   declared: Price;
+  /** Each record enriched once (issue 16): the key field, the group and its window; or null. */
+  dedupe: { key: string; group: string; windowMs: number } | null;
 }
 
+const DAY_MS = 86_400_000;
+
+/** The body of an action without dedupe (the records of one with dedupe: requests.ts). */
 const records = (n: number, variant: number) =>
   JSON.stringify({
     records: Array.from({ length: n }, (_, i) => ({ domain: `d${variant}-${i}.example` })),
@@ -71,13 +76,19 @@ const SHAPES: Shape[] = [
   {
     id: "enrichment.company",
     method: "POST",
-    units: [1, 5],
+    units: [1, 6],
     request: (n, v) => ({ path: "/v1/enrichment/companies", body: records(n, v) }),
+  },
+  {
+    id: "enrichment.contact",
+    method: "POST",
+    units: [1, 6],
+    request: (n, v) => ({ path: "/v1/enrichment/contacts", body: records(n, v) }),
   },
   {
     id: "record_refresh.company",
     method: "POST",
-    units: [1, 5],
+    units: [1, 6],
     request: (n, v) => ({ path: "/v1/records/companies/refresh", body: records(n, v) }),
   },
   {
@@ -130,6 +141,14 @@ function fromCatalog(shape: Shape): SimAction {
       metered: perUnit && p.unit.from === "response_header",
     },
     declared: structuredClone(p),
+    dedupe: action.dedupe
+      ? {
+          key: action.dedupe.key,
+          // An action's group is its own id unless the configuration names one.
+          group: action.dedupe.group ?? action.id,
+          windowMs: action.dedupe.windowDays * DAY_MS,
+        }
+      : null,
   };
 }
 
@@ -161,3 +180,11 @@ export function reportedUnits(header: string | null): number | null {
   const units = Number(header);
   return units <= 1_000_000_000 ? units : null;
 }
+
+/** The window of each dedupe group, from the actions that have one. */
+export const DEDUPE_WINDOWS: ReadonlyMap<string, number> = new Map(
+  ACTIONS.flatMap((a) => (a.dedupe ? [[a.dedupe.group, a.dedupe.windowMs] as const] : [])),
+);
+
+/** The actions with dedupe (issue 16). */
+export const DEDUPE_ACTIONS: readonly SimAction[] = ACTIONS.filter((a) => a.dedupe !== null);

@@ -5,7 +5,9 @@
  */
 
 import type { LedgerModel } from "../support/model/ledger";
-import { fail, iso, show } from "./checks";
+import type { MEventRecords } from "../support/model/types";
+import { DEDUPE_WINDOWS } from "./actions";
+import { fail, iso, keysOf, show } from "./checks";
 import type { RealEvent, RealState } from "./state";
 
 /** Fails with the lines only one side has (a few of each), or passes if both sides agree. */
@@ -23,8 +25,16 @@ function sameLines(label: string, what: string, real: string[], model: string[])
 /** Rows as comparable text lines, in a stable order. */
 const lines = (rows: unknown[][]) => rows.map((r) => show(r)).sort();
 
-/** Fails on the first part of the books where ledger and model differ. */
-export function checkAgainstModel(real: RealState, model: LedgerModel) {
+/**
+ * Fails on the first part of the books where ledger and model differ. `now` is the simulated
+ * time (what is enriched depends on it); `hashOf` gives a normalized record key's stored hash.
+ */
+export function checkAgainstModel(
+  real: RealState,
+  model: LedgerModel,
+  now: number,
+  hashOf: (key: string) => string,
+) {
   const { account } = real;
   sameLines(
     "model",
@@ -131,6 +141,7 @@ export function checkAgainstModel(real: RealState, model: LedgerModel) {
     ),
   );
   // Each decided call's one event, where the model says it is: I5's "exactly one" per request.
+  // With dedupe also: records charged, skipped, credits saved, the key hashes charged in order.
   const realEvents = (list: RealEvent[]) =>
     lines(
       list.map((e) => [
@@ -140,14 +151,64 @@ export function checkAgainstModel(real: RealState, model: LedgerModel) {
         e.reason,
         e.idempotencyKey,
         e.periodStart,
+        e.recordsCharged,
+        e.recordsSkipped,
+        e.creditsSaved,
+        keysOf(e),
       ]),
     );
+  const records = (r: MEventRecords | null | undefined) =>
+    r ? [r.charged, r.skipped, r.saved, r.keys.map(hashOf)] : [null, null, null, null];
   const modelEvents = (where: "inOutbox" | "inD1") =>
     lines(
       [...model.events.values()]
         .filter((e) => e[where])
-        .map((e) => [e.requestId, e.outcome, e.credits, e.reason, e.idemKey, iso(e.periodStart)]),
+        .map((e) => [
+          e.requestId,
+          e.outcome,
+          e.credits,
+          e.reason,
+          e.idemKey,
+          iso(e.periodStart),
+          ...records(e.records),
+        ]),
     );
   sameLines("I5", "usage events in the outbox", realEvents(real.outbox), modelEvents("inOutbox"));
   sameLines("I5", "usage events in D1", realEvents(real.d1), modelEvents("inD1"));
+  checkRecordsAgainstModel(real, model, now, hashOf);
+}
+
+/**
+ * The enriched records (issue 16), as they stand now: per group and key hash, taken by which
+ * call in flight, or enriched when (within the window). Rows whose window has passed and that
+ * no call holds decide nothing, whether the ledger has pruned them yet or not.
+ */
+export function checkRecordsAgainstModel(
+  real: RealState,
+  model: LedgerModel,
+  now: number,
+  hashOf: (key: string) => string,
+) {
+  const requestOf = new Map(real.holds.map((h) => [h.id, h.request_id]));
+  const realRows: unknown[][] = [];
+  for (const row of real.dedupeKeys) {
+    const window = DEDUPE_WINDOWS.get(row.grp);
+    if (window === undefined)
+      fail("dedupe", `the ledger keeps keys of an unknown group ${row.grp}`);
+    if (row.hold_id !== null) {
+      realRows.push([row.grp, row.record, "in_flight", requestOf.get(row.hold_id) ?? row.hold_id]);
+    } else if (row.enriched_at !== null && now - row.enriched_at < window) {
+      realRows.push([row.grp, row.record, "enriched", row.enriched_at]);
+    }
+  }
+  const modelRows: unknown[][] = [];
+  for (const [group, keys] of model.records.groups) {
+    const window = DEDUPE_WINDOWS.get(group) ?? 0;
+    for (const key of keys.keys()) {
+      const s = model.records.standing(group, key, window, now);
+      if (s.kind === "in_flight") modelRows.push([group, hashOf(key), "in_flight", s.holder]);
+      else if (s.kind === "enriched") modelRows.push([group, hashOf(key), "enriched", s.at]);
+    }
+  }
+  sameLines("dedupe", "enriched and in-flight record keys", lines(realRows), lines(modelRows));
 }

@@ -5,8 +5,9 @@
  */
 
 import { bucketsFromEntries } from "../support/entries";
+import { priceOf } from "../support/model/records";
 import { IDEMPOTENCY_TTL_MS } from "../support/model/types";
-import { simAction } from "./actions";
+import { DEDUPE_WINDOWS, simAction } from "./actions";
 import type { RealEvent, RealState } from "./state";
 
 /** A broken invariant; `label` names it (I1..I5, or "model" for a disagreement with the model). */
@@ -147,6 +148,21 @@ function noChargeWithoutService(events: RealEvent[]) {
     if (e.outcome !== "captured" && e.credits !== 0)
       fail("I4", `a ${e.outcome} event charged ${e.credits}: ${show(e)}`);
     if (e.outcome !== "captured" || simAction(e.action).settlement === "on_request") continue;
+    // Dedupe: a call whose every record was skipped is served without the upstream, so it
+    // is recorded as captured with no upstream status; it must then charge nothing at all.
+    if (e.reason === "deduplicated") {
+      if (
+        simAction(e.action).dedupe === null ||
+        e.credits !== 0 ||
+        e.units !== 0 ||
+        e.recordsCharged !== 0 ||
+        e.recordKeys !== "[]" ||
+        e.upstreamStatus !== null
+      ) {
+        fail("I4", `a deduplicated call charged or reached the upstream: ${show(e)}`);
+      }
+      continue;
+    }
     if (e.upstreamStatus === null || e.upstreamStatus < 200 || e.upstreamStatus > 299) {
       fail("I4", `${e.action} was captured after upstream status ${e.upstreamStatus}: ${show(e)}`);
     }
@@ -192,7 +208,113 @@ function completeRecord(real: RealState, events: RealEvent[]) {
   }
 }
 
-/** The model-free checks of I1-I5. */
+/** The key hashes of an event's records charged, or null for an event without dedupe. */
+export function keysOf(e: RealEvent): string[] | null {
+  return e.recordKeys === null ? null : (JSON.parse(e.recordKeys) as string[]);
+}
+
+/**
+ * Dedupe (issue 16), from the usage events alone: no record key of a group is charged twice
+ * within the group's window (captured events charging one key lie at least a window apart;
+ * the events' time is the capture's, which is when the key became enriched); a call charges
+ * each key once; and what a call with dedupe charged is its records charged x the price, what
+ * it saved the skipped ones x the price.
+ */
+function onceWithinWindow(events: RealEvent[]) {
+  const charges = new Map<string, { at: number; requestId: string }[]>();
+  for (const e of events) {
+    const action = simAction(e.action);
+    const keys = keysOf(e);
+    if (!action.dedupe) {
+      if (keys !== null || e.recordsCharged !== null)
+        fail("dedupe", `${e.action} has no dedupe but its event has records: ${show(e)}`);
+      continue;
+    }
+    if (e.outcome === "denied") continue;
+    if (keys === null || e.recordsCharged === null || e.recordsSkipped === null) {
+      fail("dedupe", `a ${e.outcome} event of ${e.action} has no records: ${show(e)}`);
+    }
+    if (new Set(keys).size !== keys.length) fail("dedupe", `one call took a key twice: ${show(e)}`);
+    if (keys.length > e.recordsCharged || e.units !== e.recordsCharged) {
+      fail(
+        "dedupe",
+        `records charged ${e.recordsCharged}, units ${e.units}, keys ${keys.length}: ${show(e)}`,
+      );
+    }
+    const price = action.declared;
+    const saved =
+      priceOf(price, e.recordsCharged + e.recordsSkipped) - priceOf(price, e.recordsCharged);
+    if (e.creditsSaved !== saved)
+      fail(
+        "dedupe",
+        `credits saved ${e.creditsSaved}, the skipped records cost ${saved}: ${show(e)}`,
+      );
+    if (e.outcome !== "captured") continue;
+    const due = e.reason === "deduplicated" ? 0 : priceOf(price, e.recordsCharged);
+    if (e.credits !== due) {
+      fail(
+        "dedupe",
+        `${e.requestId} charged ${e.credits} for ${e.recordsCharged} record(s) at ${show(price)}: ${due} due`,
+      );
+    }
+    for (const key of keys) {
+      const id = `${action.dedupe.group}|${key}`;
+      charges.set(id, [
+        ...(charges.get(id) ?? []),
+        { at: Date.parse(e.occurredAt), requestId: e.requestId },
+      ]);
+    }
+  }
+  for (const [id, list] of charges) {
+    const [group = ""] = id.split("|");
+    const window = DEDUPE_WINDOWS.get(group) ?? 0;
+    list.sort((a, b) => a.at - b.at);
+    for (let i = 1; i < list.length; i++) {
+      const a = list[i - 1];
+      const b = list[i];
+      if (a && b && b.at - a.at < window) {
+        fail(
+          "dedupe",
+          `key ${id} was charged twice within its ${window / 86_400_000}-day window: by ${a.requestId} at ${iso(a.at)} and ${b.requestId} at ${iso(b.at)}`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Dedupe in the ledger's own tables: a key taken by a call is taken by a hold that exists and
+ * lists it (a voided or expired hold gave its keys back), and every hold's keys are taken by it.
+ */
+function keysHeldByHolds(real: RealState) {
+  const holds = new Map(real.holds.map((h) => [h.id, h]));
+  const taken = new Set<string>();
+  for (const row of real.dedupeKeys) {
+    if (row.hold_id === null) continue;
+    const hold = holds.get(row.hold_id);
+    const d = hold?.dedupe ? (JSON.parse(hold.dedupe) as { group: string; keys: string[] }) : null;
+    if (!hold || !d || d.group !== row.grp || !d.keys.includes(row.record)) {
+      fail(
+        "dedupe",
+        `key ${row.grp}|${row.record} is taken by hold ${row.hold_id}, which ${hold ? "does not list it" : "is gone (its keys were not given back)"}`,
+      );
+    }
+    taken.add(`${row.grp}|${row.record}|${row.hold_id}`);
+  }
+  for (const h of real.holds) {
+    if (!h.dedupe) continue;
+    const d = JSON.parse(h.dedupe) as { group: string; keys: string[] };
+    for (const key of d.keys) {
+      if (!taken.has(`${d.group}|${key}|${h.id}`))
+        fail(
+          "dedupe",
+          `hold ${h.request_id} took ${d.group}|${key}, but the key is not taken by it`,
+        );
+    }
+  }
+}
+
+/** The model-free checks of I1-I5, and of dedupe (issue 16). */
 export function checkInvariants(real: RealState) {
   noOverspend(real);
   conservation(real);
@@ -200,6 +322,8 @@ export function checkInvariants(real: RealState) {
   atMostOnce(events);
   noChargeWithoutService(events);
   completeRecord(real, events);
+  onceWithinWindow(events);
+  keysHeldByHolds(real);
 }
 
 /**

@@ -11,10 +11,11 @@ import type { PlanId } from "../../src/ledger/contract";
 import type { AccountLedger } from "../../src/ledger/object";
 import { uniqueAccountId } from "../support/api";
 import { LedgerModel } from "../support/model/ledger";
+import { normalizeKey } from "../support/model/records";
 import type { SimAction } from "./actions";
 import { checkAgainstModel } from "./agreement";
 import { checkInvariants, Violation } from "./checks";
-import { field, manage, OPERATOR_AUTH } from "./gateway";
+import { field, manage, OPERATOR_AUTH, sha256Hex } from "./gateway";
 import { Prng } from "./prng";
 import { type RealState, readState } from "./state";
 
@@ -26,6 +27,8 @@ export interface Template {
   body: string | null;
   /** Equal exactly when the gateway's fingerprint of the two requests is equal. */
   identity: string;
+  /** An action with dedupe: the body's records (their keys decide what is charged); else null. */
+  records: Record<string, unknown>[] | null;
 }
 
 /** A hold admitted by RPC whose worker "died": nobody settles it unless `late_settle` does. */
@@ -33,6 +36,7 @@ export interface Orphan {
   requestId: string;
   holdId: string;
   action: SimAction;
+  /** The units admitted (with dedupe: the records charged), which a late capture charges. */
   units: number;
   idemKey: string | null;
 }
@@ -76,6 +80,8 @@ export class Sim {
   readonly faults: Tally = {};
   /** How the calls were decided, to see what a budget of seeds covers. */
   readonly decisions: Tally = {};
+  /** The stored hash (32 hex) of each normalized record key met so far, as the ledger keys it. */
+  readonly keyHashes = new Map<string, string>();
 
   constructor(readonly seed: number) {
     this.rng = new Prng(seed);
@@ -187,6 +193,25 @@ export class Sim {
     });
   }
 
+  /**
+   * Hashes the normalized record keys among `values` that are not hashed yet: SHA-256 over the
+   * account and the key, first 128 bits as hex (lib/records.ts's documented form, written out).
+   */
+  async hashKeys(values: readonly (string | null)[]) {
+    for (const value of values) {
+      const key = normalizeKey(value);
+      if (key === null || this.keyHashes.has(key)) continue;
+      this.keyHashes.set(key, (await sha256Hex(`${this.accountId}\n${key}`)).slice(0, 32));
+    }
+  }
+
+  /** The stored hash of a normalized key; one never hashed is the simulation's bug. */
+  hashOf(key: string): string {
+    const hash = this.keyHashes.get(key);
+    if (hash === undefined) throw new Error(`no hash for record key ${key}`);
+    return hash;
+  }
+
   /** Runs `steps` operations, checking I1-I5 and the model after each; throws on the first failure. */
   async run(steps: number, pick: (sim: Sim) => Promise<Outcome>) {
     this.steps = steps;
@@ -206,7 +231,7 @@ export class Sim {
       const real = await readState(this.stub, this.accountId, this.clock);
       checkInvariants(real);
       outcome.after?.(real);
-      checkAgainstModel(real, this.model);
+      checkAgainstModel(real, this.model, this.now, (key) => this.hashOf(key));
     } catch (error) {
       throw this.failure(error);
     }

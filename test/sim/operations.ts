@@ -1,5 +1,5 @@
 /** The menu of operations and how often each is drawn; one draw per step. */
-import { freshCall, otherBody, retry } from "./calls";
+import { freshCall, otherBody, race, retry, windowEdge } from "./calls";
 import {
   addGrant,
   changeMember,
@@ -28,6 +28,8 @@ const OPERATIONS = {
   call: { weight: 40, run: freshCall },
   retry: { weight: 7, run: retry },
   other_body: { weight: 3, run: otherBody },
+  race: { weight: 2.5, run: race },
+  window_edge: { weight: 1.5, run: windowEdge },
   orphan: { weight: 4, run: orphan },
   late_settle: { weight: 2, run: lateSettle },
   rules: { weight: 4, run: changeRules },

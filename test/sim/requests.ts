@@ -6,6 +6,7 @@
 import { OPEN_RULES, type Terms } from "../support/model/types";
 import { holdOf, type SimAction } from "./actions";
 import type { Sim, Template } from "./driver";
+import { drawRecords } from "./records";
 
 /** The purposes callers give (X-Credit-Purpose) and teams allow. */
 export const PURPOSES = ["lead-gen", "renewal", "research"];
@@ -41,6 +42,7 @@ export function template(
   action: SimAction,
   secret: string | null,
   variant = sim.rng.int(0, 3),
+  recordOptions: { valid?: boolean; include?: string | null } = {},
 ): Template {
   let units = sim.rng.int(...action.units);
   const edge =
@@ -51,8 +53,16 @@ export function template(
     const room = headroom(sim, secret, action.id);
     units = Math.max(1, room - (edge === "limit" ? sim.rng.int(-2, 3) : sim.rng.int(50, 90)));
   }
-  const { path, body } = action.request(units, variant);
-  return { action, units, path, body, identity: `${action.method} ${path} ${body ?? ""}` };
+  const request = action.request(units, variant);
+  const { path } = request;
+  let { body } = request;
+  let records: Record<string, unknown>[] | null = null;
+  if (action.dedupe) {
+    // Keys from a small pool, in several spellings, some records without one (issue 16).
+    records = drawRecords(sim.rng, action.dedupe.key, units, recordOptions);
+    body = JSON.stringify({ records });
+  }
+  return { action, units, path, body, identity: `${action.method} ${path} ${body ?? ""}`, records };
 }
 
 /** The terms the gateway hands the ledger for this request (SPEC §3 step 3). */

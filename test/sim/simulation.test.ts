@@ -1,7 +1,9 @@
 /**
  * Issue 4: the deterministic simulation. Each seed drives one account through random calls,
  * retries, rule and grant changes, time, alarms and faults against the real worker and ledger,
- * and checks I1-I5 after every step. `npm test` runs a short fixed budget; `npm run simulate --
+ * and checks I1-I5 after every step, and dedupe (issue 16: no record key charged twice within
+ * its window, keys given back by voided and expired holds, credits = records charged x price).
+ * `npm test` runs a short fixed budget; `npm run simulate --
  * --seeds N [--steps M] [--seed S]` runs more (scripts/simulate.mjs sets SIM_* for this file).
  */
 import { env } from "cloudflare:workers";

@@ -29,6 +29,17 @@ export interface RealHold {
   period_start: number;
   expires_at: number;
   idempotency_key: string | null;
+  /** With dedupe: what the hold took (group, window, key hashes, counts), as JSON; else null. */
+  dedupe: string | null;
+}
+
+/** A row of the ledger's enriched records (issue 16): a key hash of a group. */
+export interface RealDedupeKey {
+  grp: string;
+  record: string;
+  enriched_at: number | null;
+  hold_id: string | null;
+  expires_at: number;
 }
 
 export interface RealCounter {
@@ -65,6 +76,13 @@ export interface RealEvent {
   occurredAt: string;
   periodStart: string;
   upstreamStatus: number | null;
+  units: number;
+  /** Dedupe (issue 16); null on events of actions without it and on denials. */
+  recordsCharged: number | null;
+  recordsSkipped: number | null;
+  creditsSaved: number | null;
+  /** The key hashes of the records charged, as a JSON array; null as above. */
+  recordKeys: string | null;
 }
 
 export interface RealState {
@@ -76,6 +94,7 @@ export interface RealState {
   idempotency: RealIdem[];
   outbox: RealEvent[];
   d1: RealEvent[];
+  dedupeKeys: RealDedupeKey[];
   alarm: number | null;
 }
 
@@ -111,7 +130,7 @@ export async function readLedger(
       ),
       holds: rows<RealHold>(
         sql,
-        "SELECT id, request_id, amount, allocations, period_start, expires_at, idempotency_key FROM holds",
+        "SELECT id, request_id, amount, allocations, period_start, expires_at, idempotency_key, dedupe FROM holds",
       ),
       counters: rows<RealCounter>(
         sql,
@@ -126,6 +145,10 @@ export async function readLedger(
         sql,
         "SELECT id, payload FROM outbox ORDER BY seq",
       ).map((r) => JSON.parse(r.payload) as RealEvent),
+      dedupeKeys: rows<RealDedupeKey>(
+        sql,
+        "SELECT grp, record, enriched_at, hold_id, expires_at FROM dedupe_keys ORDER BY grp, record",
+      ),
       alarm: await state.storage.getAlarm(),
     };
   });
@@ -135,7 +158,9 @@ export async function readLedger(
 export async function readD1(accountId: string): Promise<RealEvent[]> {
   const { results } = await env.DB.prepare(
     `SELECT id, request_id AS requestId, action, outcome, reason, credits, idempotency_key AS idempotencyKey,
-       occurred_at AS occurredAt, period_start AS periodStart, upstream_status AS upstreamStatus
+       occurred_at AS occurredAt, period_start AS periodStart, upstream_status AS upstreamStatus,
+       units, records_charged AS recordsCharged, records_skipped AS recordsSkipped,
+       credits_saved AS creditsSaved, record_keys AS recordKeys
      FROM usage_events WHERE account_id = ? ORDER BY seq`,
   )
     .bind(accountId)

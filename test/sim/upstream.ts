@@ -49,10 +49,14 @@ export function planFor(sim: Sim, action: SimAction, room: number): Plan {
   };
 }
 
-/** The request headers that steer the chaos upstream to `plan`. */
-export function chaosHeaders(plan: Plan): Record<string, string> {
+/**
+ * The request headers that steer the chaos upstream to `plan`; with `echo`, a 200 answer echoes
+ * what the upstream received (the records forwarded, for an action with dedupe).
+ */
+export function chaosHeaders(plan: Plan, echo = false): Record<string, string> {
   switch (plan.kind) {
     case "answer":
+      if (echo && plan.status === 200 && plan.units === null) return { "x-chaos-echo": "1" };
       return {
         "x-chaos-status": String(plan.status),
         ...(plan.units === null ? {} : { "x-chaos-usage-units": plan.units }),

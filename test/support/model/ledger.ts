@@ -13,6 +13,7 @@
  */
 import type { PlanId } from "../../../src/ledger/contract";
 import { Books } from "./books";
+import { EnrichedRecords } from "./records";
 import { denialOf, deny } from "./rules";
 import {
   type Admission,
@@ -25,6 +26,7 @@ import {
   type MIdem,
   type MKey,
   type MMember,
+  type MRecordsRequest,
   OPEN_RULES,
   OVERAGE_PRIORITY,
   type Policy,
@@ -43,6 +45,8 @@ export interface AdmitRequest {
   idem: { key: string; fingerprint: string } | null;
   dryRun: boolean;
   requestId: string;
+  /** For an action with dedupe (issue 16): the call's records by key; absent or null: none. */
+  records?: MRecordsRequest | null;
 }
 
 export class LedgerModel extends Books {
@@ -57,6 +61,8 @@ export class LedgerModel extends Books {
   teams = new Map<string, Rules>();
   members = new Map<string, MMember>();
   keys: MKey[] = [];
+  /** Per dedupe group, the keys enriched and the keys taken by calls in flight. */
+  records = new EnrichedRecords();
 
   constructor(
     public plan: PlanId,
@@ -232,7 +238,13 @@ export class LedgerModel extends Books {
       return { kind: "replay", ...record.outcome, requestId: record.requestId };
     }
 
-    const { terms } = req;
+    // With dedupe the call is priced for the records left once enriched, in-flight and repeated
+    // ones are skipped; the rules and the balance then judge that price.
+    const decided = req.records ? this.records.decide(req.records, req.terms.price, now) : null;
+    const terms = decided
+      ? { ...req.terms, units: decided.units, holdCredits: decided.credits }
+      : req.terms;
+    const dedupe = decided?.dedupe ?? null;
     const rules = this.teams.get(member.teamId) ?? OPEN_RULES;
     const recent = (this.rate.get(member.id) ?? []).filter((t) => t > now - RATE_WINDOW_MS);
     const ids = { team: member.teamId, member: member.id, action: terms.id, account: "*" };
@@ -249,7 +261,30 @@ export class LedgerModel extends Books {
       now,
     });
     if (denial) return refuse(denial);
-    if (req.dryRun) return { kind: "quote", credits: terms.holdCredits };
+    if (req.dryRun) return { kind: "quote", credits: terms.holdCredits, dedupe };
+    if (dedupe && terms.units === 0) {
+      // Nothing left to charge: served by the gateway, recorded as captured for 0 credits.
+      this.event({
+        requestId: req.requestId,
+        outcome: "captured",
+        credits: 0,
+        reason: "deduplicated",
+        idemKey: req.idem?.key ?? null,
+        periodStart: period,
+        records: { charged: 0, skipped: dedupe.skipped, saved: dedupe.saved, keys: [] },
+      });
+      if (rules.memberRateLimitPerMinute !== null) this.rate.set(member.id, [...recent, now]);
+      if (req.idem) {
+        this.idem.set(req.idem.key, {
+          fingerprint: req.idem.fingerprint,
+          state: "settled",
+          requestId: req.requestId,
+          outcome: { charged: 0, status: 200 },
+          expiresAt: now + IDEMPOTENCY_TTL_MS,
+        });
+      }
+      return { kind: "skipped", dedupe };
+    }
 
     const hold: MHold = {
       requestId: req.requestId,
@@ -261,8 +296,19 @@ export class LedgerModel extends Books {
       memberId: member.id,
       actionId: terms.id,
       idemKey: req.idem?.key ?? null,
+      records:
+        decided && dedupe && req.records
+          ? {
+              group: req.records.group,
+              keys: decided.fresh,
+              charged: dedupe.charged,
+              skipped: dedupe.skipped,
+              saved: dedupe.saved,
+            }
+          : null,
     };
     this.holds.push(hold);
+    if (hold.records) this.records.take(hold.records.group, hold.records.keys, hold.requestId);
     this.addSpend(period, hold, { captured: 0, held: hold.amount });
     if (rules.memberRateLimitPerMinute !== null) this.rate.set(member.id, [...recent, now]);
     if (req.idem) {
@@ -276,7 +322,7 @@ export class LedgerModel extends Books {
     }
     const charged =
       terms.settlement === "on_request" ? this.capture(hold, hold.amount, null, now) : 0;
-    return { kind: "admitted", hold, charged };
+    return { kind: "admitted", hold, charged, dedupe };
   }
 
   /** Settles the hold of `requestId`; not settled when it had already expired or been settled. */
@@ -308,6 +354,8 @@ export class LedgerModel extends Books {
     this.release(now, hold.allocations);
     this.holds = this.holds.filter((h) => h !== hold);
     this.addSpend(hold.periodStart, hold, { captured: 0, held: -hold.amount });
+    // The records it took were not enriched: another call may charge them now.
+    if (hold.records) this.records.giveBack(hold.records.group, hold.records.keys, hold.requestId);
     this.event({
       requestId: hold.requestId,
       outcome: "voided",
@@ -315,6 +363,7 @@ export class LedgerModel extends Books {
       reason,
       idemKey: hold.idemKey,
       periodStart: hold.periodStart,
+      records: eventRecords(hold),
     });
     // Nothing was charged: a retry with the same key is a new attempt.
     if (hold.idemKey) this.idem.delete(hold.idemKey);
@@ -340,6 +389,9 @@ export class LedgerModel extends Books {
     const charged = fromHold + extra;
     this.addSpend(hold.periodStart, hold, { captured: charged, held: -hold.amount });
     this.holds = this.holds.filter((h) => h !== hold);
+    // Its records are enriched now, for the window.
+    if (hold.records)
+      this.records.enrich(hold.records.group, hold.records.keys, hold.requestId, now);
     this.event({
       requestId: hold.requestId,
       outcome: "captured",
@@ -347,6 +399,7 @@ export class LedgerModel extends Books {
       reason: charged < credits ? "capped_at_balance" : null,
       idemKey: hold.idemKey,
       periodStart: hold.periodStart,
+      records: eventRecords(hold),
     });
     const record = hold.idemKey ? this.idem.get(hold.idemKey) : undefined;
     if (record) {
@@ -392,4 +445,11 @@ export class LedgerModel extends Books {
       capturedThisPeriod: this.spend(this.periodStart ?? 0, "account", "*").captured,
     };
   }
+}
+
+/** A hold's event fields for dedupe: what the hold took, or null without dedupe. */
+function eventRecords(hold: MHold) {
+  const r = hold.records;
+  if (!r) return null;
+  return { charged: r.charged, skipped: r.skipped, saved: r.saved, keys: [...r.keys] };
 }

@@ -85,6 +85,56 @@ export interface MHold {
   memberId: string;
   actionId: string;
   idemKey: string | null;
+  /** With dedupe: the keys the hold took and what dedupe decided of the call; else absent. */
+  records?: MHoldRecords | null;
+}
+
+/**
+ * The records of a call of an action with dedupe (issue 16): its group and window, and per
+ * record (in body order) the key field's value as sent, or null when the record has none (field
+ * missing or null). A value that is not a string is refused before the ledger is asked.
+ */
+export interface MRecordsRequest {
+  group: string;
+  windowMs: number;
+  values: (string | null)[];
+}
+
+/** A record the call does not charge, and why. */
+export type MSkip =
+  | { index: number; reason: "repeated"; firstIndex: number }
+  | { index: number; reason: "enriched"; enrichedAt: number }
+  | { index: number; reason: "in_flight" };
+
+/** What dedupe decided of a call. */
+export interface MDedupe {
+  /** Records charged: those without a key and each new key once. */
+  charged: number;
+  /** Records skipped: repeats within the call, keys enriched or in flight. */
+  skipped: number;
+  /** Credits the skipped records would have cost. */
+  saved: number;
+  /** The skipped records, in body order. */
+  skips: MSkip[];
+}
+
+/** What a hold of a call with dedupe took. */
+export interface MHoldRecords {
+  group: string;
+  /** The normalized keys it charges, in the order they first appear in the call. */
+  keys: string[];
+  charged: number;
+  skipped: number;
+  saved: number;
+}
+
+/** An event's dedupe fields (null on events of actions without dedupe, and on denials). */
+export interface MEventRecords {
+  charged: number;
+  skipped: number;
+  saved: number;
+  /** The normalized keys of the records charged. */
+  keys: string[];
 }
 
 export interface MEvent {
@@ -94,6 +144,8 @@ export interface MEvent {
   reason: string | null;
   idemKey: string | null;
   periodStart: number;
+  /** With dedupe: records charged and skipped, credits saved, the keys charged; else absent. */
+  records?: MEventRecords | null;
   inOutbox: boolean;
   inD1: boolean;
 }
@@ -151,8 +203,10 @@ export type Admission =
   | ({ kind: "denied" } & Denial)
   | { kind: "idempotency"; code: "idempotency_mismatch" | "idempotency_in_progress" }
   | { kind: "replay"; charged: number; status: number; requestId: string }
-  | { kind: "quote"; credits: number }
-  | { kind: "admitted"; hold: MHold; charged: number };
+  | { kind: "quote"; credits: number; dedupe?: MDedupe | null }
+  | { kind: "admitted"; hold: MHold; charged: number; dedupe?: MDedupe | null }
+  /** Every record was skipped (dedupe): served by the gateway, nothing held or charged. */
+  | { kind: "skipped"; dedupe: MDedupe };
 
 /** What the upstream did, as the gateway saw it. */
 export type Upstream =
