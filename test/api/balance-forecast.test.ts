@@ -8,7 +8,7 @@ import { Balance } from "../../src/api/schemas";
 import type { AccountLedger } from "../../src/ledger/object";
 import {
   bearer,
-  enrich,
+  enrichFresh,
   grant,
   jsonCall,
   ledger,
@@ -68,8 +68,11 @@ async function spendOnJan5(acct: TestAccount) {
     expiresAt: "2031-01-04T00:00:00.000Z",
   });
   await setClock(acct.id, at("2031-01-05T00:00:00Z"));
-  for (let i = 0; i < 3; i++) expect(await charged(await enrich(acct.memberKey, 10))).toBe("100");
-  const failed = await enrich(acct.memberKey, 10, { "x-chaos-status": "500" });
+  // Fresh records per call: dedupe charges (and holds) every record of each call.
+  for (let i = 0; i < 3; i++) {
+    expect(await charged(await enrichFresh(acct.memberKey, 10))).toBe("100");
+  }
+  const failed = await enrichFresh(acct.memberKey, 10, { "x-chaos-status": "500" });
   expect(await charged(failed)).toBe("0");
 }
 

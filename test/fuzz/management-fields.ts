@@ -94,6 +94,15 @@ const reference = (pick: (refs: Refs) => readonly string[], prefix: string): Fie
 });
 const purposeText = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,20}$/);
 
+/** An amount of the value settings: more than 0, at most 10^6; null falls back to the configuration. */
+const money: FieldKind = {
+  valid: () => fc.option(fc.double({ min: 0.0001, max: 1_000_000, noNaN: true })),
+  invalid: fc.oneof(
+    fc.constantFrom(0, -1, -0.01, 1_000_000.01, 1e300, "45"),
+    notOfType("number").filter((v) => v !== null),
+  ),
+};
+
 const enabledOnly = {
   valid: () => fc.record({ enabled: fc.boolean() }),
   invalid: fc.oneof(
@@ -102,7 +111,62 @@ const enabledOnly = {
   ),
 };
 
+/** A caller's id (an outcome's, a request's): 1..128 visible ASCII characters. */
+const visibleId: FieldKind = {
+  valid: () => fc.stringMatching(/^[\x21-\x7e]{1,40}$/),
+  invalid: fc.oneof(
+    fc.constantFrom("", "a b", "tab\tid", "ключ", "id\u0000"),
+    overLongText(128),
+    notOfType("string"),
+  ),
+};
+const pastIso = fc
+  .integer({ min: 0, max: 30 * DAY })
+  .map((ms) => new Date(Date.now() - ms).toISOString());
+
+/** An outcome report (`POST /v1/outcomes`). */
+const OUTCOME_FIELDS: Record<string, FieldKind> = {
+  id: visibleId,
+  kind: {
+    valid: () => fc.stringMatching(/^[a-z][a-z0-9_]{0,30}$/),
+    invalid: fc.oneof(
+      fc.constantFrom("", "Meeting", "1st_call", "deal-won", "deal won", "a".repeat(65)),
+      notOfType("string"),
+    ),
+  },
+  recordKey: {
+    valid: () =>
+      fc.oneof(
+        fc.constantFrom("acme.com", "www.Globex.com", " ada@example.com ", "rec_42"),
+        fc.stringMatching(/^[a-z0-9]{1,20}\.example$/),
+      ),
+    // Empty once trimmed, or over 320 characters once trimmed.
+    invalid: fc.oneof(fc.constantFrom("", "   ", "x".repeat(321)), notOfType("string")),
+  },
+  requestId: visibleId,
+  value: {
+    valid: () => fc.double({ min: 0, max: 1_000_000, noNaN: true }),
+    invalid: fc.oneof(fc.constantFrom(-1, -0.01, 1e16, "500"), notOfType("number")),
+  },
+  occurredAt: {
+    valid: () => pastIso,
+    invalid: fc.oneof(badIso, fc.constantFrom("1999-12-31T23:59:59Z"), futureIso),
+  },
+};
+
 export const BODY_FIELDS: Record<string, FieldKind> = {
+  ...Object.fromEntries(
+    Object.entries(OUTCOME_FIELDS).map(([k, v]) => [`POST /v1/outcomes ${k}`, v]),
+  ),
+  hourlyCost: money,
+  creditPrice: money,
+  currency: {
+    valid: () => fc.option(fc.constantFrom("USD", "EUR")),
+    invalid: fc.oneof(
+      fc.constantFrom("usd", "US", "EURO", "XYZ", "", "U$D", "USD "),
+      notOfType("string").filter((v) => v !== null),
+    ),
+  },
   thresholds: {
     valid: () => fc.uniqueArray(int(1, 100), { maxLength: 10 }),
     invalid: fc.oneof(
@@ -354,6 +418,21 @@ const USAGE_RANGE: Record<string, FieldKind> = {
   action: usageAction,
   category: enumOf(CATEGORIES, ["billing"]),
   outcome: enumOf(["captured", "voided", "denied"], ["refunded", "pending"]),
+  tag: {
+    valid: () => fc.constantFrom("campaign:q4", "campaign:q4,source:crm", "ab_1:x.y/z@w+v-1"),
+    invalid: fc.constantFrom(
+      "",
+      "campaign",
+      "campaign:",
+      "Campaign:q4",
+      "1x:q4",
+      "campaign:q 4",
+      "a:b,a:c",
+      "a:1,b:2,c:3,d:4,e:5,f:6",
+      `a:${"x".repeat(65)}`,
+      "a:b,",
+    ),
+  },
 };
 const forRoute = (route: string, fields: Record<string, FieldKind>) =>
   Object.fromEntries(Object.entries(fields).map(([k, v]) => [`${route} ${k}`, v]));
@@ -404,9 +483,44 @@ export const QUERY_FIELDS: Record<string, FieldKind> = {
     group_by: {
       valid: () =>
         fc
-          .subarray(["day", "team", "member", "action", "category"], { minLength: 1 })
+          .subarray(["day", "team", "member", "action", "category", "tag:campaign"], {
+            minLength: 1,
+          })
           .map((keys) => keys.join(",")),
-      invalid: fc.constantFrom("week", "team,team", "", "day,", "DAY", "day;team"),
+      invalid: fc.constantFrom(
+        "week",
+        "team,team",
+        "",
+        "day,",
+        "DAY",
+        "day;team",
+        "tag:",
+        "tag:Campaign",
+      ),
+    },
+  }),
+  ...forRoute("GET /v1/usage/attribution", {
+    from: instant,
+    to: instant,
+    group_by: {
+      valid: () => fc.constantFrom("action", "team", "member", "tag:campaign"),
+      invalid: fc.constantFrom("day", "category", "team,action", "", "ACTION", "tag:", "tag:1x"),
+    },
+    kind: {
+      valid: () => fc.stringMatching(/^[a-z][a-z0-9_]{0,20}$/),
+      invalid: fc.constantFrom("", "Deal", "1st", "deal-won", "deal won"),
+    },
+  }),
+  // Valid keys depend on the action (only a dedupe action takes them, at most `units`).
+  ...forRoute("GET /v1/quote", {
+    keys: { valid: () => fc.constant("acme.com"), invalid: fc.constant(""), contextual: true },
+  }),
+  ...forRoute("GET /v1/usage/value", {
+    from: instant,
+    to: instant,
+    group_by: {
+      valid: () => fc.constantFrom("action", "team", "member"),
+      invalid: fc.constantFrom("day", "category", "team,action", "", "ACTION"),
     },
   }),
   ...forRoute("GET /v1/usage/reconcile", {

@@ -102,10 +102,19 @@ export async function createFixture(): Promise<Fixture> {
 }
 
 /** Valid values of a body field, as management-fields.ts defines them. */
-function pick(f: Fixture, field: string): fc.Arbitrary<unknown> {
-  const kind = BODY_FIELDS[field];
+function pick(f: Fixture, field: string, route?: string): fc.Arbitrary<unknown> {
+  const kind = BODY_FIELDS[`${route} ${field}`] ?? BODY_FIELDS[field];
   if (!kind) throw new Error(`management-fields.ts has no kind for body field ${field}`);
   return kind.valid(f);
+}
+
+const OUTCOMES = "POST /v1/outcomes";
+
+/** A 32-bit FNV-1a digest in hex: enough to tell generated bodies apart. */
+function digest(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16);
 }
 
 /** A valid key request: admin or finance keys bind no member; member keys need one. */
@@ -273,6 +282,39 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   "GET /v1/usage/events": { roles: ["admin", "finance", "member"] },
   "GET /v1/usage/summary": { roles: ["admin", "finance", "member"] },
   "GET /v1/usage/reconcile": { roles: READERS },
+  "GET /v1/usage/value": { roles: ["admin", "finance", "member"] },
+  "GET /v1/usage/attribution": { roles: ["admin", "finance", "member"] },
+  "POST /v1/outcomes": {
+    roles: ["admin", "member"],
+    // The id is the body's own digest: a repeated id always comes with the same body (200), never
+    // another one (422), so valid requests stay valid however often fast-check draws them.
+    body: (f) =>
+      fc
+        .record(
+          {
+            kind: pick(f, "kind", OUTCOMES),
+            recordKey: pick(f, "recordKey", OUTCOMES),
+            requestId: pick(f, "requestId", OUTCOMES),
+            value: pick(f, "value", OUTCOMES),
+            occurredAt: pick(f, "occurredAt", OUTCOMES),
+          },
+          { requiredKeys: ["kind", "recordKey"] },
+        )
+        .map((b) => ({ id: `o-${digest(JSON.stringify(b))}`, ...b })),
+  },
+  "GET /v1/value/settings": { roles: READERS },
+  "PUT /v1/value/settings": {
+    roles: ADMIN,
+    body: (f) =>
+      fc.record(
+        {
+          hourlyCost: pick(f, "hourlyCost"),
+          currency: pick(f, "currency"),
+          creditPrice: pick(f, "creditPrice"),
+        },
+        { requiredKeys: ["hourlyCost", "currency"] },
+      ),
+  },
   "POST /admin/v1/accounts/{id}/demo-history": {
     roles: OPERATOR,
     param: async (f) => f.accountId,

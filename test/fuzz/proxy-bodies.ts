@@ -10,13 +10,69 @@ import { jsonText, RawJson, word } from "./hostile";
 import {
   type Body,
   type Declared,
+  FRESH_RECORD,
   type Framing,
   maxUnits,
   type Part,
   unitSource,
 } from "./proxy-case";
 
-const item = fc.record({ domain: word(12), n: fc.integer() }, { requiredKeys: ["domain"] });
+/** A record before it is spelled: its key (a word, or none: absent, null or blank), and more. */
+interface Entry {
+  key?: string | null;
+  /** A word, made fresh per call (FRESH_RECORD) when the call is sent. */
+  keyed: boolean;
+  n?: number;
+}
+
+const entry: fc.Arbitrary<Entry> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc
+      .record({ key: word(12), n: fc.integer() }, { requiredKeys: ["key"] })
+      .map((e): Entry => ({ ...e, keyed: true })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ key: fc.constantFrom<string | null>(null, "", "   "), n: fc.integer() })
+      .map((e): Entry => ({ ...e, keyed: false })),
+  },
+);
+
+/** Spellings of a key that name the same record (issue 16 normalizes them alike). */
+const SPELLINGS: ((key: string) => string)[] = [
+  (k) => k,
+  (k) => k.toUpperCase(),
+  (k) => `www.${k}`,
+  (k) => `  ${k}`,
+];
+
+/**
+ * `min` to `most` records for the action, keyed by its dedupe key (`domain` without one), with
+ * at times a record repeating an earlier one's key in another spelling: with dedupe, a repeat is
+ * neither charged nor forwarded, and the oracle checks just that.
+ */
+function records(action: Action, min: number, most: number): fc.Arbitrary<unknown[]> {
+  const field = action.dedupe?.key ?? "domain";
+  const repeat = fc.record({ of: fc.nat(), at: fc.nat(), spelling: fc.nat(SPELLINGS.length - 1) });
+  return fc
+    .tuple(fc.array(entry, { minLength: min, maxLength: most }), fc.array(repeat, { maxLength: 3 }))
+    .map(([list, repeats]) => {
+      const entries = [...list];
+      for (const { of, at, spelling } of repeats) {
+        const keyed = entries.filter((e) => e.keyed);
+        const source = keyed[of % Math.max(1, keyed.length)];
+        if (!source || entries.length >= most) break;
+        const key = SPELLINGS[spelling]?.(source.key ?? "") ?? source.key;
+        entries.splice(at % (entries.length + 1), 0, { ...source, key });
+      }
+      return entries.map(({ key, keyed, n }) => ({
+        ...(key === undefined ? {} : { [field]: keyed ? `${key}${FRESH_RECORD}` : key }),
+        ...(n === undefined ? {} : { n }),
+      }));
+    });
+}
 
 /** A body for the action: unpriced ones anything, priced ones valid, awkward or refused. */
 export function bodyArb(action: Action): fc.Arbitrary<Part<Body | null>> {
@@ -35,7 +91,7 @@ export function bodyArb(action: Action): fc.Arbitrary<Part<Body | null>> {
   }
   const field = unit.field;
   const max = maxUnits(action);
-  const items = (min: number, most: number) => fc.array(item, { minLength: min, maxLength: most });
+  const items = (min: number, most: number) => records(action, min, most);
   const extras = fc.dictionary(
     word(10).filter((k) => k.toLowerCase() !== field.toLowerCase()),
     fc.jsonValue({ maxDepth: 2 }),

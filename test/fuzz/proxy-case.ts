@@ -33,6 +33,14 @@ export type Body = { text: string } | { bytes: number[] } | { padded: string; si
 /** An Idempotency-Key value replaced by a key unique to the run when the call is sent. */
 export const FRESH_KEY = "<fresh>";
 
+/**
+ * Ends every generated record key (a domain): replaced, when the call is sent, by a suffix no
+ * other call of the run has. With dedupe (issue 16) a record the account enriched already is
+ * skipped, not forwarded and not charged; fresh keys keep every call on the charged path, while
+ * repeats within one call (two records whose keys normalize alike) still happen and are judged.
+ */
+export const FRESH_RECORD = "<fresh-record>";
+
 /** The `action` of a case aimed at no action in particular. */
 export const ANY_ACTION = "*";
 

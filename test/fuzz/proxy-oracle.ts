@@ -11,6 +11,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Action } from "../../src/catalog";
+import { normalizeRecordKey } from "../../src/lib/records";
 import { ledger } from "../support/api";
 import {
   actionAtUpstreamPath,
@@ -29,6 +30,50 @@ import { callerOf, type ProxyFixture, requestOf } from "./proxy-request";
 export function priceOf(action: Action, units: number): number {
   if (!("unit" in action.price)) return action.price.credits;
   return Math.ceil(units / action.price.per) * action.price.credits;
+}
+
+/**
+ * What dedupe (issue 16) makes of a call's records: every record without a key (or with a blank
+ * one), and the first record of each key, are charged and forwarded in their order; a later record
+ * whose key normalizes like an earlier one is a repeat, skipped. Generated keys are fresh per call
+ * (FRESH_RECORD), so no record was enriched by an earlier call: these are all the skips.
+ */
+function dedupedRecords(
+  action: Action,
+  items: readonly unknown[],
+): { kept: unknown[]; repeats: { index: number; firstIndex: number }[] } {
+  const key = action.dedupe?.key;
+  if (key === undefined) return { kept: [...items], repeats: [] };
+  const first = new Map<string, number>();
+  const kept: unknown[] = [];
+  const repeats: { index: number; firstIndex: number }[] = [];
+  items.forEach((item, index) => {
+    const raw =
+      typeof item === "object" && item !== null && !Array.isArray(item) && Object.hasOwn(item, key)
+        ? (item as Record<string, unknown>)[key]
+        : undefined;
+    const normalized = typeof raw === "string" ? normalizeRecordKey(raw) : null;
+    const firstIndex = normalized === null ? undefined : first.get(normalized);
+    if (firstIndex !== undefined) {
+      repeats.push({ index, firstIndex });
+      return;
+    }
+    if (normalized !== null) first.set(normalized, index);
+    kept.push(item);
+  });
+  return { kept, repeats };
+}
+
+/** The records of a body-priced call as the client sent them (JSON.parse: the last duplicate key). */
+function sentRecords(action: Action, bytes: Uint8Array | null): unknown[] {
+  const unit = unitSource(action);
+  if (unit?.from !== "body") return [];
+  const json = JSON.parse(new TextDecoder().decode(bytes ?? new Uint8Array())) as Record<
+    string,
+    unknown
+  >;
+  const items = json[unit.field];
+  return Array.isArray(items) ? items : [];
 }
 
 /** Units a metered upstream reported, read as the spec says: digits only, at most 10^9. */
@@ -174,6 +219,7 @@ export async function judge(c: ProxyCase, f: ProxyFixture): Promise<Verdict> {
     // A body stream that broke reaches the upstream cut short: only its price is checked.
     const whole = c.framing.kind === "broken" ? null : bytes;
     checkForwarded(echo, request, res, action, f, c, whole);
+    if (action.dedupe && whole) checkDeduped(echo, res, action, whole);
     charge = priceOf(action, unitsReceived(action, echo, res));
   } else {
     // The upstream failed: on_request was charged at admission, the others are charged 0 (I4).
@@ -189,6 +235,26 @@ export async function judge(c: ProxyCase, f: ProxyFixture): Promise<Verdict> {
   expect(was.remaining - now.remaining, "credits taken from grants").toBe(charge);
   expect(now.held - was.held, "credits left held").toBe(0);
   return "forwarded";
+}
+
+/**
+ * With dedupe, the upstream received exactly the records charged (each key's first record and
+ * those without a key, in order), and the answer says which were skipped as repeats of which.
+ */
+function checkDeduped(echo: Echo, res: Response, action: Action, bytes: Uint8Array) {
+  const unit = unitSource(action);
+  if (unit?.from !== "body") return;
+  const items = sentRecords(action, bytes);
+  const { kept, repeats } = dedupedRecords(action, items);
+  const forwarded = (JSON.parse(echo.body) as Record<string, unknown>)[unit.field];
+  expect(forwarded, "the upstream must receive each key's first record, in order").toEqual(kept);
+  expect(res.headers.get("x-credits-records-charged")).toBe(String(kept.length));
+  expect(res.headers.get("x-credits-records-skipped")).toBe(String(repeats.length));
+  expect(res.headers.get("x-credits-skipped")).toBe(
+    repeats.length === 0
+      ? null
+      : repeats.map((r) => `${r.index};repeat-of=${r.firstIndex}`).join(", "),
+  );
 }
 
 /** A 502 or 504 the gateway answers for a failed upstream: problem+json like any refusal. */
@@ -230,11 +296,8 @@ function holdFor(action: Action, requestUrl: string, bytes: Uint8Array | null): 
   if (unit.from === "query") {
     return priceOf(action, Number(new URL(requestUrl).searchParams.get(unit.param)));
   }
-  const json = JSON.parse(new TextDecoder().decode(bytes ?? new Uint8Array())) as Record<
-    string,
-    unknown[]
-  >;
-  return priceOf(action, json[unit.field]?.length ?? 0);
+  // With dedupe, a record repeating an earlier one's key is not charged.
+  return priceOf(action, dedupedRecords(action, sentRecords(action, bytes)).kept.length);
 }
 
 /** What the upstream received: the client's request, cleaned, plus who is calling (SPEC §3.4). */

@@ -8,7 +8,14 @@
 import fc from "fast-check";
 import type { Action } from "../../src/catalog";
 import { chaosActions } from "./harness";
-import { ANY_ACTION, type Part, type ProxyCase, sometimes, type Who } from "./proxy-case";
+import {
+  ANY_ACTION,
+  FRESH_RECORD,
+  type Part,
+  type ProxyCase,
+  sometimes,
+  type Who,
+} from "./proxy-case";
 
 const segmentValue = fc
   .stringMatching(/^[A-Za-z0-9._~-]{1,16}$/)
@@ -258,7 +265,7 @@ export const soupCase: fc.Arbitrary<ProxyCase> = fc
     const path = `/${segs.join(backslash ? "\\" : "/")}`;
     const hasBody = method !== "GET" && method !== "HEAD";
     const json = {
-      records: Array.from({ length: records }, (_, i) => ({ domain: `d${i}` })),
+      records: Array.from({ length: records }, (_, i) => ({ domain: `d${i}${FRESH_RECORD}` })),
       items: [1, 2, 3],
     };
     return {

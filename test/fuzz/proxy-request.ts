@@ -6,7 +6,7 @@
 import { setupAccount } from "../support/api";
 import { fuzzCatalog, send, url } from "./harness";
 import { looseUtf8 } from "./hostile";
-import { type Body, FRESH_KEY, type Framing, type ProxyCase } from "./proxy-case";
+import { type Body, FRESH_KEY, FRESH_RECORD, type Framing, type ProxyCase } from "./proxy-case";
 
 export interface Caller {
   memberId: string;
@@ -98,13 +98,22 @@ function authorization(c: ProxyCase, f: ProxyFixture): string | null {
 let fresh = 0;
 const RUN = Date.now().toString(36);
 
-/** The bytes of a body as sent. */
-export function bodyBytes(body: Body): Uint8Array {
-  if ("text" in body) return looseUtf8(body.text);
+/** Counts sends whose record keys were made fresh. */
+let freshRecords = 0;
+
+/**
+ * The bytes of a body as sent. Each FRESH_RECORD becomes `recordSuffix`: lower-case ASCII
+ * without `@`, so it changes no record key's normalization but makes it one no other call sent.
+ * (Raw-byte bodies are invalid UTF-8, refused whatever their records.)
+ */
+export function bodyBytes(body: Body, recordSuffix = `~${RUN}-${++freshRecords}`): Uint8Array {
+  const fresh = (text: string) => text.replaceAll(FRESH_RECORD, recordSuffix);
+  if ("text" in body) return looseUtf8(fresh(body.text));
   if ("bytes" in body) return new Uint8Array(body.bytes);
+  const padded = fresh(body.padded);
   // Whitespace after "{" keeps the JSON valid: only its size is wrong.
   return new TextEncoder().encode(
-    `{${" ".repeat(Math.max(0, body.size - body.padded.length))}${body.padded.slice(1)}`,
+    `{${" ".repeat(Math.max(0, body.size - padded.length))}${padded.slice(1)}`,
   );
 }
 

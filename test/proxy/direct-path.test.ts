@@ -58,16 +58,17 @@ describe("a priced call, directly or through Hono", () => {
     const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
       if (typeof line === "string" && line.startsWith("{")) lines.push(JSON.parse(line));
     });
-    const send = (path: string) =>
+    // A different record each: with dedupe, a record enriched already would not be charged.
+    const send = (path: string, domain: string) =>
       callTest(path, {
         method: "POST",
         headers: { ...bearer(account.memberKey), "content-type": "application/json" },
-        body: JSON.stringify({ records: [{ domain: "acme.com" }] }),
+        body: JSON.stringify({ records: [{ domain }] }),
       });
     try {
       // The first is plain (direct); the second has an escaped letter, so Hono routes it.
-      const direct = await send("/v1/enrichment/companies");
-      const routed = await send("/v1/enrichment/compani%65s");
+      const direct = await send("/v1/enrichment/companies", "acme.com");
+      const routed = await send("/v1/enrichment/compani%65s", "globex.com");
       expect(isProxyOnlyPath("/v1/enrichment/compani%65s")).toBe(false);
       for (const res of [direct, routed]) {
         expect(res.status).toBe(200);

@@ -436,13 +436,19 @@ function garbageAuthorizations(a: TestAccount): (string | null)[] {
   ];
 }
 
-/** A request the action prices at one unit (or its declared maximum, if metered). */
+let records = 0;
+/**
+ * A request the action prices at one unit (or its declared maximum, if metered). A body record is
+ * one never sent before, under every dedupe key the demo uses, so no call is skipped as a repeat.
+ */
 function priced(action: Action): { method: string; path: string; body?: unknown } {
   let path = action.path.replace(/:[A-Za-z_]+/g, "p1");
   const unit = "unit" in action.price ? action.price.unit : null;
   if (unit?.from === "query") path += `?${unit.param}=1`;
   if (action.method === "GET" || action.method === "DELETE") return { method: action.method, path };
-  const body = unit?.from === "body" ? { [unit.field]: [{ domain: "a.example" }] } : {};
+  const n = ++records;
+  const record = { domain: `m${n}.example`, email: `m${n}@example.com`, id: `m${n}` };
+  const body = unit?.from === "body" ? { [unit.field]: [record] } : {};
   return { method: action.method, path, body };
 }
 
@@ -458,12 +464,12 @@ describe("the priced proxy, every catalog action x every principal (I6)", {
     "%s: only A's member key spends, and only A's credits",
     async (_id, action) => {
       const { a, b, auth, namingB } = world;
-      const call = priced(action);
       // The member's seat is `core`: an action that needs another seat is refused by the rules.
       const memberStatus = action.seat && action.seat !== "core" ? 403 : 200;
       let before = await dumpBoth(a, b);
       for (const principal of PRINCIPALS) {
         for (const target of ["own", "other"] as Target[]) {
+          const call = priced(action);
           const cell = `${call.method} ${action.path} (${action.id}) as ${principal}, naming ${target === "own" ? "A" : "B"}`;
           const expected = expectedOutcome({ kind: "proxy" }, principal, memberStatus);
           if (principal === "member" && memberStatus === 403) expected.code = "seat_required";

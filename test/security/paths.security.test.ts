@@ -145,6 +145,16 @@ interface Echo {
 
 const ONE_RECORD = JSON.stringify({ records: [{ domain: "a.example" }] });
 
+let recordsSent = 0;
+/**
+ * One record never sent before: with dedupe (enrichment.company is keyed by domain), a record
+ * the account enriched already would be skipped, not charged and not forwarded.
+ */
+function freshRecord(): string {
+  recordsSent += 1;
+  return JSON.stringify({ records: [{ domain: `r${recordsSent}.example` }] });
+}
+
 type Outcome =
   | { refused: number | "4xx" }
   | { upstreamPath: string; method: string; charged: number };
@@ -163,7 +173,7 @@ const enrichAt = (path: string, outcome: Outcome, name = path): Case => ({
   name: `POST ${name}`,
   method: "POST",
   path,
-  body: ONE_RECORD,
+  body: freshRecord(),
   expect: outcome,
 });
 const COMPANIES = { upstreamPath: `${PREFIX}/enrich/companies`, method: "POST", charged: 10 };
@@ -410,7 +420,7 @@ describe("what the upstream receives and what the client gets back (I7)", {
     acct = await setupAccount();
   });
 
-  async function echoed(headers: Record<string, string>, body = ONE_RECORD) {
+  async function echoed(headers: Record<string, string>, body = freshRecord()) {
     const res = await send("/v1/enrichment/companies", {
       method: "POST",
       headers: {
@@ -515,17 +525,18 @@ describe("what the upstream receives and what the client gets back (I7)", {
   });
 
   it.each([
+    // Domains of their own per case: the account's records enriched already are not charged.
     [
       "a duplicated key",
-      '{"records":[{"domain":"a.example"}],"records":[{"domain":"b.example"},{"domain":"c.example"},{"domain":"d.example"}]}',
+      '{"records":[{"domain":"a1.example"}],"records":[{"domain":"b1.example"},{"domain":"c1.example"},{"domain":"d1.example"}]}',
     ],
     [
       "a duplicated key, first the longer",
-      '{"records":[{"domain":"b.example"},{"domain":"c.example"},{"domain":"d.example"}],"records":[{"domain":"a.example"}]}',
+      '{"records":[{"domain":"b2.example"},{"domain":"c2.example"},{"domain":"d2.example"}],"records":[{"domain":"a2.example"}]}',
     ],
     [
       "an escaped duplicate key",
-      '{"records":[{"domain":"a.example"}],"\\u0072ecords":[{"domain":"b.example"},{"domain":"c.example"}]}',
+      '{"records":[{"domain":"a3.example"}],"\\u0072ecords":[{"domain":"b3.example"},{"domain":"c3.example"}]}',
     ],
   ])("prices a body with %s on exactly what it forwards", async (_, body) => {
     const before = await balance(acct.adminKey);

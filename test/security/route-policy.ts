@@ -68,6 +68,13 @@ const sameFor = (path: string, status: number, body?: unknown) => ({
   other: () => ({ path, status, body }),
 });
 
+let outcomes = 0;
+const outcomeReport = () => ({
+  id: `matrix-outcome-${Date.now().toString(36)}-${++outcomes}`,
+  kind: "meeting_booked",
+  recordKey: "acme.com",
+});
+
 export const ROUTE_POLICY: Record<string, RoutePolicy> = {
   // ---- operator, /admin/v1 ---------------------------------------------------------------
   "POST /admin/v1/accounts": {
@@ -242,6 +249,26 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     other: (t) => ({ path: `/v1/usage/summary?team=${t.teamId}&group_by=member`, status: 200 }),
   },
   "GET /v1/usage/reconcile": { access: readers, ...sameFor("/v1/usage/reconcile", 200) },
+  "GET /v1/usage/attribution": {
+    access: { kind: "account", roles: ["admin", "finance", "member"] },
+    ...sameFor("/v1/usage/attribution?group_by=member", 200),
+  },
+  // Each report a new id, so every admitted cell records one (201); B is named only in headers.
+  "POST /v1/outcomes": {
+    access: { kind: "account", roles: ["admin", "member"] },
+    own: () => ({ path: "/v1/outcomes", status: 201, body: outcomeReport() }),
+    other: () => ({ path: "/v1/outcomes", status: 201, body: outcomeReport() }),
+  },
+  "GET /v1/usage/value": {
+    access: { kind: "account", roles: ["admin", "finance", "member"] },
+    ...sameFor("/v1/usage/value?group_by=member", 200),
+  },
+  "GET /v1/value/settings": { access: readers, ...sameFor("/v1/value/settings", 200) },
+  // Clearing the account's value settings: what the configuration says stays in force.
+  "PUT /v1/value/settings": {
+    access: admin,
+    ...sameFor("/v1/value/settings", 200, { hourlyCost: null, currency: null }),
+  },
   "POST /admin/v1/usage/retention": {
     access: operator,
     // A dry run: the operator may name any account, and nothing changes.

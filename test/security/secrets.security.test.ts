@@ -347,32 +347,39 @@ async function manage(aId: string, bId: string) {
   return { aAdmin, finance, memberKey, auditedKey, doomed, bMemberKey };
 }
 
-const records = (n: number) => ({
-  records: Array.from({ length: n }, (_, i) => ({ domain: `c${i}.example` })),
-});
+let batches = 0;
+/**
+ * `n` records never sent before: with dedupe (enrichment.company is keyed by domain), records
+ * the account enriched already would be skipped and the upstream not called.
+ */
+const records = (n: number) => {
+  batches += 1;
+  return { records: Array.from({ length: n }, (_, i) => ({ domain: `c${batches}-${i}.example` })) };
+};
 const ENRICH = "/v1/enrichment/companies";
 
 /** Priced calls that succeed, fail upstream, are denied, time out, replay or break. */
 async function spend(keys: Awaited<ReturnType<typeof manage>>, suffix: string) {
   const { aAdmin, finance, memberKey, auditedKey, bMemberKey } = keys;
-  const one = { ...memberKey.auth, json: records(1) };
+  const one = () => ({ ...memberKey.auth, json: records(1) });
   await step("charged call", 200, ENRICH, { ...memberKey.auth, json: records(2) });
-  await step("upstream 500", 500, ENRICH, { ...one, headers: { "x-chaos-status": "500" } });
-  await step("upstream throws", 502, ENRICH, { ...one, headers: { "x-chaos-throw": "1" } });
+  await step("upstream 500", 500, ENRICH, { ...one(), headers: { "x-chaos-status": "500" } });
+  await step("upstream throws", 502, ENRICH, { ...one(), headers: { "x-chaos-throw": "1" } });
   await step("finance spends", 403, ENRICH, { ...finance.auth, json: records(1) });
   await step("admin spends", 403, ENRICH, { ...aAdmin.auth, json: records(1) });
   await step("no purpose", 403, ENRICH, { ...auditedKey.auth, json: records(1) });
   const purpose = { "x-credit-purpose": "audit" };
   await step("purpose", 200, ENRICH, { ...auditedKey.auth, json: records(1), headers: purpose });
   const idem = { "idempotency-key": `idem-${suffix}` };
-  await step("idempotent", 200, ENRICH, { ...one, headers: idem });
-  const replay = await step("replay", 200, ENRICH, { ...one, headers: idem });
+  const same = one(); // the replay sends the same body
+  await step("idempotent", 200, ENRICH, { ...same, headers: idem });
+  const replay = await step("replay", 200, ENRICH, { ...same, headers: idem });
   expect(replay.headers.get("x-credits-replayed")).toBe("true");
   await step("mismatch", 422, ENRICH, { ...memberKey.auth, json: records(3), headers: idem });
-  await step("dry run", 200, ENRICH, { ...one, headers: { "x-credit-dry-run": "true" } });
+  await step("dry run", 200, ENRICH, { ...one(), headers: { "x-credit-dry-run": "true" } });
   await step("B spends", 200, ENRICH, { ...bMemberKey.auth, json: records(1) });
   const slow = { "x-chaos-delay-ms": "1000" };
-  await step("timeout", 504, "/v1/test/slow", { ...one, via: "test", headers: slow });
+  await step("timeout", 504, "/v1/test/slow", { ...one(), via: "test", headers: slow });
   await step("refused", 502, "/v1/test/refused", { ...memberKey.auth, via: "test", json: {} });
   await step("metered", 200, "/v1/test/metered", {
     ...memberKey.auth,

@@ -126,15 +126,51 @@ export async function grant(
   return res.body;
 }
 
-/** Calls the company enrichment action with `records` records. */
+/**
+ * Calls the company enrichment action with `records` records, always the same ones (`c0.example`,
+ * `c1.example`, ...): a call repeating an earlier one is the same body (idempotency), and with
+ * dedupe its records already enriched are not charged again. Use `enrichFresh` for calls that
+ * must each be charged in full.
+ */
 export function enrich(key: string, records: number, headers: Record<string, string> = {}) {
+  return enrichRecords(key, sameDomains(records), headers);
+}
+
+/**
+ * Calls the company enrichment action with `records` records never sent before (fresh domains),
+ * so each call is charged for every record, whatever the account enriched earlier.
+ */
+export function enrichFresh(key: string, records: number, headers: Record<string, string> = {}) {
+  return enrichRecords(key, freshDomains(records), headers);
+}
+
+/** Calls the company enrichment action with these records. */
+export function enrichRecords(
+  key: string,
+  records: readonly unknown[],
+  headers: Record<string, string> = {},
+) {
   return call("/v1/enrichment/companies", {
     method: "POST",
     headers: { ...bearer(key), "content-type": "application/json", ...headers },
-    body: JSON.stringify({
-      records: Array.from({ length: records }, (_, i) => ({ domain: `c${i}.example` })),
-    }),
+    body: JSON.stringify({ records }),
   });
+}
+
+/** `n` company records, always the same: `c0.example`, `c1.example`, ... */
+export function sameDomains(n: number) {
+  return Array.from({ length: n }, (_, i) => ({ domain: `c${i}.example` }));
+}
+
+let freshBatch = 0;
+
+/**
+ * `n` company records whose domains no earlier call of this module sent (a counter per batch):
+ * dedupe charges each of them.
+ */
+export function freshDomains(n: number) {
+  freshBatch += 1;
+  return Array.from({ length: n }, (_, i) => ({ domain: `f${freshBatch}-${i}.example` }));
 }
 
 /** Reads the balance with a key. */

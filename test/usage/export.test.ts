@@ -8,6 +8,7 @@ import {
   call,
   d1Events,
   enrich,
+  enrichFresh,
   jsonCall,
   ledger,
   type ProblemBody,
@@ -78,11 +79,13 @@ describe("usage export (SPEC §5 /usage/events)", () => {
     expect(credits).toBe(10 + 20 + 30 + 40 + 1);
 
     const whole = await summary(acct.financeKey, "");
+    // Every record was fresh: dedupe saved nothing.
     expect(whole.body.totals).toEqual({
       credits,
       units: sum(pages, "units"),
       calls: 6,
       denials: 1,
+      creditsSaved: 0,
     });
     const grouped = await summary(acct.financeKey, "group_by=day,team,action");
     expect(grouped.status).toBe(200);
@@ -177,7 +180,7 @@ describe("usage export (SPEC §5 /usage/events)", () => {
     const acct = await setupAccount();
     const nasty = ['=HYPERLINK("http://x","y")', '+1,"2"', "-3", "@SUM(A1)", "plain"];
     for (const key of nasty) {
-      expect((await enrich(acct.memberKey, 1, { "idempotency-key": key })).status).toBe(200);
+      expect((await enrichFresh(acct.memberKey, 1, { "idempotency-key": key })).status).toBe(200);
     }
     await ledger(acct.id).flush();
     const { text } = await exported(acct.adminKey, "", "csv");
@@ -292,7 +295,7 @@ describe("usage export (SPEC §5 /usage/events)", () => {
 describe("reconcile (SPEC §5 /usage/reconcile)", () => {
   it("says pending while events wait in the outbox, and balanced after ?flush=true", async () => {
     const acct = await setupAccount();
-    for (const r of [1, 2]) await enrich(acct.memberKey, r);
+    for (const r of [1, 2]) await enrichFresh(acct.memberKey, r);
     const pending = await jsonCall<{
       verdict: string;
       total: { ledger: number; d1: number; pending: number; unexplained: number };
@@ -318,7 +321,7 @@ describe("reconcile (SPEC §5 /usage/reconcile)", () => {
 
   it("never counts an event twice when a flush lands between its two reads", async () => {
     const acct = await setupAccount();
-    for (let i = 0; i < 3; i++) await enrich(acct.memberKey, 1);
+    for (let i = 0; i < 3; i++) await enrichFresh(acct.memberKey, 1);
     const view = await runInDurableObject(ledger(acct.id), async (instance: AccountLedger) => {
       // D1 as the object sees it, except that the first read of D1's totals waits for a whole
       // flush to land first: the outbox's events reach D1 after the ledger's half was read.
@@ -361,7 +364,7 @@ describe("reconcile (SPEC §5 /usage/reconcile)", () => {
 
   it("counts events of a flush whose acknowledgement was lost once: as pending", async () => {
     const acct = await setupAccount();
-    for (let i = 0; i < 3; i++) await enrich(acct.memberKey, 1);
+    for (let i = 0; i < 3; i++) await enrichFresh(acct.memberKey, 1);
     expect((await lostAckFlush(acct.id)).error).toMatch(/connection lost/);
     expect(await d1Events(acct.id)).toHaveLength(3);
     const rec = await jsonCall<{ verdict: string; total: Record<string, number> }>(

@@ -1,7 +1,15 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admitTestOne, d1Events, enrich, ledger, setupAccount, spend } from "../support/api";
+import {
+  admitTestOne,
+  d1Events,
+  enrich,
+  enrichFresh,
+  ledger,
+  setupAccount,
+  spend,
+} from "../support/api";
 
 const FAIL_TRIGGER =
   "CREATE TRIGGER IF NOT EXISTS fail_usage BEFORE INSERT ON usage_events BEGIN SELECT RAISE(ABORT, 'injected'); END;";
@@ -18,8 +26,8 @@ async function withD1Down<T>(work: () => Promise<T>): Promise<T> {
 describe("usage events reach D1 exactly once (I5)", () => {
   it("writes no D1 row on the request path; the alarm flushes the outbox", async () => {
     const acct = await setupAccount();
-    await enrich(acct.memberKey, 1);
-    await enrich(acct.memberKey, 2);
+    await enrichFresh(acct.memberKey, 1);
+    await enrichFresh(acct.memberKey, 2);
     expect(await d1Events(acct.id)).toHaveLength(0);
     expect((await ledger(acct.id).outboxStats()).pending).toBe(2);
     expect(await runDurableObjectAlarm(ledger(acct.id))).toBe(true);

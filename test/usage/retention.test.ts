@@ -78,7 +78,13 @@ describe("usage retention (operator)", () => {
     const res = await retention({ olderThanDays: 30, mode: "delete", accountId: acct.id });
     expect(res.body).toMatchObject({ mode: "delete", events: 6, credits: 61 });
     const after = await books(acct);
-    expect(after.summary.totals).toEqual({ credits: 0, units: 0, calls: 0, denials: 0 });
+    expect(after.summary.totals).toEqual({
+      credits: 0,
+      units: 0,
+      calls: 0,
+      denials: 0,
+      creditsSaved: 0,
+    });
     expect(after.reconcile).toEqual(before.reconcile);
     expect(after.reconcile.verdict).toBe("balanced");
     expect(after.balance).toEqual(before.balance);

@@ -5,7 +5,15 @@ import { expect } from "vitest";
 import type { AccountLedger } from "../../src/ledger/object";
 import type { UsageEvent } from "../../src/usage/event";
 import { insertUsageEvents } from "../../src/usage/flush";
-import { bearer, call, enrich, jsonCall, ledger, spend, type TestAccount } from "../support/api";
+import {
+  bearer,
+  call,
+  enrichFresh,
+  jsonCall,
+  ledger,
+  spend,
+  type TestAccount,
+} from "../support/api";
 
 export type Row = Record<string, unknown>;
 
@@ -92,7 +100,10 @@ export function csvObjects(text: string): Record<string, string>[] {
 
 /** Captured, voided and denied calls of one account, flushed to D1. */
 export async function makeUsage(acct: TestAccount, extraMember?: { key: string }) {
-  for (const records of [1, 2, 3]) expect((await enrich(acct.memberKey, records)).status).toBe(200);
+  // Fresh records per call: dedupe charges every record of each call.
+  for (const records of [1, 2, 3]) {
+    expect((await enrichFresh(acct.memberKey, records)).status).toBe(200);
+  }
   expect((await spend(acct.memberKey, "/v1/test/one", { "x-chaos-status": "500" })).status).toBe(
     500,
   );
@@ -101,7 +112,7 @@ export async function makeUsage(acct: TestAccount, extraMember?: { key: string }
   expect(
     (await call("/v1/prospecting/intent?limit=2", { headers: bearer(acct.memberKey) })).status,
   ).toBe(403);
-  if (extraMember) expect((await enrich(extraMember.key, 4)).status).toBe(200);
+  if (extraMember) expect((await enrichFresh(extraMember.key, 4)).status).toBe(200);
   await ledger(acct.id).flush();
 }
 
