@@ -66,7 +66,24 @@ export const TARGETS = {
 /** Hard ceiling on the whole run: past it everything is stopped and the run fails. */
 export const WATCHDOG_MS = 290_000;
 export const ROUTE = "/v1/enrichment/companies";
+/** The smoke calls' body: one record, each account's first call (10 credits). */
 export const BODY = JSON.stringify({ records: [{ domain: "acme.com" }] });
+
+/** What the load's bodies look like (`n` counts up), for the report. */
+export const LOAD_BODY = '{"records":[{"domain":"load-<n>.example"}]}';
+let loadBodies = 0;
+
+/**
+ * The body of one load request: one record whose domain no earlier request of the run sent. The
+ * demo catalog charges each company once per 30 days (`dedupe` on `domain`): a record enriched
+ * already would be answered by the gateway itself, free and without the upstream, so a repeated
+ * body would not measure the charged, forwarded path. The other targets get the same kind of
+ * body, so every target parses and forwards the same bytes' worth.
+ */
+export function loadBody(): string {
+  loadBodies += 1;
+  return LOAD_BODY.replace("<n>", String(loadBodies));
+}
 
 function token(prefix: string, bytes: number): string {
   const random = crypto.getRandomValues(new Uint8Array(bytes));

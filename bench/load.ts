@@ -4,7 +4,7 @@
  */
 import { Agent, request as httpRequest } from "node:http";
 import autocannon from "autocannon";
-import { BODY, ROUTE } from "./config";
+import { loadBody, ROUTE } from "./config";
 
 export type TargetName = "gateway" | "forwarder" | "floor";
 
@@ -114,11 +114,15 @@ function closedLoop({ base, keys, connections, seconds, target }: LoadSpec): Pro
       method: "POST",
       path: url.pathname,
       headers: { "content-type": "application/json" },
-      body: BODY,
       setupRequest: (req) => {
         const key = keyAt(keys, next);
         next += 1;
-        return { ...req, headers: { ...req.headers, authorization: `Bearer ${key}` } };
+        // A record of its own per request: with dedupe a repeated one would not be charged.
+        return {
+          ...req,
+          headers: { ...req.headers, authorization: `Bearer ${key}` },
+          body: loadBody(),
+        };
       },
       onResponse: (status, body) => sampleFailure(target, status, body),
     },
@@ -148,7 +152,6 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
   const { base, keys, connections, seconds, target, rate } = spec;
   const url = new URL(`${base}${ROUTE}`);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  const bodyLength = new TextEncoder().encode(BODY).byteLength;
   const latencies: number[] = [];
   const result: LoadResult = {
     duration: seconds,
@@ -165,6 +168,8 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
   const send = () => {
     const key = keyAt(keys, next);
     next += 1;
+    // A record of its own per request: with dedupe a repeated one would not be charged.
+    const body = loadBody();
     result.requests.sent += 1;
     inFlight += 1;
     const started = performance.now();
@@ -176,7 +181,7 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
         timeout: 10_000,
         headers: {
           "content-type": "application/json",
-          "content-length": bodyLength,
+          "content-length": Buffer.byteLength(body),
           authorization: `Bearer ${key}`,
         },
       },
@@ -211,7 +216,7 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
       inFlight -= 1;
       result.errors += 1;
     });
-    req.end(BODY);
+    req.end(body);
   };
   return new Promise((resolve) => {
     const interval = 1000 / rate;

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { platform, version } from "node:process";
 import { type RunData, settlement } from "./checks";
-import { BODY, CONFIG, RESULTS_FILE, ROUTE, round, TARGETS } from "./config";
+import { BODY, CONFIG, LOAD_BODY, RESULTS_FILE, ROUTE, round, TARGETS } from "./config";
 import { failureSamples, type TargetName, tallies } from "./load";
 import type { PhaseResult } from "./phase";
 
@@ -131,7 +131,14 @@ export function buildReport(data: RunData, context: Context) {
     },
     checks: { ok: problems.length === 0, problems },
     warnings,
-    config: { ...CONFIG, route: ROUTE, body: BODY, host: "127.0.0.1", targets: TARGETS },
+    config: {
+      ...CONFIG,
+      route: ROUTE,
+      body: LOAD_BODY,
+      smokeBody: BODY,
+      host: "127.0.0.1",
+      targets: TARGETS,
+    },
     machine: {
       cpus: cpus().length,
       node: version,
@@ -244,7 +251,7 @@ export function printReport(report: Report, tmp: string): void {
   const lines = [
     "",
     `creditgate bench  ${report.timestamp}  (runtime ${CONFIG.runtime}, state in ${tmp}; ${machine.cpus} cpus, node ${machine.node}, load avg at start ${machine.loadavgAtStart})`,
-    `${CONFIG.accounts} accounts; per phase and target ${CONFIG.warmupSeconds} s warm-up, then ${CONFIG.durationSeconds} s in ${CONFIG.slices} slices interleaved with the other targets (the floor in spread only); POST ${ROUTE} ${BODY}`,
+    `${CONFIG.accounts} accounts; per phase and target ${CONFIG.warmupSeconds} s warm-up, then ${CONFIG.durationSeconds} s in ${CONFIG.slices} slices interleaved with the other targets (the floor in spread only); POST ${ROUTE} ${LOAD_BODY}, a new domain each request`,
     "",
     bar,
     `  HEADLINE  ${headline.name}: ${pad(headline.value, 0)}   (gateway ${pad(headline.gatewayRps, 0)} req/s, floor ${pad(headline.floorRps, 0)} req/s; 1.0 = as cheap as the design allows)`,
