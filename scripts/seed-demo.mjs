@@ -56,6 +56,35 @@ async function listAll(baseUrl, token, path) {
   return items;
 }
 
+/**
+ * What a CRM would report back for the history: a meeting booked two days after every fifth
+ * company enrichment, and a deal won after every fifteenth, each tied to its call by request id
+ * (so the Value panel has outcomes per 1,000 credits to show). Returns how many were reported.
+ */
+async function reportOutcomes(baseUrl, adminKey, financeKey) {
+  const events = await call(
+    baseUrl,
+    financeKey,
+    "GET",
+    "/v1/usage/events?action=enrichment.company&outcome=captured&limit=200",
+  );
+  let reported = 0;
+  for (const [i, event] of events.body.data.entries()) {
+    if (i % 5 !== 0) continue;
+    const at = Math.min(Date.parse(event.occurredAt) + 2 * DAY_MS, Date.now());
+    const deal = i % 15 === 0;
+    await call(baseUrl, adminKey, "POST", "/v1/outcomes", {
+      id: `demo-${event.id}`,
+      kind: deal ? "deal_won" : "meeting_booked",
+      requestId: event.requestId,
+      ...(deal ? { value: 12_000 } : {}),
+      occurredAt: new Date(at).toISOString(),
+    });
+    reported += 1;
+  }
+  return reported;
+}
+
 export async function seedDemo(baseUrl, operatorToken, options = {}) {
   const op = (method, path, body, expected) =>
     call(baseUrl, operatorToken, method, path, body, expected);
@@ -112,6 +141,7 @@ export async function seedDemo(baseUrl, operatorToken, options = {}) {
     history = replayed.body;
     // Usage reaches D1 with the ledger's next flush; reconcile with flush=true makes it now.
     await call(baseUrl, finance.body.key, "GET", "/v1/usage/reconcile?flush=true");
+    history.outcomes = await reportOutcomes(baseUrl, adminKey, finance.body.key);
   }
 
   return {
@@ -133,6 +163,10 @@ export function banner(demo) {
   const auth = (key) => `-H 'Authorization: Bearer ${key}'`;
   const json = "-H 'Content-Type: application/json'";
   const companies = `-d '{"records":[{"domain":"acme.com"},{"domain":"globex.com"}]}'`;
+  // Each record is charged once per 30 days (dedupe): the dry run and the retry get companies of
+  // their own, so that they quote and charge something after the first call.
+  const quoted = `-d '{"records":[{"domain":"umbrella.com"}]}'`;
+  const retried = `-d '{"records":[{"domain":"hooli.com"}]}'`;
   const enrich = `curl -i -X POST ${url}/v1/enrichment/companies ${auth(demo.ada.key)} ${json}`;
   const rule = "=".repeat(78);
   return [
@@ -144,7 +178,7 @@ export function banner(demo) {
     }`,
     ...(demo.history
       ? [
-          ` with ${demo.history.calls} calls of history since ${demo.history.from.slice(0, 10)} (${demo.history.denied} denied)`,
+          ` with ${demo.history.calls} calls of history since ${demo.history.from.slice(0, 10)} (${demo.history.denied} denied), ${demo.history.outcomes} outcomes reported`,
         ]
       : []),
     rule,
@@ -157,7 +191,7 @@ export function banner(demo) {
     "",
     " Try it (-i shows the X-Credits-* headers):",
     "",
-    " # Company enrichment as Ada: 10 credits per record",
+    " # Company enrichment as Ada: 10 credits per record, each record once per 30 days",
     `   ${enrich} ${companies}`,
     "",
     " # Buyer intent as Ada (needs the sales seat): 10 credits per company",
@@ -167,10 +201,10 @@ export function banner(demo) {
     `   curl -i -X POST ${url}/v1/ai/generate ${auth(demo.grace.key)} ${json} -d '{"prompt":"Write a two-line follow-up to Acme about our demo"}'`,
     "",
     " # Dry run: what would it cost? (reserves nothing, calls nothing)",
-    `   ${enrich} -H 'X-Credit-Dry-Run: true' ${companies}`,
+    `   ${enrich} -H 'X-Credit-Dry-Run: true' ${quoted}`,
     "",
     " # Idempotent retry: run it twice, the second is replayed and not charged again",
-    `   ${enrich} -H 'Idempotency-Key: ${retryKey}' ${companies}`,
+    `   ${enrich} -H 'Idempotency-Key: ${retryKey}' ${retried}`,
     "",
     " # Balance and forecast as finance",
     `   curl -s ${url}/v1/balance ${auth(demo.financeKey)}`,

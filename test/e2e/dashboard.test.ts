@@ -216,6 +216,114 @@ it("draws the spend chart and burn-down, with per-day data equal to the summary 
   await p.screenshot({ path: path.join(ARTIFACTS, "desktop.png"), fullPage: true });
 });
 
+/** `GET /v1/usage/value`, the fields the Value panel shows. */
+interface ValueMeasures {
+  credits: number;
+  creditCost: number;
+  manualHours: number;
+  manualCost: number;
+  ratio: number | null;
+  creditsSaved: number;
+}
+interface ValueReport {
+  currency: string;
+  groups: (ValueMeasures & { action: string })[];
+  totals: ValueMeasures;
+}
+
+/** A figure as the page writes it ("$1,237.50", "53.71×", "0.4", "–"), as a number or null. */
+function figure(text: string): number | null {
+  if (text.trim() === "–") return null;
+  const digits = text.replace(/[^\d.-]/g, "");
+  if (!/^-?\d+(\.\d+)?$/.test(digits)) throw new Error(`not a figure: ${JSON.stringify(text)}`);
+  return Number(digits);
+}
+
+/** The Value panel's table, read by role: each row's header and its figures. */
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+interface Attribution {
+  groups: { action?: string; credits: number; outcomes: number }[];
+  totals: { credits: number; outcomes: number };
+}
+
+async function valueRows(p: Page): Promise<Map<string, (number | null)[]>> {
+  const region = p.getByRole("region", { name: "Value: credits against the same work by hand" });
+  const list = region.getByRole("table", { name: /same work by hand, by action/ });
+  await list.waitFor();
+  const rows = new Map<string, (number | null)[]>();
+  for (const row of await list.getByRole("row").all()) {
+    const head = (await row.getByRole("rowheader").allTextContents())[0];
+    if (head === undefined) continue;
+    rows.set(head, (await row.getByRole("cell").allTextContents()).map(figure));
+  }
+  return rows;
+}
+
+const valueFigures = (m: ValueMeasures) => [
+  m.credits,
+  m.creditCost,
+  m.manualHours,
+  m.manualCost,
+  m.ratio,
+  m.creditsSaved,
+];
+
+it("shows the range's credits against the same work by hand, as GET /v1/usage/value", async () => {
+  const p = need(page, "page");
+  const d = need(demo, "demo");
+  const query = `group_by=action&from=${range.from}&to=${range.to}`;
+  const value = await expectApi<ValueReport>(200, base, "GET", `/v1/usage/value?${query}`, key());
+  expect(value.totals.credits, "the seeded usage has credits in this period").toBeGreaterThan(0);
+  expect(value.totals.manualCost, "the demo's actions declare manual minutes").toBeGreaterThan(0);
+  // The seed reports outcomes on the history's company enrichments (by request id).
+  const attribution = await expectApi<Attribution>(
+    200,
+    base,
+    "GET",
+    `/v1/usage/attribution?${query}`,
+    key(),
+  );
+  expect(attribution.totals.outcomes, "the seed reports outcomes").toBeGreaterThan(0);
+  const per1000 = (m: { outcomes: number; credits: number } | undefined) =>
+    m && m.credits > 0 && m.outcomes > 0 ? round2((m.outcomes / m.credits) * 1000) : null;
+  const outcomes = new Map(attribution.groups.map((g) => [g.action, g]));
+  const expected = new Map(
+    value.groups.map((g) => [g.action, [...valueFigures(g), per1000(outcomes.get(g.action))]]),
+  );
+  expected.set("All actions", [...valueFigures(value.totals), per1000(attribution.totals)]);
+  expect(await valueRows(p)).toEqual(expected);
+  expect(await p.getByTestId("value-outcomes").textContent()).toMatch(
+    /GET \/v1\/usage\/attribution/,
+  );
+  const region = p.getByRole("region", { name: /^Value/ });
+  expect(await region.getByRole("table").getAttribute("class")).toBe("data");
+  expect(await region.getByRole("columnheader").allTextContents()).toContain("Cost by hand");
+
+  // The account's own figures: another currency, shown once the page reloads.
+  const eur = { hourlyCost: 60, currency: "EUR", creditPrice: 0.02 };
+  await expectApi(200, base, "PUT", "/v1/value/settings", d.adminKey, eur);
+  try {
+    await p.getByRole("button", { name: "Refresh" }).click();
+    await p.getByRole("table", { name: /by action, in EUR$/ }).waitFor();
+    const inEur = await expectApi<ValueReport>(200, base, "GET", `/v1/usage/value?${query}`, key());
+    expect(inEur.currency).toBe("EUR");
+    const rows = await valueRows(p);
+    expect(rows.get("All actions")).toEqual([
+      ...valueFigures(inEur.totals),
+      per1000(attribution.totals),
+    ]);
+    const cost = p
+      .getByRole("row", { name: /^All actions/ })
+      .getByRole("cell")
+      .nth(1);
+    expect(await cost.textContent()).toMatch(/^€/);
+  } finally {
+    const clear = { hourlyCost: null, currency: null, creditPrice: null };
+    await expectApi(200, base, "PUT", "/v1/value/settings", d.adminKey, clear);
+  }
+});
+
 it("switches the grouping to actions and filters by team", async () => {
   const p = need(page, "page");
   const d = need(demo, "demo");
