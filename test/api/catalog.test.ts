@@ -15,6 +15,8 @@ interface CatalogAction {
 }
 interface AccountCatalog {
   plan: { id: string; name: string; includedCredits: number };
+  seats: string[];
+  categories: string[];
   included: CatalogAction[];
   notIncluded: CatalogAction[];
 }
@@ -26,6 +28,15 @@ describe("GET /v1/catalog", () => {
       const res = await jsonCall<AccountCatalog>("/v1/catalog", { headers: bearer(key) });
       expect(res.status).toBe(200);
       expect(res.body.plan).toEqual({ id: "starter", name: "Starter", includedCredits: 500 });
+      // What the console's forms offer: the configuration's seats (and none), its categories.
+      expect(res.body.seats).toEqual(["core", "sales", "service", "none"]);
+      expect(res.body.categories).toEqual([
+        "enrichment",
+        "prospecting",
+        "ai",
+        "record_refresh",
+        "insights",
+      ]);
       expect(res.body.included.map((a) => a.id)).toEqual([
         "enrichment.company",
         "enrichment.contact",

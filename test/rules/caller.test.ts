@@ -111,6 +111,13 @@ describe("team and member management", () => {
         actionCaps: { "test.one": 20 },
       },
     });
+    // The caller, so the dashboard knows whether to offer forms: finance reads, admin manages.
+    expect(after.body).toMatchObject({ caller: { role: "finance" } });
+    const admin = await api<{ caller: { role: string; keyId: string } }>("/v1/account", {
+      key: acct.adminKey,
+    });
+    expect(admin.body.caller.role).toBe("admin");
+    expect(admin.body.caller.keyId).toMatch(/\S/);
     const member = await api<{ code: string }>("/v1/account", { key: acct.memberKey });
     expect(member.status).toBe(403);
     expect(member.body.code).toBe("forbidden");

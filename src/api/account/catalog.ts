@@ -6,7 +6,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Catalog } from "../../catalog";
 import { priceAt, upcomingPrices } from "../../config/price";
-import type { Action } from "../../config/schema";
+import { type Action, NO_SEAT } from "../../config/schema";
 import { Problem } from "../../lib/problem";
 import { accountAuth } from "../auth";
 import type { AppEnv } from "../context";
@@ -35,6 +35,10 @@ const CatalogAction = z
 const AccountCatalog = z
   .object({
     plan: z.object({ id: z.string(), name: z.string(), includedCredits: z.number().int() }),
+    seats: z.array(z.string()).openapi({
+      description: `The seats a member can hold: the configuration's, then \`${NO_SEAT}\``,
+    }),
+    categories: z.array(z.string()).openapi({ description: "The configuration's categories" }),
     included: z.array(CatalogAction),
     notIncluded: z.array(
       CatalogAction.extend({
@@ -91,6 +95,8 @@ export function catalogRoutes(catalog: Catalog) {
           name: plan?.name ?? account.plan,
           includedCredits: plan?.includedCredits ?? 0,
         },
+        seats: [...catalog.config.seats, NO_SEAT],
+        categories: [...catalog.config.categories],
         included,
         notIncluded,
       },
