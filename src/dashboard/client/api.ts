@@ -64,6 +64,7 @@ async function problemOf(res: Response): Promise<Problem> {
       code: String(body.code ?? ""),
       detail: body.detail,
       requestId: String(body.requestId ?? res.headers.get("x-request-id") ?? ""),
+      ...(typeof body.field === "string" ? { field: body.field } : {}),
     };
   }
   return {
@@ -93,11 +94,20 @@ function networkProblem(error: unknown): Problem {
 export class Api {
   constructor(private readonly key: string) {}
 
-  private async send(path: string, accept: string, timeoutMs = TIMEOUT_MS): Promise<Response> {
+  private async send(
+    path: string,
+    accept: string,
+    timeoutMs = TIMEOUT_MS,
+    write?: { method: string; body?: unknown },
+  ): Promise<Response> {
     let res: Response;
+    const headers: Record<string, string> = { authorization: `Bearer ${this.key}`, accept };
+    if (write?.body !== undefined) headers["content-type"] = "application/json";
     try {
       res = await fetch(path, {
-        headers: { authorization: `Bearer ${this.key}`, accept },
+        method: write?.method ?? "GET",
+        body: write?.body === undefined ? undefined : JSON.stringify(write.body),
+        headers,
         credentials: "omit",
         cache: "no-store",
         referrerPolicy: "no-referrer",
@@ -113,6 +123,16 @@ export class Api {
   /** One JSON GET. */
   async get<T>(path: string, params: Params = {}): Promise<T> {
     const res = await this.send(pathWith(path, params), "application/json");
+    return (await res.json()) as T;
+  }
+
+  /**
+   * One change through the API (POST, PUT, PATCH, DELETE): the JSON answer, or null for 204. A
+   * refusal throws `ApiError` with the API's problem, so the form can show its detail.
+   */
+  async write<T>(method: string, path: string, body?: unknown): Promise<T | null> {
+    const res = await this.send(path, "application/json", TIMEOUT_MS, { method, body });
+    if (res.status === 204) return null;
     return (await res.json()) as T;
   }
 

@@ -5,6 +5,7 @@
  * dropped: nothing is drawn and no chart is made on a page that is gone.
  */
 import { Api, ApiError, problemOfError } from "./api";
+import { Console } from "./console";
 import { burndownOf, denialsFrom, spendOf, topOf } from "./derive";
 import { setOptions } from "./dom";
 import { downloadExport } from "./export";
@@ -49,6 +50,7 @@ export class Dashboard {
   private readonly shell: Shell;
   private readonly spend: SpendView;
   private readonly burndown: BurndownView;
+  private readonly console: Console;
   private teams = new Map<string, string>();
   private members = new Map<string, Member>();
   private balance: Balance | null = null;
@@ -78,9 +80,39 @@ export class Dashboard {
       if (changed === "groupBy") void this.guard(this.loadSpend(filters, this.generation));
       else void this.guard(this.loadRange(changed === "range"));
     });
-    this.shell.refresh.addEventListener("click", () => void this.start());
+    const caller = account.caller;
+    this.console = new Console(
+      this.api,
+      caller?.role === "admin",
+      caller?.keyId ?? null,
+      (error) => {
+        void this.guard(Promise.reject(error));
+      },
+    );
+    this.shell.manage.append(this.console.root);
+    this.shell.showOverview.addEventListener("click", () => this.view("overview"));
+    this.shell.showManage.addEventListener("click", () => this.view("manage"));
+    this.shell.refresh.addEventListener("click", () => {
+      void this.start();
+      if (!this.shell.manage.hidden) void this.console.loadAll();
+    });
     this.shell.exportCsv.addEventListener("click", () => void this.guard(this.export("csv")));
     this.shell.exportNdjson.addEventListener("click", () => void this.guard(this.export("ndjson")));
+  }
+
+  /** Shows the overview or the console; the console loads the first time it is shown. */
+  private view(which: "overview" | "manage"): void {
+    const manage = which === "manage";
+    this.shell.overview.hidden = manage;
+    this.shell.manage.hidden = !manage;
+    for (const [button, on] of [
+      [this.shell.showOverview, !manage],
+      [this.shell.showManage, manage],
+    ] as const) {
+      if (on) button.setAttribute("aria-current", "page");
+      else button.removeAttribute("aria-current");
+    }
+    if (manage) void this.console.show();
   }
 
   /** True once torn down: its loads and callbacks then do nothing. */

@@ -10,6 +10,7 @@ import "./styles.css";
 import "./views/teams.css";
 import "./views/signin.css";
 import "./views/value.css";
+import "./console/console.css";
 import { Api, ApiError, problemOfError } from "./api";
 import { Dashboard } from "./app";
 import { h } from "./dom";

@@ -10,6 +10,8 @@ export interface Problem {
   code: string;
   detail: string;
   requestId: string;
+  /** The request field the problem is about, when the API names one. */
+  field?: string;
 }
 
 export interface Page<T> {
@@ -25,6 +27,8 @@ export interface Account {
   addOns?: { id: string; quantity: number }[];
   billingAnchorDay: number;
   overagePolicy: "block" | "allow";
+  /** The key signed in: admins manage the account, finance reads it. */
+  caller?: { role: "admin" | "finance"; keyId: string };
 }
 
 /** A price as the configuration declares it (GET /v1/catalog). */
@@ -46,6 +50,9 @@ export interface CatalogAction {
 /** GET /v1/catalog: the plan, what it includes, what it does not. */
 export interface AccountCatalog {
   plan: { id: string; name: string; includedCredits: number };
+  /** The seats a member can hold, `none` last. */
+  seats: string[];
+  categories: string[];
   included: CatalogAction[];
   notIncluded: CatalogAction[];
 }
@@ -112,6 +119,56 @@ export interface Member {
   name: string;
   teamId: string;
   active: boolean;
+  seat: string;
+  /** A personal budget for the period; null: the team's default member budget. */
+  budget: number | null;
+  createdAt: string;
+}
+
+export type Role = "admin" | "finance" | "member";
+
+export interface Key {
+  id: string;
+  role: Role;
+  memberId: string | null;
+  name: string | null;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** `POST /v1/keys`: the key with its secret, shown this once. */
+export interface CreatedKey {
+  id: string;
+  key: string;
+  role: Role;
+  memberId: string | null;
+  name: string | null;
+}
+
+export interface AlertSettings {
+  thresholds: number[];
+  spike: { enabled: boolean; factor: number; floorCredits: number };
+  forecast: { enabled: boolean };
+  depleted: { enabled: boolean };
+  deniedBurst: { enabled: boolean; count: number; windowMinutes: number };
+}
+
+export interface Webhook {
+  url: string | null;
+  secretPrefix: string | null;
+  updatedAt: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  alertId: string;
+  type: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
 }
 
 export interface Totals {

@@ -7,7 +7,7 @@ import { day, credits as formatInt } from "../format";
 import type { Account, AccountCatalog, CatalogPrice } from "../types";
 import type { Panel } from "./shell";
 
-function priceText(price: CatalogPrice): string {
+export function priceText(price: CatalogPrice): string {
   if (!("unit" in price) || !price.unit) return `${formatInt(price.credits)} per call`;
   const per = price.per && price.per !== 1 ? `${formatInt(price.per)} units` : "unit";
   return `${formatInt(price.credits)} per ${per}`;

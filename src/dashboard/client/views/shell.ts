@@ -91,6 +91,11 @@ export interface Shell {
   teamBudgets: Panel;
   denials: Panel;
   alerts: Panel;
+  /** The overview (every usage panel) and the console, one shown at a time. */
+  overview: HTMLElement;
+  manage: HTMLElement;
+  showOverview: HTMLButtonElement;
+  showManage: HTMLButtonElement;
   /** What the filters select, in words: "2026-07-01 to 2026-07-31 (UTC)". */
   rangeLabel: HTMLElement;
   teamSelect: HTMLSelectElement;
@@ -181,7 +186,19 @@ export function renderShell(
     f.groupBy,
     (v) => filters.set("groupBy", v as GroupBy),
   );
+  const showOverview = h("button", {
+    text: "Overview",
+    attrs: { type: "button", "aria-current": "page" },
+  });
+  const showManage = h("button", { text: "Manage", attrs: { type: "button" } });
+  const overview = h("div", { class: "view", testid: "overview" });
+  const manage = h("div", { class: "view", testid: "manage" });
+  manage.hidden = true;
   const shell: Shell = {
+    overview,
+    manage,
+    showOverview,
+    showManage,
     banner: new Banner(),
     balance: panel("Balance now", true),
     plan: panel("Plan, add-ons and prices", true),
@@ -206,7 +223,12 @@ export function renderShell(
   shell.spend.tools.append(groupBy.field);
   root.replaceChildren(
     header,
+    h("nav", { class: "views", attrs: { "aria-label": "Dashboard" } }, showOverview, showManage),
     shell.banner.root,
+    overview,
+    manage,
+  );
+  overview.replaceChildren(
     h(
       "div",
       { class: "grid" },

@@ -41,7 +41,7 @@ function purpose(rules: TeamRules): string | null {
   return required ? `Purpose required: ${which}` : `Purpose, when sent: ${which}`;
 }
 
-function rulesCell(rules: TeamRules): HTMLElement {
+export function rulesCell(rules: TeamRules): HTMLElement {
   const rate = rules.memberRateLimitPerMinute;
   const lines = [
     allowed(rules),
