@@ -6,7 +6,8 @@ import { Agent, request as httpRequest } from "node:http";
 import autocannon from "autocannon";
 import { loadBody, ROUTE } from "./config";
 
-export type TargetName = "gateway" | "forwarder" | "floor";
+/** `held`: the gateway with its outbox flush and alarm held back (the tail's attribution). */
+export type TargetName = "gateway" | "forwarder" | "floor" | "held";
 
 export interface Tally {
   sent: number;
@@ -27,6 +28,7 @@ export const tallies: Record<TargetName, Tally> = {
   gateway: newTally(),
   forwarder: newTally(),
   floor: newTally(),
+  held: newTally(),
 };
 
 export interface FailureSample {
@@ -38,6 +40,7 @@ export const failureSamples: Record<TargetName, FailureSample[]> = {
   gateway: [],
   forwarder: [],
   floor: [],
+  held: [],
 };
 
 export function sampleFailure(target: TargetName, status: number, body: string | null): void {
@@ -80,6 +83,35 @@ export interface LoadRun {
   result: LoadResult;
   /** Every answered request's latency in ms, sorted. */
   latencies: number[];
+  /**
+   * Open loop only: each answered request's send time and latency, beside the gateway's own
+   * account of it where the answer carries one (bench/tail.ts). Says what slow calls waited for.
+   */
+  timings: CallTiming[];
+}
+
+export interface CallTiming {
+  /** Wall clock (Date.now()) when the request was sent, to set beside the ledgers' flushes. */
+  sentAt: number;
+  latencyMs: number;
+  /**
+   * The gateway's `Server-Timing`: `gateway` = its time minus the upstream's (both ledger round
+   * trips included), `upstream` = the forward. Null when the answer has none (the forwarder).
+   */
+  gatewayMs: number | null;
+  upstreamMs: number | null;
+}
+
+/** `gateway;dur=3, upstream;dur=2` -> the two durations, or nulls. */
+function serverTiming(
+  header: string | string[] | undefined,
+): Pick<CallTiming, "gatewayMs" | "upstreamMs"> {
+  const text = Array.isArray(header) ? header.join(",") : (header ?? "");
+  const gateway = /gateway;dur=([\d.]+)/.exec(text)?.[1];
+  const upstream = /upstream;dur=([\d.]+)/.exec(text)?.[1];
+  return gateway === undefined || upstream === undefined
+    ? { gatewayMs: null, upstreamMs: null }
+    : { gatewayMs: Number(gateway), upstreamMs: Number(upstream) };
 }
 
 /** The run in progress, so Ctrl-C and the watchdog can stop it. */
@@ -135,7 +167,7 @@ function closedLoop({ base, keys, connections, seconds, target }: LoadSpec): Pro
       if (error) return reject(error);
       addToTally(tallies[target], result);
       latencies.sort((a, b) => a - b);
-      resolve({ result, latencies });
+      resolve({ result, latencies, timings: [] });
     });
     activeLoad = instance;
     instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
@@ -153,6 +185,7 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
   const url = new URL(`${base}${ROUTE}`);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
+  const timings: CallTiming[] = [];
   const result: LoadResult = {
     duration: seconds,
     requests: { sent: 0, total: 0 },
@@ -172,6 +205,7 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
     const body = loadBody();
     result.requests.sent += 1;
     inFlight += 1;
+    const sentAt = Date.now();
     const started = performance.now();
     const req = httpRequest(
       url,
@@ -193,7 +227,9 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
         });
         res.on("end", () => {
           inFlight -= 1;
-          latencies.push(performance.now() - started);
+          const latencyMs = performance.now() - started;
+          latencies.push(latencyMs);
+          timings.push({ sentAt, latencyMs, ...serverTiming(res.headers["server-timing"]) });
           result.requests.total += 1;
           const code = res.statusCode ?? 0;
           result.statusCodeStats ??= {};
@@ -212,9 +248,11 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
       result.timeouts += 1;
       req.destroy(new Error("timeout"));
     });
-    req.on("error", () => {
+    req.on("error", (error) => {
       inFlight -= 1;
       result.errors += 1;
+      // Status 0: no answer; the message says why (a reset, a refused connection, ...).
+      sampleFailure(target, 0, `request error: ${error.message}`);
     });
     req.end(body);
   };
@@ -231,7 +269,7 @@ function openLoop(spec: LoadSpec & { rate: number }): Promise<LoadRun> {
       activeLoad = null;
       addToTally(tallies[target], result);
       latencies.sort((a, b) => a - b);
-      resolve({ result, latencies });
+      resolve({ result, latencies, timings });
     };
     const tick = () => {
       if (stopped) return;

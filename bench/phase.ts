@@ -15,6 +15,7 @@ import {
 } from "./cpu";
 import {
   addToTally,
+  type CallTiming,
   load,
   percentile,
   sampleFailure,
@@ -46,10 +47,17 @@ export interface PhaseResult extends Tally {
   replacedProcesses: string[];
 }
 
+/**
+ * Every open-loop call's timing of a phase and target, by `phase/target`, for the tail's
+ * attribution (bench/tail.ts); kept out of the results (a few thousand entries).
+ */
+export const callTimings = new Map<string, CallTiming[]>();
+
 /** Totals of one target over the slices of a phase. */
 interface PhaseSum extends Tally {
   seconds: number;
   latencies: number[];
+  timings: CallTiming[];
   cpu: CpuUsed;
   replaced: Set<string>;
 }
@@ -65,6 +73,7 @@ function newPhaseSum(): PhaseSum {
     timeouts: 0,
     statusCodes: {},
     latencies: [],
+    timings: [],
     cpu: newCpuUsed(),
     replaced: new Set(),
   };
@@ -80,9 +89,11 @@ export interface PhaseSpec {
   targets: Array<{ name: TargetName; server: Target }>;
   /** Process groups of all servers, for the CPU accounting. */
   pgids: number[];
+  /** One phase's own timing instead of the knobs': warm-up and measured seconds, slices. */
+  timing?: { warmupSeconds: number; durationSeconds: number; slices: number };
 }
 
-interface SliceSpec extends Omit<PhaseSpec, "name" | "targets"> {
+interface SliceSpec extends Omit<PhaseSpec, "name" | "targets" | "timing"> {
   server: Target;
   target: TargetName;
   seconds: number;
@@ -93,7 +104,7 @@ async function slice(sum: PhaseSum, spec: SliceSpec): Promise<void> {
   if (stopping) throw new Error("stopped");
   server.requireAlive();
   const cpuBefore = cpuSnapshot(pgids);
-  const { result, latencies } = await load({ ...loadSpec, base: server.base });
+  const { result, latencies, timings } = await load({ ...loadSpec, base: server.base });
   const cpuAfter = cpuSnapshot(pgids);
   server.requireAlive();
   for (const label of replacedProcesses(cpuBefore, cpuAfter, server.pgid)) sum.replaced.add(label);
@@ -101,6 +112,7 @@ async function slice(sum: PhaseSum, spec: SliceSpec): Promise<void> {
   sum.seconds += result.duration;
   addToTally(sum, result);
   for (const ms of latencies) sum.latencies.push(ms);
+  for (const t of timings) sum.timings.push(t);
 }
 
 function phaseResult(
@@ -110,6 +122,7 @@ function phaseResult(
   sum: PhaseSum,
 ): PhaseResult {
   const latencies = sum.latencies.sort((a, b) => a - b);
+  if (sum.timings.length > 0) callTimings.set(`${name}/${target}`, sum.timings);
   return {
     phase: name,
     target,
@@ -141,7 +154,8 @@ function phaseResult(
  * cancels out).
  */
 export async function phase(spec: PhaseSpec): Promise<PhaseResult[]> {
-  const { name, targets, pgids, ...loadSpec } = spec;
+  const { name, targets, pgids, timing, ...loadSpec } = spec;
+  const { warmupSeconds, durationSeconds, slices } = timing ?? CONFIG;
   const how = `${spec.connections} connection${spec.connections === 1 ? "" : "s"}`;
   const entries = targets.map(({ name: target, server }) => ({
     target,
@@ -149,17 +163,17 @@ export async function phase(spec: PhaseSpec): Promise<PhaseResult[]> {
     sum: newPhaseSum(),
   }));
   log(
-    `${name}: ${entries.map((e) => e.target).join(", ")}: ${CONFIG.warmupSeconds} s warm-up each, then ${CONFIG.durationSeconds} s each in ${CONFIG.slices} slices, ${how}`,
+    `${name}: ${entries.map((e) => e.target).join(", ")}: ${warmupSeconds} s warm-up each, then ${durationSeconds} s each in ${slices} slices, ${how}`,
   );
-  if (CONFIG.warmupSeconds > 0) {
+  if (warmupSeconds > 0) {
     for (const { target, server } of entries) {
       if (stopping) throw new Error("stopped");
       server.requireAlive();
-      await load({ ...loadSpec, base: server.base, seconds: CONFIG.warmupSeconds, target });
+      await load({ ...loadSpec, base: server.base, seconds: warmupSeconds, target });
     }
   }
-  const seconds = CONFIG.durationSeconds / CONFIG.slices;
-  for (let i = 0; i < CONFIG.slices; i++) {
+  const seconds = durationSeconds / slices;
+  for (let i = 0; i < slices; i++) {
     const order = i % 2 === 0 ? entries : entries.toReversed();
     for (const { target, server, sum } of order) {
       await slice(sum, { ...loadSpec, pgids, server, target, seconds });

@@ -9,7 +9,35 @@ import { platform, version } from "node:process";
 import { type RunData, settlement } from "./checks";
 import { BODY, CONFIG, LOAD_BODY, RESULTS_FILE, ROUTE, round, TARGETS } from "./config";
 import { failureSamples, type TargetName, tallies } from "./load";
+import { type CallCost, type CostResult, costPerMillion, METER } from "./meter";
 import type { PhaseResult } from "./phase";
+import { PRICES, PRICES_AS_OF } from "./prices";
+import { HELD_BACK_MS } from "./servers";
+import type { TargetTail } from "./tail";
+
+export interface LatencyTail {
+  /**
+   * Outbox flushes (D1 writes): the gateway's during its tail run, held's during its own (0),
+   * the gateway's during held's run (0: its outboxes were emptied), and the bench's drains.
+   */
+  flushes: {
+    gateway: number | null;
+    held: number | null;
+    gatewayDuringHeld: number | null;
+    drainWrites: number;
+  };
+  /** Flush completions timed (one per ledger: its last); below `flushes.gateway`, some missed. */
+  flushTimesCaptured: number;
+  gateway: TargetTail | null;
+  held: TargetTail | null;
+  /** The latency phase (gateway and forwarder interleaved) beside the gateway's flushes in it. */
+  latencyPhase: {
+    flushes: number;
+    flushTimesCaptured: number;
+    gateway: TargetTail | null;
+    forwarder: TargetTail | null;
+  };
+}
 
 export const HEADLINE = "gateway / floor (spread)";
 
@@ -17,6 +45,64 @@ function phaseOf(phases: PhaseResult[], name: string, target: TargetName): Phase
   const found = phases.find((p) => p.phase === name && p.target === target);
   if (!found) throw new Error(`no ${name} phase for ${target}`);
   return found;
+}
+
+/** The tail at 10 connections: the gateway as it is against the same with its flush held back. */
+function tailReport(t: LatencyTail, phases: PhaseResult[]) {
+  const pct = (share: number | null | undefined) =>
+    share === null || share === undefined ? "-" : `${Math.round(share * 100)}%`;
+  const describe = (name: string, x: TargetTail | null) => {
+    if (!x) return `${name}: not measured.`;
+    const next = (ms: number | null) => (ms === null ? "-" : `${ms} ms`);
+    const during = `${pct(x.duringFlush.slow)} of them were in flight when one of the gateway's flushes completed (all calls: ${pct(x.duringFlush.all)}), the next flush completing a median ${next(x.nextFlushMs.slow)} after they were sent (all calls: ${next(x.nextFlushMs.all)})`;
+    const s = x.slow;
+    const a = x.all;
+    if (!s || !a) return `${name}: slowest 1% (${x.slowCalls} calls >= ${x.p99Ms} ms): ${during}.`;
+    return `${name}: the slowest 1% (${x.slowCalls} calls >= ${x.p99Ms} ms) took ${s.latencyMs} ms on average: ${s.outsideMs} ms outside the gateway's handler (queued before it ran or after it answered), ${s.gatewayMs} ms its own time (both ledger round trips included), ${s.upstreamMs} ms upstream (every call: ${a.latencyMs} = ${a.outsideMs} + ${a.gatewayMs} + ${a.upstreamMs} ms); ${during}.`;
+  };
+  const run = phases.find((p) => p.phase === "tail");
+  const f = t.flushes;
+  const lp = t.latencyPhase;
+  const note = [
+    `p99 ${t.gateway?.p99Ms ?? "-"} ms with the outbox flush and alarm as they are (${f.gateway ?? "-"} flushes to D1 during the run, ${t.flushTimesCaptured} of them timed), ${t.held?.p99Ms ?? "-"} ms with them held back (${f.held ?? "-"} flushes; the gateway's meanwhile: ${f.gatewayDuringHeld ?? "-"}).`,
+    describe("As is", t.gateway),
+    describe("Held back", t.held),
+    `In the latency phase (${lp.flushes} of the gateway's flushes landed in it, ${lp.flushTimesCaptured} timed): gateway p99 ${lp.gateway?.p99Ms ?? "-"} ms, ${pct(lp.gateway?.duringFlush.slow)} of its slowest 1% in flight at a flush completion (all: ${pct(lp.gateway?.duringFlush.all)}), next one a median ${lp.gateway?.nextFlushMs.slow ?? "-"} ms after their send (all: ${lp.gateway?.nextFlushMs.all ?? "-"} ms); forwarder p99 ${lp.forwarder?.p99Ms ?? "-"} ms, ${pct(lp.forwarder?.duringFlush.slow)} (all: ${pct(lp.forwarder?.duringFlush.all)}), ${lp.forwarder?.nextFlushMs.slow ?? "-"} ms (all: ${lp.forwarder?.nextFlushMs.all ?? "-"} ms).`,
+  ].join(" ");
+  return {
+    connections: CONFIG.latencyConnections,
+    offeredRate: CONFIG.latencyRate || null,
+    /** Each run: that load on one target alone, for one flush delay and 3 s more. */
+    runSeconds: run?.durationSeconds ?? null,
+    heldBack: `OUTBOX_FLUSH_DELAY_MS and HOLD_TTL_MS ${HELD_BACK_MS} on its own server and accounts: no alarm runs`,
+    p99Ms: { asIs: t.gateway?.p99Ms ?? null, flushHeldBack: t.held?.p99Ms ?? null },
+    flushes: f,
+    flushTimesCaptured: t.flushTimesCaptured,
+    asIs: t.gateway,
+    flushHeldBack: t.held,
+    latencyPhase: lp,
+    note,
+  };
+}
+
+/** USD per million calls at Cloudflare's prices, gateway beside floor (CPU: spread phase). */
+function costReport(
+  costs: CostResult | null,
+  gatewayCpuMs: number | null,
+  floorCpuMs: number | null,
+) {
+  if (!costs) return null;
+  const perMillion = Object.fromEntries(
+    Object.entries(PRICES).map(([k, v]) => [k, round(v * 1_000_000, 4)]),
+  );
+  return {
+    pricesAsOf: PRICES_AS_OF,
+    note: "Cloudflare's published Workers Paid prices as written down on pricesAsOf (bench/prices.ts): recheck them",
+    usdPerMillionUnits: perMillion,
+    cpuMsPerCall: { gateway: gatewayCpuMs, floor: floorCpuMs },
+    gateway: costPerMillion(costs.perCall.gateway, gatewayCpuMs),
+    floor: costPerMillion(costs.perCall.floor, floorCpuMs),
+  };
 }
 
 function ratio(a: number | null, b: number | null): number | null {
@@ -30,6 +116,10 @@ export interface Context {
   hotAccount: string;
   problems: string[];
   warnings: string[];
+  /** Per-call costs (meter.ts); null when not measured (BENCH_RUNTIME=wrangler). */
+  costs: CostResult | null;
+  /** The latency phase's tail (bench/tail.ts) and the outbox flushes meanwhile. */
+  latencyTail: LatencyTail;
 }
 
 export function buildReport(data: RunData, context: Context) {
@@ -55,7 +145,9 @@ export function buildReport(data: RunData, context: Context) {
   const d1WritesPerSettledCall = settledCalls > 0 ? round(flushWrites / settledCalls, 5) : null;
   const hotBefore = before.byAccount[context.hotAccount] ?? { flushedEvents: 0, flushWrites: 0 };
   const hotAfter = after.byAccount[context.hotAccount] ?? hotBefore;
-  const { problems, warnings } = context;
+  const { problems, warnings, costs } = context;
+  const gatewayCpuMs = spreadGateway.cpu?.msPerRequest.workerd ?? null;
+  const floorCpuMs = spreadFloor.cpu?.msPerRequest.workerd ?? null;
   return {
     headline: {
       name: HEADLINE,
@@ -64,6 +156,12 @@ export function buildReport(data: RunData, context: Context) {
       floorRps: spreadFloor.rps,
     },
     timestamp: new Date().toISOString(),
+    perCall: costs?.perCall ?? null,
+    perCallByKind: costs?.perCallByKind ?? null,
+    perAlarmTick: costs?.perAlarmTick ?? null,
+    floorDefinition: costs?.floorDefinition ?? null,
+    costPerMillionCalls: costReport(costs, gatewayCpuMs, floorCpuMs),
+    tail: tailReport(context.latencyTail, phases),
     spread: {
       gatewayRps: spreadGateway.rps,
       forwarderRps: spreadForwarder.rps,
@@ -138,6 +236,7 @@ export function buildReport(data: RunData, context: Context) {
       smokeBody: BODY,
       host: "127.0.0.1",
       targets: TARGETS,
+      meter: METER,
     },
     machine: {
       cpus: cpus().length,
@@ -245,6 +344,61 @@ function figures(report: Report): string[] {
   return lines;
 }
 
+const KIND_LABELS: Array<[string, string]> = [
+  ["on_success", "on_success (the load's call: 1 fresh record, dedupe)"],
+  ["on_success_no_dedupe", "on_success without dedupe (buyer intent)"],
+  ["metered", "metered (AI generation)"],
+  ["idempotent_first", "first call with an Idempotency-Key"],
+  ["idempotent", "idempotent (the key replayed)"],
+  ["denied", "denied (seat_required)"],
+  ["dedupePerRecord", "each extra record of a dedupe action"],
+];
+
+/** Per-call costs per kind, gateway and floor, and what a million calls cost. */
+function costLines(report: Report): string[] {
+  const byKind = report.perCallByKind as Record<string, CallCost> | null;
+  const floor = report.perCall?.floor;
+  if (!byKind || !floor) return ["per-call costs: not measured (BENCH_RUNTIME=wrangler)"];
+  const head = `${pad("per call (ledger rows from its SQLite cursors)", 56, true)} ${pad("DO req", 7)} ${pad("stmts", 7)} ${pad("rows rd", 8)} ${pad("rows wr", 8)} ${pad("D1 wr", 7)} ${pad("D1 rd", 7)}`;
+  const line = (label: string, c: CallCost) =>
+    `${pad(label, 56, true)} ${pad(c.doRequests, 7)} ${pad(c.statements, 7)} ${pad(c.rowsRead, 8)} ${pad(c.rowsWritten, 8)} ${pad(c.d1RowsWritten, 7)} ${pad(c.d1RowsRead, 7)}`;
+  const lines = [head];
+  for (const [kind, label] of KIND_LABELS) {
+    const c = byKind[kind];
+    if (c) lines.push(line(`gateway ${label}`, c));
+  }
+  lines.push(line("floor (hold + capture, no D1)", floor));
+  const first = report.perCallByKind?.on_success;
+  if (first) {
+    lines.push(
+      `  gateway figures include the flush's share: ${first.calls / first.accounts} calls per ledger per flush; on_success request path alone ${first.requestPath.doRequests} DO req, ${first.requestPath.statements} stmts, ${first.requestPath.rowsRead} rows read, ${first.requestPath.rowsWritten} rows written`,
+    );
+  }
+  const cost = report.costPerMillionCalls;
+  if (cost) {
+    const usd = (v: number | null) => (v === null ? "-" : `$${v.toFixed(2)}`);
+    const row = (name: string, c: typeof cost.gateway, cpu: number | null) =>
+      `  ${pad(name, 8, true)} ${pad(usd(c.total), 8)} = requests ${usd(c.workerRequests)} + CPU ${usd(c.workerCpu)} (${cpu ?? "-"} ms) + DO requests ${usd(c.doRequests)} + DO rows written ${usd(c.doRowsWritten)} + read ${usd(c.doRowsRead)} + D1 rows written ${usd(c.d1RowsWritten)} + read ${usd(c.d1RowsRead)}`;
+    lines.push(
+      `a million calls at Cloudflare's Workers Paid prices as of ${cost.pricesAsOf} (bench/prices.ts; recheck them), allowances left out:`,
+      row("gateway", cost.gateway, cost.cpuMsPerCall.gateway),
+      row("floor", cost.floor, cost.cpuMsPerCall.floor),
+    );
+  }
+  const statements = report.perCallByKind?.on_success.statementsPerCall ?? [];
+  if (statements.length > 0) {
+    lines.push(
+      "statements of one on_success call's request path (per call: count, rows read, rows written):",
+    );
+    for (const st of statements) {
+      lines.push(
+        `  ${pad(st.count, 5)} ${pad(st.rowsRead, 6)} ${pad(st.rowsWritten, 6)}  ${st.sql.length > 110 ? `${st.sql.slice(0, 107)}...` : st.sql}`,
+      );
+    }
+  }
+  return lines;
+}
+
 export function printReport(report: Report, tmp: string): void {
   const { headline, machine } = report;
   const bar = "=".repeat(100);
@@ -260,6 +414,11 @@ export function printReport(report: Report, tmp: string): void {
     ...phaseTable(report.raw.phases),
     "",
     ...figures(report),
+    "",
+    ...costLines(report),
+    "",
+    `tail at ${report.tail.connections} connections, ${report.tail.offeredRate ?? "max"} req/s, ${report.tail.runSeconds ?? "-"} s per run: p99 ${report.tail.p99Ms.asIs ?? "-"} ms as is, ${report.tail.p99Ms.flushHeldBack ?? "-"} ms with the flush and alarm held back`,
+    `  ${report.tail.note}`,
     "",
     ...report.warnings.map((warning) => `warning: ${warning}`),
   ];

@@ -13,6 +13,7 @@ export interface Account {
   id: string;
   adminKey: string;
   memberKey: string;
+  teamId: string;
 }
 
 /** Runs `fn` over the items, `size` at a time. */
@@ -64,11 +65,11 @@ async function seedAccount(base: string, index: number): Promise<Account> {
     source: "pack",
     note: "bench",
   });
-  return { id, adminKey: admin.key, memberKey: key.key };
+  return { id, adminKey: admin.key, memberKey: key.key, teamId: team.id };
 }
 
-export function seedAccounts(base: string): Promise<Account[]> {
-  const indexes = Array.from({ length: CONFIG.accounts }, (_, i) => i);
+export function seedAccounts(base: string, count = CONFIG.accounts): Promise<Account[]> {
+  const indexes = Array.from({ length: count }, (_, i) => i);
   return inBatches(indexes, 5, (i) => seedAccount(base, i));
 }
 
@@ -128,11 +129,15 @@ export async function ledgerTotals(base: string, accounts: Account[]): Promise<L
   return { captured, held };
 }
 
-/** How long to wait for the outboxes: the gateway's flush delay (from wrangler.toml) plus 20 s. */
-export function flushWaitMs(): number {
+/** The gateway's outbox flush delay, from wrangler.toml. */
+export function flushDelayMs(): number {
   const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-  const delay = Number(/^\s*OUTBOX_FLUSH_DELAY_MS\s*=\s*"?(\d+)"?/m.exec(toml)?.[1] ?? 1000);
-  return Math.min(120_000, Math.max(30_000, delay + 20_000));
+  return Number(/^\s*OUTBOX_FLUSH_DELAY_MS\s*=\s*"?(\d+)"?/m.exec(toml)?.[1] ?? 1000);
+}
+
+/** How long to wait for the outboxes: the gateway's flush delay plus 20 s. */
+export function flushWaitMs(): number {
+  return Math.min(120_000, Math.max(30_000, flushDelayMs() + 20_000));
 }
 
 /** Waits until every outbox is empty and the flushed count stops moving. */

@@ -12,10 +12,18 @@
  * Usage: node --import tsx bench/serve.ts SPEC.json, where SPEC is a ServeSpec. Each `config` is
  * a wrangler config (a bundled snapshot); the first worker gets the port. Prints "ready <url>"
  * once it answers. Stops on SIGTERM/SIGINT/SIGHUP (Miniflare stops workerd).
+ *
+ * With BENCH_CONTROL=1 in its environment (`npm run bench` sets it) it first prints
+ * "control <url>": a second port on 127.0.0.1 through which the bench calls a few methods of the
+ * first worker's Durable Objects (CONTROL_METHODS: reading the ledgers' meters and outbox stats,
+ * flushing their outboxes; bench/meter.ts, bench/tail.ts), from Node through Miniflare, without
+ * any route in the workers.
  */
 import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { argv, exit } from "node:process";
+import process, { argv, exit } from "node:process";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { seedUsageSql } from "./export";
@@ -91,8 +99,50 @@ async function migrate(dir: string): Promise<void> {
   }
 }
 
+/** What the control port may call on an object: meters, outbox stats, a flush, housekeeping. */
+const CONTROL_METHODS = new Set(["meter", "outboxStats", "flush", "tick"]);
+
+/**
+ * `POST /rpc {"binding", "names", "method"}`: calls `method` on the object of each name (by
+ * `idFromName`) of the first worker's namespace `binding`, one after the other; answers the
+ * results as a JSON array.
+ */
+async function openControl(): Promise<string> {
+  const server = createServer(async (req, res) => {
+    try {
+      let text = "";
+      for await (const chunk of req) text += String(chunk);
+      const { binding, names, method } = JSON.parse(text) as {
+        binding: string;
+        names: string[];
+        method: string;
+      };
+      if (req.method !== "POST" || req.url !== "/rpc" || !CONTROL_METHODS.has(method)) {
+        res.writeHead(404).end();
+        return;
+      }
+      const namespace = await mf.getDurableObjectNamespace(binding);
+      const results: unknown[] = [];
+      for (const name of names) {
+        const stub = namespace.get(namespace.idFromName(name)) as unknown as Record<
+          string,
+          () => Promise<unknown>
+        >;
+        results.push(await stub[method]?.());
+      }
+      // Miniflare hands results back as proxies; JSON makes plain values of them.
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(results));
+    } catch (error) {
+      res.writeHead(500).end(error instanceof Error ? error.message : String(error));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 try {
   const url = await mf.ready;
+  if (process.env.BENCH_CONTROL === "1") console.log(`control ${await openControl()}`);
   if (spec.migrationsDir) await migrate(spec.migrationsDir);
   if (spec.seedUsage) {
     // The export bench's events, written straight into D1 (see bench/export.ts).

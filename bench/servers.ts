@@ -3,10 +3,16 @@
  * forwarder's servers (each with the demo upstream, its own workerd and its own persist dir)
  * through the e2e tests' process helpers (test/e2e/support): Miniflare from Node (bench/serve.ts,
  * ServedGateway) by default, `wrangler dev` (DevServer) with BENCH_RUNTIME=wrangler.
+ *
+ * Under Miniflare two more gateway servers start beside them, the same bundle with other vars:
+ * `held`, whose outbox flush and alarm are held back (the tail's attribution, latency phase),
+ * and `metered`, whose ledgers count what they cost (LEDGER_METER=true; bench/meter.ts), its
+ * flush held back too so the bench decides when it runs.
  */
-import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import process from "node:process";
 import { ServedGateway } from "../test/e2e/support/miniflare";
 import { snapshotWorker } from "../test/e2e/support/snapshot";
 import {
@@ -31,7 +37,15 @@ export interface Target {
   output(lines?: number): string;
   /** Files the server and its workers write (log lines, wrangler's debug log), to search. */
   logFiles(): string[];
+  /** serve.ts's control port (Durable Object methods from Node, bench/meter.ts), or null. */
+  control: string | null;
 }
+
+/**
+ * "Held back": longer than any run, so no ledger alarm runs during it (the flush waits for its
+ * delay, and a hold's expiry, which also sets the alarm, comes after the run).
+ */
+export const HELD_BACK_MS = "3600000";
 
 /** Where the state lives: tmpfs unless BENCH_STATE=disk (or no /dev/shm here). */
 function stateRoot(): string {
@@ -79,7 +93,13 @@ function filesIn(dir: string, ext: string): string[] {
   }
 }
 
-function targetOf(label: string, base: string, started: Started, logFiles: () => string[]) {
+function targetOf(
+  label: string,
+  base: string,
+  started: Started,
+  logFiles: () => string[],
+  control: string | null = null,
+) {
   const output = (lines = 40) =>
     logFiles()
       .map((file) => `${file}:\n${tail(file, lines)}`)
@@ -95,12 +115,17 @@ function targetOf(label: string, base: string, started: Started, logFiles: () =>
     },
     output,
     logFiles,
+    control,
   } satisfies Target;
 }
 
 export interface Targets {
   gateway: Target;
   forwarder: Target;
+  /** The gateway with its flush and alarm held back; null under wrangler dev. */
+  held: Target | null;
+  /** The gateway with LEDGER_METER=true and its flush held back; null under wrangler dev. */
+  metered: Target | null;
 }
 
 /** Bundles the workers and starts both servers; the caller stops them (stopAll). */
@@ -112,12 +137,15 @@ export async function startTargets(ws: Workspace): Promise<Targets> {
     snapshotWorker(ws, "upstream", "demo/upstream/wrangler.toml", 120_000),
   ]);
   if (!gatewayConfig || !forwarderConfig || !upstreamConfig) throw new Error("bundling failed");
+  const gatewayVars = { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN };
+  const heldBack = { OUTBOX_FLUSH_DELAY_MS: HELD_BACK_MS, HOLD_TTL_MS: HELD_BACK_MS };
+  const miniflare = CONFIG.runtime === "miniflare";
   const specs: Spec[] = [
     {
       label: "gateway",
       configs: [gatewayConfig, upstreamConfig],
       persistTo: path.join(ws.tmp, "gateway-state"),
-      vars: { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN },
+      vars: gatewayVars,
     },
     {
       label: "forwarder",
@@ -126,12 +154,30 @@ export async function startTargets(ws: Workspace): Promise<Targets> {
       vars: {},
     },
   ];
+  if (miniflare) {
+    specs.push(
+      {
+        label: "held",
+        configs: [gatewayConfig, upstreamConfig],
+        persistTo: path.join(ws.tmp, "held-state"),
+        vars: { ...gatewayVars, ...heldBack },
+      },
+      {
+        label: "metered",
+        configs: [gatewayConfig, upstreamConfig],
+        persistTo: path.join(ws.tmp, "metered-state"),
+        vars: { ...gatewayVars, ...heldBack, LEDGER_METER: "true" },
+      },
+    );
+    // serve.ts opens its control port (bench/meter.ts) when its environment says so.
+    process.env.BENCH_CONTROL = "1";
+  }
   for (const spec of specs) mkdirSync(spec.persistTo, { recursive: true });
-  const [gateway, forwarder] = await allSettled(
-    specs.map((spec) => (CONFIG.runtime === "miniflare" ? serve(ws, spec) : dev(ws, spec))),
+  const [gateway, forwarder, held = null, metered = null] = await allSettled(
+    specs.map((spec) => (miniflare ? serve(ws, spec) : dev(ws, spec))),
   );
   if (!gateway || !forwarder) throw new Error("a server did not start");
-  return { gateway, forwarder };
+  return { gateway, forwarder, held, metered };
 }
 
 interface Spec {
@@ -141,21 +187,23 @@ interface Spec {
   vars: Record<string, string>;
 }
 
-/** Miniflare from Node: the gateway's server applies the migrations and seeds the export's events. */
+/**
+ * Miniflare from Node: the gateways' servers apply the migrations; the main one also seeds the
+ * export's events.
+ */
 async function serve(ws: Workspace, spec: Spec): Promise<Target> {
-  const isGateway = spec.label === "gateway";
+  const isGateway = spec.label !== "forwarder";
   const server = await ServedGateway.start(ws, {
     ...spec,
     migrate: isGateway,
-    seedUsage: isGateway ? { count: CONFIG.exportEvents } : undefined,
+    seedUsage: spec.label === "gateway" ? { count: CONFIG.exportEvents } : undefined,
     logFile: path.join(ws.tmp, `${spec.label}.log`),
   });
   const { started } = server;
-  return targetOf(spec.label, server.base, started, () => [
-    server.logFile,
-    started.stdout,
-    started.stderr,
-  ]);
+  // serve.ts prints its control port before "ready".
+  const control = /^control (\S+)$/m.exec(readFileSync(started.stdout, "utf8"))?.[1] ?? null;
+  const logFiles = () => [server.logFile, started.stdout, started.stderr];
+  return targetOf(spec.label, server.base, started, logFiles, control);
 }
 
 /** `wrangler dev`; the D1 migrations are applied to the gateway's persist dir first. */

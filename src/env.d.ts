@@ -10,6 +10,8 @@ declare namespace Cloudflare {
     DEMO_HISTORY?: string;
     /** "true" lets account webhooks use http and local addresses (local development only). */
     WEBHOOK_ALLOW_INSECURE?: string;
+    /** "true" meters each ledger object's requests, SQL rows and D1 rows (the bench); else unset. */
+    LEDGER_METER?: string;
   }
 }
 

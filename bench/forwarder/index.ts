@@ -9,6 +9,11 @@
  * Durable Object holds the credits before the call, one captures them after a 2xx answer; each
  * runs one synchronous SQLite transaction that writes one append-only entry. No auth, no
  * pricing, no outbox, no D1. No gateway built to that design can cost less than this.
+ *
+ * The floor counts what it costs, like the gateway's ledger under LEDGER_METER=true
+ * (src/ledger/meter.ts): requests, statements, and the rows its cursors read and wrote, read by
+ * `npm run bench` through `meter()`. It always counts: a few additions per call, and its two
+ * statements' cursors are final when `exec` returns (an UPDATE and an INSERT, no rows to iterate).
  */
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
@@ -29,6 +34,8 @@ const FLOOR_BALANCE = 10_000_000_000;
  */
 export class FloorLedger extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
+  /** What this object has cost since it started (see `meter`). */
+  private readonly cost = { requests: 0, statements: 0, rowsRead: 0, rowsWritten: 0 };
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -60,14 +67,27 @@ export class FloorLedger extends DurableObject<Bindings> {
 
   /** Admission: holds the credits if the balance covers them, and records the hold. */
   hold(requestId: string, credits: number): { held: number } {
+    this.cost.requests += 1;
     this.move("available", "held", "hold", requestId, credits);
     return { held: credits };
   }
 
   /** Settlement: moves the held credits to captured, and records the capture. */
   capture(requestId: string, credits: number): { charged: number } {
+    this.cost.requests += 1;
     this.move("held", "captured", "capture", requestId, credits);
     return { charged: credits };
+  }
+
+  /** Requests served (this one excluded), statements run, rows read and written, since start. */
+  meter(): { requests: number; statements: number; rowsRead: number; rowsWritten: number } {
+    return { ...this.cost };
+  }
+
+  private count(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): void {
+    this.cost.statements += 1;
+    this.cost.rowsRead += cursor.rowsRead;
+    this.cost.rowsWritten += cursor.rowsWritten;
   }
 
   /** One transaction: moves credits between two columns (never below zero) and records it. */
@@ -79,19 +99,22 @@ export class FloorLedger extends DurableObject<Bindings> {
     credits: number,
   ): void {
     this.ctx.storage.transactionSync(() => {
-      const { rowsWritten } = this.sql.exec(
+      const update = this.sql.exec(
         `UPDATE balance SET ${from} = ${from} - ?, ${to} = ${to} + ? WHERE ${from} >= ?`,
         credits,
         credits,
         credits,
       );
-      if (rowsWritten === 0) throw new Error(`fewer than ${credits} credits ${from}`);
-      this.sql.exec(
-        "INSERT INTO entries (at, kind, amount, request_id) VALUES (?, ?, ?, ?)",
-        Date.now(),
-        kind,
-        credits,
-        requestId,
+      this.count(update);
+      if (update.rowsWritten === 0) throw new Error(`fewer than ${credits} credits ${from}`);
+      this.count(
+        this.sql.exec(
+          "INSERT INTO entries (at, kind, amount, request_id) VALUES (?, ?, ?, ?)",
+          Date.now(),
+          kind,
+          credits,
+          requestId,
+        ),
       );
     });
   }

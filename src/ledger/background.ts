@@ -8,6 +8,7 @@ import type { Settings } from "../lib/settings";
 import { EVENTS_PER_FLUSH, insertAlerts, insertUsageEvents } from "../usage/flush";
 import { deliverWebhook } from "../webhooks/deliver";
 import type { FlushResult } from "./contract";
+import type { LedgerMeter } from "./meter";
 import { expireHolds } from "./settlement";
 import type { LedgerState } from "./state";
 import { accountRow } from "./store/account";
@@ -51,6 +52,8 @@ export class Background {
     private readonly state: LedgerState,
     private readonly tx: Transactions,
     private readonly clock: () => number,
+    /** Counts the D1 rows of each flush when the object is metered (meter.ts); else null. */
+    private readonly meter: LedgerMeter | null = null,
   ) {}
 
   private get sql(): SqlStorage {
@@ -117,7 +120,8 @@ export class Background {
       const batch = pendingEvents(this.sql, EVENTS_PER_FLUSH);
       if (batch.length === 0) return { flushed, pending: 0, error: null };
       try {
-        await insertUsageEvents(this.db(), batch);
+        const rows = await insertUsageEvents(this.db(), batch);
+        this.meter?.d1(rows);
       } catch (error) {
         this.flushFailures += 1;
         const message = error instanceof Error ? error.message : String(error);
@@ -143,7 +147,8 @@ export class Background {
       const batch = alertsToCopy(this.sql, account.id, ALERTS_PER_COPY);
       if (batch.length === 0) return null;
       try {
-        await insertAlerts(this.db(), batch);
+        const rows = await insertAlerts(this.db(), batch);
+        this.meter?.d1(rows);
       } catch (error) {
         return `alerts: ${error instanceof Error ? error.message : String(error)}`;
       }

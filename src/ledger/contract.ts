@@ -19,6 +19,7 @@ import type {
   Seat,
 } from "./core/terms";
 import type { ValueSettings, ValueSettingsView } from "./core/value";
+import type { MeterReading } from "./meter";
 
 export type { AlertKind, AlertScope, AlertSettings } from "./core/alerts";
 export { ALERT_KINDS, ALERT_SCOPES, DEFAULT_ALERT_SETTINGS } from "./core/alerts";
@@ -452,6 +453,8 @@ export interface LedgerRpc {
   reconcile(choice: PeriodChoice, flushFirst: boolean): Promise<ReconcileView | null>;
   tick(): Promise<void>;
   deliverWebhooks(): Promise<number>;
+  /** What the object has cost (requests, SQL rows, D1 rows); null unless LEDGER_METER=true. */
+  meter(): Promise<MeterReading | null>;
 
   // the demo (only with DEMO_HISTORY=true)
   replayHistory(calls: readonly HistoryCall[]): Promise<ReplayResult>;

@@ -9,6 +9,7 @@
  * - background.ts: the alarm (period roll, hold expiry, webhooks, the outbox flush to D1);
  * - reconcile.ts: the ledger's books beside D1's;
  * - demo-replay.ts: the demo's history (only with DEMO_HISTORY=true);
+ * - meter.ts: what the object costs (only with LEDGER_METER=true; `npm run bench` reads it);
  * - store/: every SQL statement; core/: the pure rules.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -58,6 +59,7 @@ import type {
 import { alertSettingsOf } from "./core/alerts";
 import { replayHistory } from "./demo-replay";
 import * as manage from "./management";
+import { countRequests, type LedgerMeter, ledgerMeter, type MeterReading } from "./meter";
 import { reconcile } from "./reconcile";
 import { settle } from "./settlement";
 import { LedgerState } from "./state";
@@ -78,19 +80,38 @@ export class AccountLedger extends DurableObject<Env> implements LedgerRpc {
   private readonly state: LedgerState;
   private readonly tx: Transactions;
   private readonly background: Background;
+  /** Null unless the worker var LEDGER_METER is "true" (meter.ts). */
+  private readonly metering: LedgerMeter | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.settings = settingsOf(env);
+    this.metering = ledgerMeter(env);
     const now = () => this.clock();
-    this.state = new LedgerState(ctx.storage.sql, { holdTtlMs: this.settings.holdTtlMs });
+    // Metered, every statement goes through the meter's wrapper; else the plain handle.
+    const sql = this.metering ? this.metering.wrap(ctx.storage.sql) : ctx.storage.sql;
+    this.state = new LedgerState(sql, { holdTtlMs: this.settings.holdTtlMs });
     this.tx = new Transactions(ctx.storage, this.state, now);
     const db = () => this.env.DB;
-    this.background = new Background(ctx.storage, db, this.settings, this.state, this.tx, now);
+    this.background = new Background(
+      ctx.storage,
+      db,
+      this.settings,
+      this.state,
+      this.tx,
+      now,
+      this.metering,
+    );
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql);
       await this.background.load();
     });
+    if (this.metering) {
+      // The runtime calls what the constructor returns: metered, a proxy that counts every RPC
+      // call and alarm as one request. Unmetered (production), the object itself.
+      // biome-ignore lint/correctness/noConstructorReturn: the metered object is served through its proxy
+      return countRequests(this, this.metering);
+    }
   }
 
   private get sql(): SqlStorage {
@@ -308,6 +329,14 @@ export class AccountLedger extends DurableObject<Env> implements LedgerRpc {
 
   async deliverWebhooks(): Promise<number> {
     return this.background.deliverWebhooks();
+  }
+
+  /**
+   * What the object has cost since it started: requests, statements, rows read and written, D1
+   * rows of its flushes. Null unless LEDGER_METER=true. Reading it is not counted as a request.
+   */
+  async meter(): Promise<MeterReading | null> {
+    return this.metering?.reading() ?? null;
   }
 
   override async alarm(): Promise<void> {

@@ -31,12 +31,31 @@ WHERE json_extract(e.value, '$.outcome') = 'captured' AND k.type = 'text'
   AND NOT EXISTS (SELECT 1 FROM usage_tombstones t WHERE t.id = json_extract(e.value, '$.id'))
 ON CONFLICT DO NOTHING`;
 
-/** Inserts the events into D1 in one round trip. Throws if D1 refuses; then nothing is lost. */
+/** D1 rows a write wrote and read (`meta.rows_written` / `meta.rows_read`, indexes included). */
+export interface D1Rows {
+  written: number;
+  read: number;
+}
+
+function rowsOf(results: readonly D1Result[]): D1Rows {
+  let written = 0;
+  let read = 0;
+  for (const r of results) {
+    written += r.meta?.rows_written ?? 0;
+    read += r.meta?.rows_read ?? 0;
+  }
+  return { written, read };
+}
+
+/**
+ * Inserts the events into D1 in one round trip and says how many rows that wrote and read.
+ * Throws if D1 refuses; then nothing is lost.
+ */
 export async function insertUsageEvents(
   db: D1Database,
   events: readonly UsageEvent[],
-): Promise<void> {
-  if (events.length === 0) return;
+): Promise<D1Rows> {
+  if (events.length === 0) return { written: 0, read: 0 };
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < events.length; i += EVENTS_PER_STATEMENT) {
     const chunk = events.slice(i, i + EVENTS_PER_STATEMENT);
@@ -44,7 +63,7 @@ export async function insertUsageEvents(
     statements.push(db.prepare(INSERT_SQL).bind(json));
     if (chunk.some(chargedRecords)) statements.push(db.prepare(RECORDS_SQL).bind(json));
   }
-  await db.batch(statements);
+  return rowsOf(await db.batch(statements));
 }
 
 /** Whether a captured event names records it charged (a JSON array that is not empty). */
@@ -75,8 +94,8 @@ SELECT json_extract(value, '$.id'), json_extract(value, '$.accountId'), json_ext
 FROM json_each(?) WHERE true
 ON CONFLICT(id) DO NOTHING`;
 
-/** Copies alerts into D1 in one statement; a repeat inserts nothing twice. */
-export async function insertAlerts(db: D1Database, alerts: readonly AlertCopy[]): Promise<void> {
-  if (alerts.length === 0) return;
-  await db.prepare(ALERT_SQL).bind(JSON.stringify(alerts)).run();
+/** Copies alerts into D1 in one statement; a repeat inserts nothing twice. Its D1 rows. */
+export async function insertAlerts(db: D1Database, alerts: readonly AlertCopy[]): Promise<D1Rows> {
+  if (alerts.length === 0) return { written: 0, read: 0 };
+  return rowsOf([await db.prepare(ALERT_SQL).bind(JSON.stringify(alerts)).run()]);
 }
