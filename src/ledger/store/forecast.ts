@@ -5,7 +5,7 @@ import { RECENT_WINDOW_MS } from "../core/forecast";
  * Credits captured in [now - 7 days, now], from the ledger's entries. Only capture entries
  * charge: a partial capture writes a capture entry for the part charged and a void for the
  * rest, a metered overrun a hold and a capture, so their sum is exactly what was charged.
- * Voids, expiries, issues and adjustments are not spend. One range read of `entries_kind_at`.
+ * Voids, expiries, issues and adjustments are not spend. One range read of `entries_captures_at`.
  */
 export function capturedLast7Days(sql: SqlStorage, now: number): number {
   return sql

@@ -251,7 +251,75 @@ ALTER TABLE holds ADD COLUMN tags TEXT;
 ALTER TABLE account ADD COLUMN value_settings TEXT;
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+/**
+ * Issue 18: fewer rows written per call, each cut with its reason.
+ * - `grants_spendable` goes: an account has a handful of grants, read whole at admission, so the
+ *   index saved no read, while each hold rewrote its entry (remaining changes).
+ * - `entries_kind_at` becomes an index of captures only: the forecast is its only reader, and it
+ *   reads captures; hold, void and expire entries no longer write an index entry.
+ * - `entries` loses AUTOINCREMENT: entries are never deleted (the append-only triggers), so the
+ *   next rowid is always max + 1 and seq stays strictly increasing without `sqlite_sequence`,
+ *   which AUTOINCREMENT rewrote on every insert.
+ * - `holds` is keyed by its id WITHOUT ROWID, with no expiry index: the holds in flight are few
+ *   (bounded by concurrency and the hold TTL), so the alarm's scan for expired ones reads a few
+ *   rows, while each hold wrote three (row, id index, expiry index) and now writes one.
+ * - `counters` stop counting held credits: a hold and its settlement rewrote the four scope rows
+ *   twice; now a capture writes them once and the credits held are summed from `holds`.
+ * `outbox` keeps AUTOINCREMENT: its seq is the event's sequence number, which must never be
+ * reused after the rows below it are flushed and deleted.
+ */
+const V11 = `
+DROP INDEX grants_spendable;
+DROP INDEX entries_kind_at;
+CREATE TABLE entries_v11 (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('issue','hold','capture','void','expire','adjust')),
+  grant_id TEXT NOT NULL,
+  hold_id TEXT,
+  amount INTEGER NOT NULL CHECK (amount >= 0),
+  reason TEXT,
+  request_id TEXT
+);
+INSERT INTO entries_v11 (seq, at, kind, grant_id, hold_id, amount, reason, request_id)
+  SELECT seq, at, kind, grant_id, hold_id, amount, reason, request_id FROM entries ORDER BY seq;
+DROP TABLE entries;
+ALTER TABLE entries_v11 RENAME TO entries;
+CREATE INDEX entries_captures_at ON entries (at) WHERE kind = 'capture';
+CREATE TRIGGER entries_append_only_update BEFORE UPDATE ON entries
+  BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TRIGGER entries_append_only_delete BEFORE DELETE ON entries
+  BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TABLE holds_v11 (
+  id TEXT NOT NULL PRIMARY KEY,
+  request_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  category TEXT NOT NULL,
+  settlement TEXT NOT NULL,
+  units INTEGER NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount >= 0),
+  allocations TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  member_id TEXT NOT NULL,
+  team_id TEXT NOT NULL,
+  purpose TEXT,
+  idempotency_key TEXT,
+  period_start INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  price TEXT,
+  dedupe TEXT,
+  tags TEXT
+) WITHOUT ROWID;
+INSERT INTO holds_v11 SELECT id, request_id, action, category, settlement, units, amount,
+  allocations, key_id, member_id, team_id, purpose, idempotency_key, period_start, created_at,
+  expires_at, price, dedupe, tags FROM holds;
+DROP TABLE holds;
+ALTER TABLE holds_v11 RENAME TO holds;
+UPDATE counters SET held = 0;
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /**
  * Brings the object's tables up to the current schema version (or `to`, which only tests use to
