@@ -14,7 +14,7 @@ import { capture, expireHolds } from "./settlement";
 import type { LedgerState } from "./state";
 import { accountPolicy } from "./store/account";
 import { type AlertContext, fireDebitAlerts, fireDenialAlerts } from "./store/alerts";
-import { addSpend, budgetState } from "./store/counters";
+import { budgetState } from "./store/counters";
 import { type HoldDedupe, skippedKeys, takeKeys } from "./store/dedupe";
 import { denialEvent, skippedEvent, tagsJson } from "./store/events";
 import { availableCredits, holdFromGrants, spendableGrants } from "./store/grants";
@@ -168,7 +168,7 @@ export function admit(s: LedgerState, req: AdmitRequest, now: number): AdmitResu
   insertHold(sql, hold);
   if (deduped.hold) takeKeys(sql, deduped.hold.group, deduped.hold.keys, holdId, hold.expires_at);
   reads.holdAdded(hold.expires_at);
-  addSpend(sql, period.start, scope, { held: hold.amount, captured: 0 });
+  // The hold itself now counts against every budget (counters.ts sums the holds in flight).
   fireDebitAlerts(sql, alerts, req, {
     spend,
     limits: budgetLimits(rules, policy, member.budget, req.action.id),

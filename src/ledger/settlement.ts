@@ -16,7 +16,7 @@ import { budgetHeadroom, DEFAULT_TEAM_RULES } from "./core/rules";
 import type { LedgerState } from "./state";
 import { accountPolicy } from "./store/account";
 import { fireCaptureAlerts } from "./store/alerts";
-import { addSpend, budgetState } from "./store/counters";
+import { addCaptured, budgetState } from "./store/counters";
 import { enrichKeys, holdDedupe, releaseKeys } from "./store/dedupe";
 import { holdEvent } from "./store/events";
 import {
@@ -85,11 +85,9 @@ function budgetRoom(s: LedgerState, hold: HoldRow, fromHold: number): number {
     ...budgetLimits(rules, accountPolicy(account), memberBudget, hold.action),
     member: memberBudget,
   };
+  // The hold's row is gone, so `held` no longer counts it; what it captures does count.
   const spend = budgetState(s.sql, hold.period_start, holdScope(hold));
-  for (const scope of Object.values(spend)) {
-    scope.held -= hold.amount;
-    scope.captured += fromHold;
-  }
+  for (const scope of Object.values(spend)) scope.captured += fromHold;
   return budgetHeadroom(limits, spend);
 }
 
@@ -121,7 +119,7 @@ export function capture(
   }
   const charged = fromHold + sumAllocations(extra);
   const periodStart = hold.period_start;
-  addSpend(sql, periodStart, holdScope(hold), { held: -hold.amount, captured: charged });
+  addCaptured(sql, periodStart, holdScope(hold), charged);
   const current = s.inPeriod();
   if (current) {
     const { account, period } = current;
@@ -180,7 +178,6 @@ function voidHold(
     requestId: hold.request_id,
     reason,
   });
-  addSpend(s.sql, hold.period_start, holdScope(hold), { held: -hold.amount, captured: 0 });
   // The records it took are not enriched: another call may charge them now.
   const dedupe = holdDedupe(hold.dedupe);
   if (dedupe) releaseKeys(s.sql, hold.id, dedupe);

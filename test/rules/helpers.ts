@@ -1,9 +1,5 @@
 export type { ProblemBody } from "../support/api";
 
-/**
- * Helpers for the rules and budgets tests (issue 3). Everything goes through the app built with
- * the test catalog (`callTest`), so the cheap `test.*` actions are priced, quotable and cappable.
- */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
@@ -11,6 +7,11 @@ import { DEFAULT_TEAM_RULES, type TeamRules } from "../../src/ledger/core/rules"
 import type { AccountLedger } from "../../src/ledger/object";
 import type { ProblemBody } from "../support/api";
 import { bearer, callTest, ledger, OPERATOR, spend, type TestAccount } from "../support/api";
+/**
+ * Helpers for the rules and budgets tests (issue 3). Everything goes through the app built with
+ * the test catalog (`callTest`), so the cheap `test.*` actions are priced, quotable and cappable.
+ */
+import { SPEND_BY_SCOPE } from "../support/spend";
 
 export interface ApiResult<T> {
   status: number;
@@ -203,7 +204,7 @@ export interface CounterRow {
   held: number;
 }
 
-/** The ledger's per-period counters, straight from its storage. */
+/** The ledger's per-period spend by scope: its captured counters and its holds in flight. */
 export async function counters(accountId: string): Promise<CounterRow[]> {
   return runInDurableObject(ledger(accountId), async (_: AccountLedger, state) =>
     state.storage.sql
@@ -213,7 +214,7 @@ export async function counters(accountId: string): Promise<CounterRow[]> {
         scope_id: string;
         captured: number;
         held: number;
-      }>("SELECT period_start, scope, scope_id, captured, held FROM counters")
+      }>(SPEND_BY_SCOPE)
       .toArray()
       .map((r) => ({ ...r })),
   );

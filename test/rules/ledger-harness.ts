@@ -2,6 +2,7 @@
  * Runs a test inside one fresh AccountLedger with a clock the test moves: an account with a team,
  * a member and its key, and short-hands for admit and settle with plain ActionTerms.
  */
+
 import { runInDurableObject } from "cloudflare:test";
 import type {
   ActionTerms,
@@ -15,6 +16,7 @@ import type { TeamRules } from "../../src/ledger/core/rules";
 import { DEFAULT_TEAM_RULES } from "../../src/ledger/core/rules";
 import type { AccountLedger } from "../../src/ledger/object";
 import { ledger, uniqueAccountId } from "../support/api";
+import { SPEND_BY_SCOPE } from "../support/spend";
 
 export interface Harness {
   accountId: string;
@@ -124,7 +126,7 @@ export async function withLedger(
       counter: (periodStart, scope, id) => {
         const row = sql
           .exec<{ captured: number; held: number }>(
-            "SELECT captured, held FROM counters WHERE period_start = ? AND scope = ? AND scope_id = ?",
+            `SELECT captured, held FROM (${SPEND_BY_SCOPE}) WHERE period_start = ? AND scope = ? AND scope_id = ?`,
             periodStart,
             scope,
             id,

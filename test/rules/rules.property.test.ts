@@ -8,6 +8,7 @@
  * the counters equal the model's; no step pushes any scope past its limit; grants never go
  * negative, conservation holds per grant, and every grant's buckets equal the model's.
  */
+
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -21,6 +22,7 @@ import type { AccountLedger } from "../../src/ledger/object";
 import { ledger, uniqueAccountId } from "../support/api";
 import { LedgerModel } from "../support/model/ledger";
 import { INCLUDED, plansFrom, type Spend, settleAsk, type Terms } from "../support/model/types";
+import { SPEND_BY_SCOPE } from "../support/spend";
 
 interface ActionDef {
   id: string;
@@ -321,7 +323,7 @@ describe("rules against a reference model", () => {
               const map = new Map<string, Spend>();
               for (const r of sql
                 .exec<{ scope: string; scope_id: string; captured: number; held: number }>(
-                  "SELECT scope, scope_id, captured, held FROM counters WHERE period_start = ?",
+                  `SELECT scope, scope_id, captured, held FROM (${SPEND_BY_SCOPE}) WHERE period_start = ?`,
                   period,
                 )
                 .toArray())

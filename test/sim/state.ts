@@ -3,9 +3,11 @@
  * object, never through its API, so a bug in a view cannot hide a bug in the books) and the
  * account's usage events in D1.
  */
+
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { AccountLedger } from "../../src/ledger/object";
+import { SPEND_BY_SCOPE } from "../support/spend";
 
 export interface RealGrant {
   id: string;
@@ -132,10 +134,7 @@ export async function readLedger(
         sql,
         "SELECT id, request_id, amount, allocations, period_start, expires_at, idempotency_key, dedupe FROM holds",
       ),
-      counters: rows<RealCounter>(
-        sql,
-        "SELECT period_start, scope, scope_id, captured, held FROM counters",
-      ),
+      counters: rows<RealCounter>(sql, SPEND_BY_SCOPE),
       entries: rows<RealEntrySum>(
         sql,
         "SELECT grant_id, kind, reason, SUM(amount) AS total FROM entries GROUP BY grant_id, kind, reason",

@@ -1,7 +1,10 @@
 /**
- * Per-period spend by scope (account, team, member, action): captured and held credits. Holds
- * count against budgets while in flight; a void gives them back. Keyed by period, so counters
- * reset at the period boundary without a write.
+ * Per-period spend by scope (account, team, member, action). Captured credits are counters,
+ * written once per capture. Held credits are not kept here: they are the holds in flight,
+ * summed from `holds` when a decision needs them (issue 18: a hold and its void or capture no
+ * longer rewrite four counter rows each; the holds are few, so summing them reads a few rows).
+ * Keyed by period, so counters reset at the period boundary without a write. The `held` column
+ * is left from earlier releases and stays 0 (ledger V11).
  */
 import type { BudgetState, Spend } from "../core/rules";
 
@@ -27,29 +30,55 @@ function scopes(ids: ScopeIds): [Scope, string][] {
   ];
 }
 
+/** The credits held by calls in flight that count against a period, by scope. */
+function heldOf(sql: SqlStorage, period: number, ids: ScopeIds): Record<Scope, number> {
+  return sql
+    .exec<Record<Scope, number>>(
+      `SELECT COALESCE(SUM(amount), 0) AS account,
+         COALESCE(SUM(CASE WHEN team_id = ? THEN amount END), 0) AS team,
+         COALESCE(SUM(CASE WHEN member_id = ? THEN amount END), 0) AS member,
+         COALESCE(SUM(CASE WHEN action = ? THEN amount END), 0) AS action
+       FROM holds WHERE period_start = ?`,
+      ids.team,
+      ids.member,
+      ids.action,
+      period,
+    )
+    .one();
+}
+
+/** One scope's spend this period: its captured counter and the holds in flight it has. */
 export function spendOf(sql: SqlStorage, period: number, scope: Scope, id: string): Spend {
   const row = sql
-    .exec<{ captured: number; held: number }>(
-      "SELECT captured, held FROM counters WHERE period_start = ? AND scope = ? AND scope_id = ?",
+    .exec<{ captured: number }>(
+      "SELECT captured FROM counters WHERE period_start = ? AND scope = ? AND scope_id = ?",
       period,
       scope,
       id,
     )
     .toArray()[0];
-  return row ?? { captured: 0, held: 0 };
+  // An id no hold can carry stands for the scopes not asked about.
+  const none = "\u0000";
+  const held = heldOf(sql, period, {
+    team: scope === "team" ? id : none,
+    member: scope === "member" ? id : none,
+    action: scope === "action" ? id : none,
+  })[scope];
+  return { captured: row?.captured ?? 0, held };
 }
 
-/** The four scopes' spend this period, in one read. */
+/** The four scopes' spend this period: their captured counters in one read, the holds in another. */
 export function budgetState(sql: SqlStorage, period: number, ids: ScopeIds): BudgetState {
+  const held = heldOf(sql, period, ids);
   const state: BudgetState = {
-    account: { captured: 0, held: 0 },
-    team: { captured: 0, held: 0 },
-    member: { captured: 0, held: 0 },
-    action: { captured: 0, held: 0 },
+    account: { captured: 0, held: held.account },
+    team: { captured: 0, held: held.team },
+    member: { captured: 0, held: held.member },
+    action: { captured: 0, held: held.action },
   };
   const rows = sql
-    .exec<{ scope: Scope; scope_id: string; captured: number; held: number }>(
-      `SELECT scope, scope_id, captured, held FROM counters WHERE period_start = ? AND (${FOUR_SCOPES})`,
+    .exec<{ scope: Scope; captured: number }>(
+      `SELECT scope, captured FROM counters WHERE period_start = ? AND (${FOUR_SCOPES})`,
       period,
       ACCOUNT,
       ids.team,
@@ -57,27 +86,19 @@ export function budgetState(sql: SqlStorage, period: number, ids: ScopeIds): Bud
       ids.action,
     )
     .toArray();
-  for (const r of rows) state[r.scope] = { captured: r.captured, held: r.held };
+  for (const r of rows) state[r.scope].captured = r.captured;
   return state;
 }
 
 /**
- * Adds to held (a hold made) or moves from held to captured (a settlement): one UPDATE for the
- * four scopes, then an INSERT for any scope that has no row yet this period (its first call).
- * Updates first: an upsert would check the CHECK constraints on a negative insert row before
- * the update.
+ * Adds a capture's credits to the four scopes' counters: one UPDATE, then an INSERT for any
+ * scope that has no row yet this period (its first capture). Nothing to add, nothing written.
  */
-export function addSpend(
-  sql: SqlStorage,
-  period: number,
-  ids: ScopeIds,
-  change: { held: number; captured: number },
-) {
+export function addCaptured(sql: SqlStorage, period: number, ids: ScopeIds, captured: number) {
+  if (captured === 0) return;
   const updated = sql.exec(
-    `UPDATE counters SET captured = captured + ?, held = held + ?
-     WHERE period_start = ? AND (${FOUR_SCOPES})`,
-    change.captured,
-    change.held,
+    `UPDATE counters SET captured = captured + ? WHERE period_start = ? AND (${FOUR_SCOPES})`,
+    captured,
     period,
     ACCOUNT,
     ids.team,
@@ -101,12 +122,11 @@ export function addSpend(
   for (const [scope, id] of scopes(ids)) {
     if (present.has(scope)) continue;
     sql.exec(
-      "INSERT INTO counters (period_start, scope, scope_id, captured, held) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO counters (period_start, scope, scope_id, captured, held) VALUES (?, ?, ?, ?, 0)",
       period,
       scope,
       id,
-      change.captured,
-      change.held,
+      captured,
     );
   }
 }
