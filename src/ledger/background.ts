@@ -131,7 +131,7 @@ export class Background {
       this.flushFailures = 0;
       acknowledge(
         this.sql,
-        batch.map((e) => e.id),
+        batch.map((e) => e.seq),
         1,
         this.clock(),
       );

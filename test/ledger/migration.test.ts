@@ -149,3 +149,63 @@ describe("an object of the release before plans", () => {
     expect(grant).toMatchObject({ id: "grant_inc", amount: 3000, captured: 120, held: 10 });
   });
 });
+
+describe("the outbox rebuilt without its id index (ledger V12)", () => {
+  /** Builds an object at V11 with `written` events, the first `flushed` of them acknowledged. */
+  function outboxAtV11(sql: SqlStorage, written: number, flushed: number) {
+    const tables = sql
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+      )
+      .toArray();
+    for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
+    migrate(sql, 11);
+    for (let i = 1; i <= written; i++) {
+      sql.exec(
+        "INSERT INTO outbox (id, occurred_at, payload) VALUES (?, ?, '{}')",
+        `evt_${i}`,
+        NOW + i,
+      );
+    }
+    sql.exec("DELETE FROM outbox WHERE seq <= ?", flushed);
+  }
+
+  const nextSeq = (sql: SqlStorage) =>
+    sql
+      .exec<{ seq: number }>(
+        "INSERT INTO outbox (id, occurred_at, payload) VALUES ('evt_new', ?, '{}') RETURNING seq",
+        NOW,
+      )
+      .one().seq;
+
+  it("continues the event sequence after an outbox flushed empty: no seq is ever reused", async () => {
+    await runInDurableObject(ledger(uniqueAccountId("v12-empty")), (_: AccountLedger, state) => {
+      const sql = state.storage.sql;
+      outboxAtV11(sql, 3, 3);
+      migrate(sql);
+      expect(nextSeq(sql)).toBe(4);
+      const indexes = sql
+        .exec("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'")
+        .toArray();
+      expect(indexes).toEqual([]);
+    });
+  });
+
+  it("keeps the events still waiting, with their seqs, and goes on after the last", async () => {
+    await runInDurableObject(ledger(uniqueAccountId("v12-waiting")), (_: AccountLedger, state) => {
+      const sql = state.storage.sql;
+      outboxAtV11(sql, 5, 2);
+      migrate(sql);
+      const waiting = sql
+        .exec<{ seq: number; id: string }>("SELECT seq, id FROM outbox ORDER BY seq")
+        .toArray()
+        .map((r) => [r.seq, r.id]);
+      expect(waiting).toEqual([
+        [3, "evt_3"],
+        [4, "evt_4"],
+        [5, "evt_5"],
+      ]);
+      expect(nextSeq(sql)).toBe(6);
+    });
+  });
+});

@@ -56,12 +56,12 @@ export function oldestPendingAt(sql: SqlStorage): number | null {
   return sql.exec<{ t: number | null }>("SELECT MIN(occurred_at) AS t FROM outbox").one().t;
 }
 
-/** Removes events D1 has confirmed and counts the write. */
-export function acknowledge(sql: SqlStorage, ids: readonly string[], writes: number, now: number) {
-  for (const id of ids) sql.exec("DELETE FROM outbox WHERE id = ?", id);
+/** Removes events D1 has confirmed (by their seq, the outbox's key) and counts the write. */
+export function acknowledge(sql: SqlStorage, seqs: readonly number[], writes: number, now: number) {
+  for (const seq of seqs) sql.exec("DELETE FROM outbox WHERE seq = ?", seq);
   sql.exec(
     "UPDATE flush_stats SET events = events + ?, writes = writes + ?, last_flush_at = ?, last_error = NULL WHERE id = 1",
-    ids.length,
+    seqs.length,
     writes,
     now,
   );

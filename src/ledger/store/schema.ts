@@ -319,7 +319,32 @@ ALTER TABLE holds_v11 RENAME TO holds;
 UPDATE counters SET held = 0;
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+/**
+ * Issue 18: the outbox without its UNIQUE index on the event id, which every event wrote and only
+ * the flush's acknowledgement read (it now deletes by seq, the row's own key). AUTOINCREMENT
+ * stays, and the sequence is carried over: an event's seq must continue after the last one ever
+ * written, even when the outbox is empty.
+ */
+const V12 = `
+CREATE TABLE outbox_sequence_v12 AS SELECT seq FROM sqlite_sequence WHERE name = 'outbox';
+CREATE TABLE outbox_v12 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  payload TEXT NOT NULL
+);
+INSERT INTO outbox_v12 (seq, id, occurred_at, payload)
+  SELECT seq, id, occurred_at, payload FROM outbox ORDER BY seq;
+DROP TABLE outbox;
+ALTER TABLE outbox_v12 RENAME TO outbox;
+DELETE FROM sqlite_sequence WHERE name IN ('outbox', 'outbox_v12');
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'outbox', MAX(COALESCE((SELECT MAX(seq) FROM outbox_sequence_v12), 0),
+                       COALESCE((SELECT MAX(seq) FROM outbox), 0));
+DROP TABLE outbox_sequence_v12;
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 /**
  * Brings the object's tables up to the current schema version (or `to`, which only tests use to
