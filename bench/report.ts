@@ -129,12 +129,20 @@ export function buildReport(data: RunData, context: Context) {
   const latencyOf = (name: string) => {
     const g = find(name, "gateway");
     const f = find(name, "forwarder");
+    const floorPhase = phases.find((p) => p.phase === name && p.target === "floor") ?? null;
     const added = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
+    const floorAddedP50Ms = floorPhase ? round(added(floorPhase.p50Ms, f.p50Ms)) : null;
     return {
       addedP50Ms: round(added(g.p50Ms, f.p50Ms)),
       addedP99Ms: round(added(g.p99Ms, f.p99Ms)),
       gateway: { rps: g.rps, p50Ms: g.p50Ms, p99Ms: g.p99Ms },
       forwarder: { rps: f.rps, p50Ms: f.p50Ms, p99Ms: f.p99Ms },
+      /** The floor's own added p50, and how far the gateway's is above it (issue 18: <= 0.5). */
+      floor: floorPhase
+        ? { rps: floorPhase.rps, p50Ms: floorPhase.p50Ms, p99Ms: floorPhase.p99Ms }
+        : null,
+      floorAddedP50Ms,
+      addedP50OverFloorMs: floorPhase ? round(added(g.p50Ms, floorPhase.p50Ms)) : null,
     };
   };
   const spreadGateway = find("spread", "gateway");
@@ -323,6 +331,14 @@ function figures(report: Report): string[] {
   row(
     "added p50 / p99 ms at 1 connection",
     `${latency.serial.addedP50Ms} / ${latency.serial.addedP99Ms}`,
+  );
+  row(
+    "added p50 ms at 1 connection: floor / gateway over floor",
+    `${latency.serial.floorAddedP50Ms ?? "-"} / ${latency.serial.addedP50OverFloorMs ?? "-"}`,
+    "<= 0.5",
+    latency.serial.addedP50OverFloorMs === null
+      ? undefined
+      : latency.serial.addedP50OverFloorMs <= 0.5,
   );
   const d1Target = `<= ${round(TARGETS.d1WritesPerSettledCall, 3)}`;
   row("D1 writes per settled call", report.d1WritesPerSettledCall, d1Target, d1.pass);
