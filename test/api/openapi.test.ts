@@ -2,12 +2,8 @@ import { inspectRoutes } from "hono/dev";
 import { describe, expect, it } from "vitest";
 import pkg from "../../package.json";
 import { docsPage } from "../../src/api/docs-page";
-import {
-  actionOperationIds,
-  CREDIT_HEADERS,
-  openApiPath,
-  PROXY_DENIALS,
-} from "../../src/api/docs-proxy";
+import { actionOperationIds, openApiPath } from "../../src/api/docs-proxy";
+import { CREDIT_HEADERS, PROXY_DENIALS } from "../../src/api/docs-proxy-answers";
 import { createApp } from "../../src/app";
 import { bundledCatalog, type Catalog } from "../../src/catalog";
 import { PROBLEM_STATUS } from "../../src/lib/problem";
