@@ -10,12 +10,12 @@ import { burndownOf, denialsFrom, spendOf, topOf } from "./derive";
 import { setOptions } from "./dom";
 import { downloadExport } from "./export";
 import { day } from "./format";
+import { teamDetails, valueReads } from "./reads";
 import { FilterState, type Filters, type GroupBy, type Range, rangeOf, usageParams } from "./state";
 import type {
   Account,
   AccountCatalog,
   Alert,
-  Attribution,
   Balance,
   Member,
   Page,
@@ -23,7 +23,6 @@ import type {
   Team,
   TeamDetail,
   UsageEvent,
-  ValueReport,
 } from "./types";
 import { renderBalance } from "./views/balance";
 import { BurndownView } from "./views/burndown";
@@ -37,12 +36,8 @@ import { renderValue, renderValueMissing } from "./views/value";
 const RECENT = 20;
 /** The events API's largest page. */
 const EVENTS_PAGE = 1000;
-/** Team details fetched at once. */
-const TEAM_READS = 6;
 const SUMMARY = "/v1/usage/summary";
 const EVENTS = "/v1/usage/events";
-const VALUE = "/v1/usage/value";
-const ATTRIBUTION = "/v1/usage/attribution";
 
 export class Dashboard {
   private readonly api: Api;
@@ -231,29 +226,14 @@ export class Dashboard {
     this.teamsGeneration += 1;
     const gen = this.teamsGeneration;
     this.shell.teamBudgets.body.setAttribute("aria-busy", "true");
-    const details: TeamDetail[] = [];
+    let details: TeamDetail[] | null;
     try {
-      for (let i = 0; i < teams.length; i += TEAM_READS) {
-        const batch = teams.slice(i, i + TEAM_READS);
-        const found = await Promise.all(batch.map((t) => this.teamDetail(t)));
-        for (const d of found) if (d) details.push(d);
-        if (gen !== this.teamsGeneration) return;
-      }
+      details = await teamDetails(this.api, teams, () => gen === this.teamsGeneration);
     } finally {
       if (gen === this.teamsGeneration) this.shell.teamBudgets.body.removeAttribute("aria-busy");
     }
-    if (gen !== this.teamsGeneration) return;
+    if (details === null || gen !== this.teamsGeneration) return;
     renderTeamBudgets(this.shell.teamBudgets, details);
-  }
-
-  /** A team's detail, or null when it was deleted since the list was read. */
-  private async teamDetail(team: Team): Promise<TeamDetail | null> {
-    try {
-      return await this.api.get<TeamDetail>(`/v1/teams/${encodeURIComponent(team.id)}`);
-    } catch (error) {
-      if (error instanceof ApiError && error.problem.status === 404) return null;
-      throw error;
-    }
   }
 
   /** Every view that depends on the range and filters. */
@@ -300,20 +280,8 @@ export class Dashboard {
   private async loadValue(range: Range): Promise<void> {
     this.valueGeneration += 1;
     const gen = this.valueGeneration;
-    const span = { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() };
     this.shell.value.body.setAttribute("aria-busy", "true");
-    const [report, attribution] = await Promise.all([
-      this.api.get<ValueReport>(VALUE, { group_by: "action", ...span }).catch((error: unknown) => {
-        if (error instanceof ApiError && error.problem.status === 409) return error.problem;
-        throw error;
-      }),
-      this.api
-        .get<Attribution>(ATTRIBUTION, { group_by: "action", ...span })
-        .catch((error: unknown) => {
-          if (error instanceof ApiError && error.problem.status === 404) return null;
-          throw error;
-        }),
-    ]);
+    const { report, attribution } = await valueReads(this.api, range);
     if (gen !== this.valueGeneration) return;
     if ("detail" in report) renderValueMissing(this.shell.value, report);
     else renderValue(this.shell.value, report, attribution, range);

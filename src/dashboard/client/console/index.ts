@@ -8,6 +8,7 @@
 import type { Api } from "../api";
 import { problemOfError } from "../api";
 import { h, uid } from "../dom";
+import { teamDetails } from "../reads";
 import type {
   AccountCatalog,
   AlertSettings,
@@ -24,9 +25,6 @@ import { accessibleName, Outcome } from "./forms";
 import { renderKeys } from "./keys";
 import { renderMembers } from "./members";
 import { renderTeams } from "./teams";
-
-/** Team details fetched at once. */
-const TEAM_READS = 6;
 
 interface Part {
   root: HTMLElement;
@@ -207,16 +205,8 @@ export class Console {
     return this.api.all<Member>("/v1/members");
   }
 
-  /** Every team with its rules and this period's spend, a few reads at a time. */
+  /** Every team with its rules and this period's spend. */
   private async teamDetails(): Promise<TeamDetail[]> {
-    const teams = await this.api.all<Team>("/v1/teams");
-    const details: TeamDetail[] = [];
-    for (let i = 0; i < teams.length; i += TEAM_READS) {
-      const batch = teams.slice(i, i + TEAM_READS);
-      details.push(
-        ...(await Promise.all(batch.map((t) => this.api.get<TeamDetail>(`/v1/teams/${t.id}`)))),
-      );
-    }
-    return details;
+    return (await teamDetails(this.api, await this.api.all<Team>("/v1/teams"))) ?? [];
   }
 }
