@@ -2,6 +2,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { recordKeyHash } from "../../src/lib/records";
+import type { Measures } from "../../src/usage/attribution";
 import type { UsageEvent } from "../../src/usage/event";
 import { insertUsageEvents } from "../../src/usage/flush";
 import { bearer, call, jsonCall } from "../support/api";
@@ -35,13 +36,6 @@ export interface Attribution {
   groups: (Record<string, unknown> & Measures)[];
   totals: Measures;
   unattributed: { outcomes: number; outcomeValue: number } | null;
-}
-export interface Measures {
-  credits: number;
-  records: number;
-  outcomes: number;
-  outcomeValue: number;
-  creditsPerOutcome: number | null;
 }
 
 export async function attribution(key: string, query: string) {
