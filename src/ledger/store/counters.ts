@@ -47,6 +47,14 @@ function heldOf(sql: SqlStorage, period: number, ids: ScopeIds): Record<Scope, n
     .one();
 }
 
+/** The column of `holds` that names a hold's scope id (the account scope: every hold). */
+const HOLD_COLUMN: Record<Scope, string | null> = {
+  account: null,
+  team: "team_id",
+  member: "member_id",
+  action: "action",
+};
+
 /** One scope's spend this period: its captured counter and the holds in flight it has. */
 export function spendOf(sql: SqlStorage, period: number, scope: Scope, id: string): Spend {
   const row = sql
@@ -57,13 +65,14 @@ export function spendOf(sql: SqlStorage, period: number, scope: Scope, id: strin
       id,
     )
     .toArray()[0];
-  // An id no hold can carry stands for the scopes not asked about.
-  const none = "\u0000";
-  const held = heldOf(sql, period, {
-    team: scope === "team" ? id : none,
-    member: scope === "member" ? id : none,
-    action: scope === "action" ? id : none,
-  })[scope];
+  const column = HOLD_COLUMN[scope];
+  const held = sql
+    .exec<{ n: number }>(
+      `SELECT COALESCE(SUM(amount), 0) AS n FROM holds WHERE period_start = ?${column ? ` AND ${column} = ?` : ""}`,
+      period,
+      ...(column ? [id] : []),
+    )
+    .one().n;
   return { captured: row?.captured ?? 0, held };
 }
 
