@@ -109,9 +109,9 @@ export class Console {
     try {
       const catalog = await this.api.get<AccountCatalog>("/v1/catalog");
       this.ctx = this.context(catalog);
-      await Promise.all(
-        (Object.keys(this.parts) as Section[]).map((section) => this.load(section)),
-      );
+      for (const part of Object.values(this.parts)) part.body.setAttribute("aria-busy", "true");
+      await Promise.all([this.readPeople(), this.readKeys(), this.loadAlerts(this.ctx)]);
+      this.drawPeople(this.ctx);
     } catch (error) {
       this.loaded = false;
       this.fail(error);
@@ -142,63 +142,50 @@ export class Console {
     };
   }
 
+  /**
+   * Loads a section again after a change and draws it. Teams, members and keys show each
+   * other's names and counts, so a change to one draws the three from what was read.
+   */
   private async load(section: Section): Promise<void> {
     const ctx = this.ctx;
     if (!ctx) return;
+    this.parts[section].body.setAttribute("aria-busy", "true");
+    if (section === "alerts") return this.loadAlerts(ctx);
+    if (section === "keys") await this.readKeys();
+    else await this.readPeople();
+    this.drawPeople(ctx);
+  }
+
+  /** Teams (with rules and spend) and members, read together. */
+  private async readPeople(): Promise<void> {
+    const [teams, members] = await Promise.all([this.teamDetails(), this.allMembers()]);
+    this.teams = teams;
+    this.members = members;
+  }
+
+  private async readKeys(): Promise<void> {
+    this.keys = this.admin ? await this.api.all<Key>("/v1/keys") : null;
+  }
+
+  private drawPeople(ctx: ConsoleContext): void {
+    this.draw("teams", renderTeams(ctx, this.teams, this.members));
+    this.draw("members", renderMembers(ctx, this.members, this.teams));
+    this.draw("keys", renderKeys(ctx, this.keys));
+  }
+
+  private async loadAlerts(ctx: ConsoleContext): Promise<void> {
+    const [settings, hook, deliveries] = await Promise.all([
+      this.api.get<AlertSettings>("/v1/alerts/settings"),
+      this.api.get<Webhook>("/v1/webhook"),
+      this.api.get<{ data: WebhookDelivery[] }>("/v1/webhook/deliveries", { limit: 20 }),
+    ]);
+    this.draw("alerts", renderAlertSettings(ctx, settings, hook, deliveries.data));
+  }
+
+  private draw(section: Section, content: Node[]): void {
     const { body } = this.parts[section];
-    body.setAttribute("aria-busy", "true");
-    let content: Node[];
-    switch (section) {
-      case "teams": {
-        const [teams, members] = await Promise.all([this.teamDetails(), this.allMembers()]);
-        this.teams = teams;
-        this.members = members;
-        content = renderTeams(ctx, teams, members);
-        break;
-      }
-      case "members": {
-        const [members, teams] = await Promise.all([this.allMembers(), this.teamDetails()]);
-        this.members = members;
-        this.teams = teams;
-        content = renderMembers(ctx, members, teams);
-        // A member moved or deactivated changes the teams' member counts.
-        if (this.parts.teams.body.getAttribute("aria-busy") !== "true") {
-          replaceKeepingFocus(this.parts.teams.body, renderTeams(ctx, teams, members));
-        }
-        break;
-      }
-      case "keys": {
-        const [keys, members] = await Promise.all([
-          ctx.admin ? this.api.all<Key>("/v1/keys") : null,
-          this.allMembers(),
-        ]);
-        this.keys = keys;
-        this.members = members;
-        content = renderKeys(ctx, keys);
-        break;
-      }
-      case "alerts": {
-        const [settings, hook, deliveries] = await Promise.all([
-          this.api.get<AlertSettings>("/v1/alerts/settings"),
-          this.api.get<Webhook>("/v1/webhook"),
-          this.api.get<{ data: WebhookDelivery[] }>("/v1/webhook/deliveries", { limit: 20 }),
-        ]);
-        content = renderAlertSettings(ctx, settings, hook, deliveries.data);
-        break;
-      }
-    }
     replaceKeepingFocus(body, content);
     body.removeAttribute("aria-busy");
-    // The member list shows team names and the key list member names: keep them current.
-    if (section === "teams" && this.parts.members.body.getAttribute("aria-busy") !== "true") {
-      replaceKeepingFocus(this.parts.members.body, renderMembers(ctx, this.members, this.teams));
-    }
-    if (
-      (section === "teams" || section === "members") &&
-      this.parts.keys.body.getAttribute("aria-busy") !== "true"
-    ) {
-      replaceKeepingFocus(this.parts.keys.body, renderKeys(ctx, this.keys));
-    }
   }
 
   private allMembers(): Promise<Member[]> {
