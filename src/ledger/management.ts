@@ -48,7 +48,6 @@ import {
 import { addOnsOf, setAddOns as storeAddOns } from "./store/add-ons";
 import * as config from "./store/config";
 import { accountSpend, spendOf } from "./store/counters";
-import { capturedLast7Days } from "./store/forecast";
 import { availableCredits, issueGrant, listGrants, overageOf, periodGrants } from "./store/grants";
 import { heldTotal } from "./store/holds";
 import { syncOverage } from "./store/periods";
@@ -281,7 +280,8 @@ export function balance(s: LedgerState, now: number): BalanceView | null {
       now,
       period,
       available,
-      capturedLast7Days: capturedLast7Days(sql, now),
+      // The hourly spend the forecast alert reads too, so the two agree (ledger V13).
+      capturedLast7Days: s.reads.spendHours().last7Days(now),
       capturedThisPeriod: captured,
       accountCreatedAt: account?.created_at ?? now,
     }),

@@ -6,6 +6,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/ledger/object";
+import { spendOf } from "../../src/ledger/store/counters";
+import type { EventFields } from "../../src/ledger/store/events";
+import { acknowledge, appendEvent } from "../../src/ledger/store/outbox";
 import { migrate } from "../../src/ledger/store/schema";
 import { ledger, uniqueAccountId } from "../support/api";
 
@@ -150,7 +153,7 @@ describe("an object of the release before plans", () => {
   });
 });
 
-describe("the outbox rebuilt without its id index (ledger V12)", () => {
+describe("the outbox rebuilt without its id index (ledger V12) and AUTOINCREMENT (V13)", () => {
   /** Builds an object at V11 with `written` events, the first `flushed` of them acknowledged. */
   function outboxAtV11(sql: SqlStorage, written: number, flushed: number) {
     const tables = sql
@@ -170,13 +173,11 @@ describe("the outbox rebuilt without its id index (ledger V12)", () => {
     sql.exec("DELETE FROM outbox WHERE seq <= ?", flushed);
   }
 
-  const nextSeq = (sql: SqlStorage) =>
-    sql
-      .exec<{ seq: number }>(
-        "INSERT INTO outbox (id, occurred_at, payload) VALUES ('evt_new', ?, '{}') RETURNING seq",
-        NOW,
-      )
-      .one().seq;
+  /** Writes one event the way the ledger does and returns its seq. */
+  const nextSeq = (sql: SqlStorage) => {
+    appendEvent(sql, "acct", {} as EventFields, NOW, NOW);
+    return sql.exec<{ seq: number }>("SELECT MAX(seq) AS seq FROM outbox").one().seq;
+  };
 
   it("continues the event sequence after an outbox flushed empty: no seq is ever reused", async () => {
     await runInDurableObject(ledger(uniqueAccountId("v12-empty")), (_: AccountLedger, state) => {
@@ -206,6 +207,77 @@ describe("the outbox rebuilt without its id index (ledger V12)", () => {
         [5, "evt_5"],
       ]);
       expect(nextSeq(sql)).toBe(6);
+    });
+  });
+});
+
+describe("the outbox's seq once AUTOINCREMENT is gone (ledger V13)", () => {
+  it("goes on after the last seq D1 confirmed, however often the outbox empties", async () => {
+    await runInDurableObject(ledger(uniqueAccountId("v13-seq")), (_: AccountLedger, state) => {
+      const sql = state.storage.sql;
+      const seqs: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 2; i++) appendEvent(sql, "acct", {} as EventFields, NOW, NOW);
+        const waiting = sql
+          .exec<{ seq: number }>("SELECT seq FROM outbox ORDER BY seq")
+          .toArray()
+          .map((r) => r.seq);
+        seqs.push(...waiting);
+        acknowledge(sql, waiting, 1, NOW);
+        expect(sql.exec("SELECT 1 FROM outbox").toArray()).toEqual([]);
+      }
+      expect(seqs).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(sql.exec("SELECT name FROM sqlite_sequence WHERE name = 'outbox'").toArray()).toEqual(
+        [],
+      );
+    });
+  });
+});
+
+describe("the account's captured credits as the sum of its action counters (ledger V13)", () => {
+  it("keeps each period's total: what the action rows hold leaves the account row", async () => {
+    await runInDurableObject(ledger(uniqueAccountId("v13-counters")), (_: AccountLedger, state) => {
+      const sql = state.storage.sql;
+      for (const { name } of sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+        )
+        .toArray()) {
+        sql.exec(`DROP TABLE "${name}"`);
+      }
+      migrate(sql, 12);
+      const counter = (period: number, scope: string, id: string, captured: number) =>
+        sql.exec(
+          "INSERT INTO counters (period_start, scope, scope_id, captured) VALUES (?, ?, ?, ?)",
+          period,
+          scope,
+          id,
+          captured,
+        );
+      // A period from before action counters: the account row alone.
+      counter(1, "account", "*", 500);
+      // A period of this release's making: the account equals its actions.
+      counter(2, "account", "*", 70);
+      counter(2, "action", "enrich", 50);
+      counter(2, "action", "summarize", 20);
+      counter(2, "team", "team_a", 70);
+      // Action counters that began mid-period: the account row keeps the difference.
+      counter(3, "account", "*", 90);
+      counter(3, "action", "enrich", 30);
+      migrate(sql);
+      const account = (period: number) => spendOf(sql, period, "account", "*").captured;
+      expect([account(1), account(2), account(3)]).toEqual([500, 70, 90]);
+      const rows = sql
+        .exec<{ period_start: number; captured: number }>(
+          "SELECT period_start, captured FROM counters WHERE scope = 'account' ORDER BY period_start",
+        )
+        .toArray();
+      expect(rows).toEqual([
+        { period_start: 1, captured: 500 },
+        { period_start: 3, captured: 60 },
+      ]);
+      expect(spendOf(sql, 2, "action", "enrich").captured).toBe(50);
+      expect(spendOf(sql, 2, "team", "team_a").captured).toBe(70);
     });
   });
 });

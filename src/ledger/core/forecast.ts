@@ -36,7 +36,7 @@ export interface ForecastInput {
   period: Period;
   /** Credits available now, held credits already taken out. */
   available: number;
-  /** Credits captured in [now - 7 days, now]. */
+  /** Credits captured from the clock hour that holds now - 7 days up to now (`spend_hours`). */
   capturedLast7Days: number;
   /** Credits captured this period: the account's counter, the `capturedThisPeriod` shown. */
   capturedThisPeriod: number;

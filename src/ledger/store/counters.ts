@@ -5,6 +5,10 @@
  * longer rewrite four counter rows each; the holds are few, so summing them reads a few rows).
  * Keyed by period, so counters reset at the period boundary without a write. The `held` column
  * is left from earlier releases and stays 0 (ledger V11).
+ *
+ * A capture writes three rows: its team's, its member's and its action's. The account's
+ * captured credits are the sum of the action rows plus the account row, which keeps only what
+ * was captured before action counters existed (ledger V13); no capture writes it.
  */
 import type { BudgetState, Spend } from "../core/rules";
 
@@ -17,13 +21,14 @@ export interface ScopeIds {
 }
 
 const ACCOUNT = "*";
-/** The WHERE clause of one period's four scope rows; bind account, team, member, action ids. */
-const FOUR_SCOPES = `(scope = 'account' AND scope_id = ?) OR (scope = 'team' AND scope_id = ?) OR
-  (scope = 'member' AND scope_id = ?) OR (scope = 'action' AND scope_id = ?)`;
+/** The WHERE clause of the three rows a capture writes; bind team, member, action ids. */
+const WRITTEN_SCOPES = `(scope = 'team' AND scope_id = ?) OR (scope = 'member' AND scope_id = ?) OR
+  (scope = 'action' AND scope_id = ?)`;
+/** The rows whose sum is the account's captured credits. */
+const ACCOUNT_ROWS = "scope IN ('account', 'action')";
 
-function scopes(ids: ScopeIds): [Scope, string][] {
+function written(ids: ScopeIds): [Scope, string][] {
   return [
-    ["account", ACCOUNT],
     ["team", ids.team],
     ["member", ids.member],
     ["action", ids.action],
@@ -57,14 +62,22 @@ const HOLD_COLUMN: Record<Scope, string | null> = {
 
 /** One scope's spend this period: its captured counter and the holds in flight it has. */
 export function spendOf(sql: SqlStorage, period: number, scope: Scope, id: string): Spend {
-  const row = sql
-    .exec<{ captured: number }>(
-      "SELECT captured FROM counters WHERE period_start = ? AND scope = ? AND scope_id = ?",
-      period,
-      scope,
-      id,
-    )
-    .toArray()[0];
+  const { captured } =
+    scope === "account"
+      ? sql
+          .exec<{ captured: number }>(
+            `SELECT COALESCE(SUM(captured), 0) AS captured FROM counters WHERE period_start = ? AND ${ACCOUNT_ROWS}`,
+            period,
+          )
+          .one()
+      : (sql
+          .exec<{ captured: number }>(
+            "SELECT captured FROM counters WHERE period_start = ? AND scope = ? AND scope_id = ?",
+            period,
+            scope,
+            id,
+          )
+          .toArray()[0] ?? { captured: 0 });
   const column = HOLD_COLUMN[scope];
   const held = sql
     .exec<{ n: number }>(
@@ -73,10 +86,13 @@ export function spendOf(sql: SqlStorage, period: number, scope: Scope, id: strin
       ...(column ? [id] : []),
     )
     .one().n;
-  return { captured: row?.captured ?? 0, held };
+  return { captured, held };
 }
 
-/** The four scopes' spend this period: their captured counters in one read, the holds in another. */
+/**
+ * The four scopes' spend this period: their captured counters in one read (the account's is the
+ * sum of the action rows and its own), the holds in another.
+ */
 export function budgetState(sql: SqlStorage, period: number, ids: ScopeIds): BudgetState {
   const held = heldOf(sql, period, ids);
   const state: BudgetState = {
@@ -86,41 +102,43 @@ export function budgetState(sql: SqlStorage, period: number, ids: ScopeIds): Bud
     action: { captured: 0, held: held.action },
   };
   const rows = sql
-    .exec<{ scope: Scope; captured: number }>(
-      `SELECT scope, captured FROM counters WHERE period_start = ? AND (${FOUR_SCOPES})`,
+    .exec<{ scope: Scope; scope_id: string; captured: number }>(
+      `SELECT scope, scope_id, captured FROM counters WHERE period_start = ? AND (${ACCOUNT_ROWS} OR
+         (scope = 'team' AND scope_id = ?) OR (scope = 'member' AND scope_id = ?))`,
       period,
-      ACCOUNT,
       ids.team,
       ids.member,
-      ids.action,
     )
     .toArray();
-  for (const r of rows) state[r.scope].captured = r.captured;
+  for (const r of rows) {
+    if (r.scope === "account" || r.scope === "action") state.account.captured += r.captured;
+    const own = r.scope === "team" || r.scope === "member" || r.scope_id === ids.action;
+    if (r.scope !== "account" && own) state[r.scope].captured = r.captured;
+  }
   return state;
 }
 
 /**
- * Adds a capture's credits to the four scopes' counters: one UPDATE, then an INSERT for any
- * scope that has no row yet this period (its first capture). Nothing to add, nothing written.
+ * Adds a capture's credits to its team's, member's and action's counters (the account's total
+ * follows from the action's): one UPDATE, then an INSERT for any scope that has no row yet this
+ * period (its first capture). Nothing to add, nothing written.
  */
 export function addCaptured(sql: SqlStorage, period: number, ids: ScopeIds, captured: number) {
   if (captured === 0) return;
   const updated = sql.exec(
-    `UPDATE counters SET captured = captured + ? WHERE period_start = ? AND (${FOUR_SCOPES})`,
+    `UPDATE counters SET captured = captured + ? WHERE period_start = ? AND (${WRITTEN_SCOPES})`,
     captured,
     period,
-    ACCOUNT,
     ids.team,
     ids.member,
     ids.action,
   ).rowsWritten;
-  if (updated === 4) return;
+  if (updated === 3) return;
   const present = new Set(
     sql
       .exec<{ scope: Scope }>(
-        `SELECT scope FROM counters WHERE period_start = ? AND (${FOUR_SCOPES})`,
+        `SELECT scope FROM counters WHERE period_start = ? AND (${WRITTEN_SCOPES})`,
         period,
-        ACCOUNT,
         ids.team,
         ids.member,
         ids.action,
@@ -128,7 +146,7 @@ export function addCaptured(sql: SqlStorage, period: number, ids: ScopeIds, capt
       .toArray()
       .map((r) => r.scope),
   );
-  for (const [scope, id] of scopes(ids)) {
+  for (const [scope, id] of written(ids)) {
     if (present.has(scope)) continue;
     sql.exec(
       "INSERT INTO counters (period_start, scope, scope_id, captured, held) VALUES (?, ?, ?, ?, 0)",

@@ -8,7 +8,14 @@ import type { UsageEvent } from "../../usage/event";
 import type { FlushStats } from "../contract";
 import type { EventFields } from "./events";
 
-/** Writes an event to the outbox, in the caller's transaction. */
+/**
+ * The seq of the next event: after the last one waiting, or, when none waits, after the last one
+ * D1 confirmed (ledger V13). Seqs only grow, so D1's per-ledger watermark never sees one twice.
+ */
+const NEXT_SEQ = `MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0),
+  (SELECT last_seq FROM flush_stats WHERE id = 1)) + 1`;
+
+/** Writes an event to the outbox, in the caller's transaction: one row. */
 export function appendEvent(
   sql: SqlStorage,
   accountId: string,
@@ -24,7 +31,7 @@ export function appendEvent(
     periodStart: iso(periodStart),
   };
   sql.exec(
-    "INSERT INTO outbox (id, occurred_at, payload) VALUES (?, ?, ?)",
+    `INSERT INTO outbox (seq, id, occurred_at, payload) VALUES (${NEXT_SEQ}, ?, ?, ?)`,
     event.id,
     now,
     JSON.stringify(event),
@@ -56,15 +63,25 @@ export function oldestPendingAt(sql: SqlStorage): number | null {
   return sql.exec<{ t: number | null }>("SELECT MIN(occurred_at) AS t FROM outbox").one().t;
 }
 
-/** Removes events D1 has confirmed (by their seq, the outbox's key) and counts the write. */
+/**
+ * Removes events D1 has confirmed (by their seq, the outbox's key), counts the write, and keeps
+ * the highest seq confirmed, from which the next event's seq goes on once the outbox is empty.
+ */
 export function acknowledge(sql: SqlStorage, seqs: readonly number[], writes: number, now: number) {
   for (const seq of seqs) sql.exec("DELETE FROM outbox WHERE seq = ?", seq);
   sql.exec(
-    "UPDATE flush_stats SET events = events + ?, writes = writes + ?, last_flush_at = ?, last_error = NULL WHERE id = 1",
+    `UPDATE flush_stats SET events = events + ?, writes = writes + ?, last_flush_at = ?,
+       last_error = NULL, last_seq = MAX(last_seq, ?) WHERE id = 1`,
     seqs.length,
     writes,
     now,
+    Math.max(0, ...seqs),
   );
+}
+
+/** The highest seq D1 has confirmed (0: none yet). */
+export function lastConfirmedSeq(sql: SqlStorage): number {
+  return sql.exec<{ s: number }>("SELECT last_seq AS s FROM flush_stats WHERE id = 1").one().s;
 }
 
 export function recordFlushFailure(sql: SqlStorage, message: string) {

@@ -2,7 +2,9 @@
  * The ledger's half of reconciliation (SPEC §5 /usage/reconcile): the period's captured credits
  * from the counters the ledger keeps, and the captured credits still waiting in the outbox.
  */
+
 import { addTo, type CapturedTotals, emptyTotals } from "../../usage/reconcile";
+import { lastConfirmedSeq } from "./outbox";
 
 /** Captured credits of a period by the ledger's own counters (per action and per team). */
 export function ledgerCaptured(sql: SqlStorage, periodStart: number): CapturedTotals {
@@ -15,9 +17,12 @@ export function ledgerCaptured(sql: SqlStorage, periodStart: number): CapturedTo
     .toArray();
   for (const r of rows) {
     if (r.captured === 0) continue;
+    // The account's total is its action rows plus what its own row keeps (ledger V13).
     if (r.scope === "account") totals.credits += r.captured;
-    else if (r.scope === "action") totals.byAction[r.scope_id] = r.captured;
-    else totals.byTeam[r.scope_id] = r.captured;
+    else if (r.scope === "action") {
+      totals.byAction[r.scope_id] = r.captured;
+      totals.credits += r.captured;
+    } else totals.byTeam[r.scope_id] = r.captured;
   }
   return totals;
 }
@@ -56,8 +61,5 @@ export function pendingCaptured(
 export function flushedBelow(sql: SqlStorage): number {
   const waiting = sql.exec<{ s: number | null }>("SELECT MIN(seq) AS s FROM outbox").one().s;
   if (waiting !== null) return waiting;
-  const last = sql
-    .exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
-    .toArray()[0];
-  return (last?.seq ?? 0) + 1;
+  return lastConfirmedSeq(sql) + 1;
 }

@@ -344,7 +344,40 @@ INSERT INTO sqlite_sequence (name, seq)
 DROP TABLE outbox_sequence_v12;
 `;
 
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
+/**
+ * Issue 18, three rows fewer per capture:
+ * - The account's captured credits are the sum of its action counters (every capture writes
+ *   both), so the account row keeps only what no action row holds: credits captured before
+ *   action counters existed (V2 moved the old period totals into account rows alone). A capture
+ *   no longer writes it.
+ * - The outbox's seq no longer comes from AUTOINCREMENT, which wrote `sqlite_sequence` with
+ *   every event: the next seq follows the last one waiting, or the last one D1 confirmed
+ *   (`flush_stats.last_seq`, written by the flush), so none is ever reused.
+ * - The captures-only index on entries goes: the forecast reads the hourly spend instead.
+ */
+const V13 = `
+DROP INDEX entries_captures_at;
+UPDATE counters SET captured = MAX(0, captured - (
+  SELECT COALESCE(SUM(a.captured), 0) FROM counters a
+  WHERE a.period_start = counters.period_start AND a.scope = 'action'))
+  WHERE scope = 'account';
+DELETE FROM counters WHERE scope = 'account' AND captured = 0;
+ALTER TABLE flush_stats ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE flush_stats SET last_seq = COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0);
+CREATE TABLE outbox_v13 (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  payload TEXT NOT NULL
+);
+INSERT INTO outbox_v13 (seq, id, occurred_at, payload)
+  SELECT seq, id, occurred_at, payload FROM outbox ORDER BY seq;
+DROP TABLE outbox;
+ALTER TABLE outbox_v13 RENAME TO outbox;
+DELETE FROM sqlite_sequence WHERE name = 'outbox';
+`;
+
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13];
 
 /**
  * Brings the object's tables up to the current schema version (or `to`, which only tests use to
