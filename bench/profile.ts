@@ -1,0 +1,189 @@
+/**
+ * Where the gateway's CPU goes per priced call (issue 18): V8's own sampling profiler, over
+ * workerd's inspector (Chrome DevTools Protocol `Profiler.*`), while the gateway serves a bounded
+ * load of `on_success` enrichment calls from one account. The worker and its Durable Objects
+ * share one isolate, so the profile holds both the worker's request path and the ledger's two
+ * transactions.
+ *
+ * Usage: `npm run bench:profile [-- CALLS [CONNECTIONS]]` (default 3,000 calls, 10 connections).
+ * Prints the functions with the most self time, by bundle function name, and the share of
+ * samples in each of the ledger's and the worker's source areas (by the bundle's source map);
+ * writes the whole profile as `gateway.cpuprofile` (open it in Chrome DevTools' Performance
+ * panel) to the bench's temp dir and prints its path. Servers listen on 127.0.0.1 only.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { argv } from "node:process";
+import WebSocket from "ws";
+import { seedAccount } from "../test/e2e/support/api";
+import { ServedGateway } from "../test/e2e/support/miniflare";
+import { snapshotWorker } from "../test/e2e/support/snapshot";
+import { stopAll } from "../test/e2e/support/wrangler";
+import { loadBody, log, OPERATOR_TOKEN, ROUTE, UPSTREAM_TOKEN } from "./config";
+import { createWorkspace } from "./servers";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** One CDP session on the inspector target whose title ends with `worker`. */
+async function session(inspectorPort: number, worker: string) {
+  const targets = (await (
+    await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)
+  ).json()) as Array<{ title?: string; webSocketDebuggerUrl: string }>;
+  const target = targets.find((t) => (t.title ?? "").endsWith(worker));
+  if (!target) throw new Error(`no inspector target for ${worker}`);
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  let next = 0;
+  const pending = new Map<number, (result: Record<string, unknown>) => void>();
+  socket.on("message", (data) => {
+    const m = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown> };
+    if (m.id !== undefined) pending.get(m.id)?.(m.result ?? {});
+  });
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const id = ++next;
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  return { send, close: () => socket.close() };
+}
+
+/** Runs `calls` priced calls over `connections` concurrent loops; throws on any non-200. */
+async function load(base: string, key: string, calls: number, connections: number) {
+  let left = calls;
+  const loop = async () => {
+    while (left > 0) {
+      left -= 1;
+      const res = await fetch(`${base}${ROUTE}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: loadBody(),
+      });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`call answered ${res.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+}
+
+/** Self time (ms) per function and per source area, from the profile's samples. */
+function summarize(profile: Profile, sourceOf: (line: number) => string) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  const byFunction = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  let total = 0;
+  for (const [id, ms] of self) {
+    const frame = byId.get(id)?.callFrame;
+    if (!frame) continue;
+    total += ms;
+    const area = frame.url ? sourceOf(frame.lineNumber) : `(${frame.functionName || "native"})`;
+    const name = `${frame.functionName || "(anonymous)"} ${area}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
+    byArea.set(area, (byArea.get(area) ?? 0) + ms);
+  }
+  const top = (m: Map<string, number>, n: number) =>
+    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n);
+  return { total, functions: top(byFunction, 30), areas: top(byArea, 25) };
+}
+
+/**
+ * The source area of each line of the bundle. esbuild's unminified output opens each module with
+ * a comment naming its path (`// src/ledger/store/counters.ts`, `// node_modules/hono/...`).
+ */
+function lineAreas(bundle: string): (line: number) => string {
+  const areas: string[] = [];
+  let current = "?";
+  for (const line of readFileSync(bundle, "utf8").split("\n")) {
+    const m = /^\/\/ ((?:\.\.\/)*(?:src|node_modules|demo|bench)\/\S+)$/.exec(line);
+    if (m?.[1]) current = area(m[1]);
+    areas.push(current);
+  }
+  return (line) => areas[line] ?? "?";
+}
+
+/** A source path shortened to what it says: `src/ledger/store`, `hono`, `@hono/zod-openapi`. */
+function area(file: string): string {
+  const nm = file.lastIndexOf("node_modules/");
+  if (nm >= 0) {
+    const parts = file.slice(nm + "node_modules/".length).split("/");
+    return (parts[0] ?? "").startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? "?");
+  }
+  const src = file.indexOf("src/");
+  return src >= 0 ? path.dirname(file.slice(src)) : file;
+}
+
+async function main() {
+  const calls = Number(argv[2] ?? 3000);
+  const connections = Number(argv[3] ?? 10);
+  const ws = createWorkspace();
+  try {
+    log("bundling gateway and demo upstream");
+    const gatewayConfig = await snapshotWorker(ws, "gateway", "wrangler.toml", 120_000);
+    const upstreamConfig = await snapshotWorker(ws, "upstream", "demo/upstream/wrangler.toml");
+    const server = await ServedGateway.start(ws, {
+      label: "profile",
+      configs: [gatewayConfig, upstreamConfig],
+      persistTo: ws.tmp,
+      vars: { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN },
+      inspect: true,
+    });
+    const account = await seedAccount(server.base, OPERATOR_TOKEN, "profile", 100_000_000);
+    log(`warming up: ${Math.min(500, calls)} calls`);
+    await load(server.base, account.memberKey, Math.min(500, calls), connections);
+    const cdp = await session(server.inspectorPort as number, "creditgate");
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+    await cdp.send("Profiler.start");
+    const started = performance.now();
+    await load(server.base, account.memberKey, calls, connections);
+    const wallMs = performance.now() - started;
+    const { profile } = (await cdp.send("Profiler.stop")) as unknown as { profile: Profile };
+    cdp.close();
+    const out = path.join(ws.tmp, "gateway.cpuprofile");
+    writeFileSync(out, JSON.stringify(profile));
+    const bundle = path.join(ws.tmp, "build", "gateway", "index.js");
+    const { total, functions, areas } = summarize(profile, lineAreas(bundle));
+    const idle = functions.find(([name]) => name.startsWith("(idle)"))?.[1] ?? 0;
+    const busy = total - idle;
+    console.log(
+      `${calls} calls, ${connections} connections, ${wallMs.toFixed(0)} ms: isolate busy ${busy.toFixed(0)} ms, ${(busy / calls).toFixed(3)} ms per call`,
+    );
+    console.log("\nself time by source area (ms per call, share of busy time):");
+    for (const [name, ms] of areas) {
+      if (name === "((idle))") continue;
+      console.log(
+        `  ${(ms / calls).toFixed(4).padStart(8)}  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${name}`,
+      );
+    }
+    console.log("\nfunctions with the most self time:");
+    for (const [name, ms] of functions) {
+      if (name.startsWith("(idle)")) continue;
+      console.log(
+        `  ${(ms / calls).toFixed(4).padStart(8)}  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${name}`,
+      );
+    }
+    console.log(`\nprofile: ${out}`);
+  } finally {
+    await stopAll();
+  }
+}
+
+await main();
