@@ -256,29 +256,33 @@ export function fireDenialAlerts(
   requestId: string,
   now: number,
 ): number {
-  const { accountId, periodStart, settings } = ctx;
+  const { accountId, periodStart, settings, fired: known } = ctx;
   if (!settings.deniedBurst.enabled) return 0;
-  const windowMs = settings.deniedBurst.windowMinutes * MINUTE_MS;
+  const { count, windowMinutes } = settings.deniedBurst;
+  const windowMs = windowMinutes * MINUTE_MS;
   sql.exec("DELETE FROM denials WHERE at <= ?", now - windowMs);
   sql.exec("INSERT INTO denials (at) VALUES (?)", now);
+  const alert: AlertFiring = {
+    kind: "denied_burst",
+    scope: "account",
+    scopeId: accountId,
+    threshold: Math.floor(now / windowMs),
+    detail: { denials: count, windowMinutes },
+  };
+  // Once this window's alert is known to have fired, its denials need no counting (issue 18:
+  // a storm of denials would read the whole window's rows on each one).
+  if (known.has(lineOf(alert))) return 0;
+  // Counting stops at the threshold: the alert fires on the denial that reaches it.
   const { n } = sql
-    .exec<{ n: number }>("SELECT COUNT(*) AS n FROM denials WHERE at > ?", now - windowMs)
+    .exec<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM (SELECT 1 FROM denials WHERE at > ? LIMIT ?)",
+      now - windowMs,
+      count,
+    )
     .one();
-  if (n < settings.deniedBurst.count) return 0;
-  const detail = { denials: n, windowMinutes: settings.deniedBurst.windowMinutes };
-  return fire(
-    sql,
-    [
-      {
-        kind: "denied_burst",
-        scope: "account",
-        scopeId: accountId,
-        threshold: Math.floor(now / windowMs),
-        detail,
-      },
-    ],
-    { periodStart, now, requestId },
-  );
+  if (n < count) return 0;
+  known.add(lineOf(alert));
+  return fire(sql, [alert], { periodStart, now, requestId });
 }
 
 /**
