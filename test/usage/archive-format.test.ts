@@ -14,43 +14,24 @@ import {
 } from "../../src/usage/archive-format";
 import { EVENT_COLUMNS, type UsageEvent } from "../../src/usage/event";
 import { eventObject, type RawEvent } from "../../src/usage/events";
+import { syntheticEvent } from "./outcome-support";
 
 const DAY = "2026-10-04";
 
+/** A captured call of DAY (hour `i`), with what the export has to carry: JSON columns, tags. */
 function event(i: number, overrides: Partial<UsageEvent> = {}): UsageEvent {
-  return {
-    id: `evt_${String(i).padStart(4, "0")}`,
-    accountId: "acct_a",
-    seq: 100 + i,
+  return syntheticEvent("acct_a", {
     occurredAt: `${DAY}T0${i % 10}:00:00.000Z`,
-    periodStart: "2026-10-01T00:00:00.000Z",
-    requestId: `req-${i}`,
-    teamId: "team_1",
-    memberId: "member_1",
-    keyId: "key_1",
-    action: "enrichment.company",
-    category: "enrichment",
-    outcome: "captured",
-    reason: null,
-    units: 1,
-    credits: 10,
-    heldCredits: 10,
     grants: JSON.stringify([{ grantId: "grant_1", amount: 10 }]),
-    purpose: null,
-    idempotencyKey: null,
-    upstreamStatus: 200,
-    durationMs: 12,
     price: JSON.stringify({ unit: "record", credits: 10 }),
-    recordsCharged: 1,
-    recordsSkipped: 0,
-    creditsSaved: 0,
     tags: JSON.stringify({ campaign: "q4" }),
     recordKeys: JSON.stringify(["k1"]),
     ...overrides,
-  };
+  });
 }
 
 const rowOf = (e: UsageEvent): RawEvent => EVENT_COLUMNS.map(([field]) => e[field]);
+const SEQ = EVENT_COLUMNS.findIndex(([field]) => field === "seq");
 
 const DAY_ROWS: RawEvent[] = [
   rowOf(event(1)),
@@ -85,8 +66,8 @@ describe("an archived day", () => {
       day: DAY,
       events: 4,
       credits: { captured: 35, voided: 0, denied: 0 },
-      firstSeq: 101,
-      lastSeq: 104,
+      firstSeq: DAY_ROWS[0]?.[SEQ],
+      lastSeq: DAY_ROWS[3]?.[SEQ],
       sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""),
       bytes: new TextEncoder().encode(text).byteLength,
       compressedBytes: body.byteLength,
