@@ -106,12 +106,60 @@ export const outcomes = sqliteTable(
 );
 
 /**
- * Ids of events retention removed. A flush retried after a lost acknowledgement sends events D1
- * already took; while they are in usage_events the primary key stops a second copy, and once
- * retention has moved them, this table does (usage/flush.ts).
+ * Ids of events retention removed before issue 19. A flush retried after a lost acknowledgement
+ * sends events D1 already took; the flush still skips the ids here, but nothing adds to it any
+ * more: `usage_archive`'s per-account seq does that job in one row per account.
  */
 export const usageTombstones = sqliteTable("usage_tombstones", {
   id: text("id").primaryKey(),
+});
+
+/**
+ * Per account, the seq below which usage events have left `usage_events` for good (archived to
+ * R2 or deleted by retention; issue 19). D1 holds each account's events as a prefix of its seqs
+ * (the ledger flushes in seq order), so every event at or below this seq was in D1 when it left:
+ * a flush retried later skips it. One row per account, however much is archived: it replaces
+ * the tombstone table, which kept an id per removed event (and is read, no longer written).
+ */
+export const usageArchive = sqliteTable("usage_archive", {
+  accountId: text("account_id").primaryKey(),
+  archivedSeq: integer("archived_seq").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/**
+ * The archive objects (issue 19): one row per part of an account's day in the archive bucket,
+ * with its manifest's figures. A day is normally one part; events that reach D1 after their day
+ * was archived (a ledger that could not flush for that long) become another part, named by its
+ * first seq. Exports read the parts listed here from R2 instead of D1; the operator sees them.
+ */
+export const usageArchiveDays = sqliteTable(
+  "usage_archive_days",
+  {
+    accountId: text("account_id").notNull(),
+    /** The UTC date, YYYY-MM-DD. */
+    day: text("day").notNull(),
+    events: integer("events").notNull(),
+    capturedCredits: integer("captured_credits").notNull(),
+    firstSeq: integer("first_seq").notNull(),
+    lastSeq: integer("last_seq").notNull(),
+    sha256: text("sha256").notNull(),
+    bytes: integer("bytes").notNull(),
+    compressedBytes: integer("compressed_bytes").notNull(),
+    archivedAt: text("archived_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.day, t.firstSeq] })],
+);
+
+/** The archiver's own progress (one row): where the scheduled runs are, and the last error. */
+export const usageArchiveRuns = sqliteTable("usage_archive_runs", {
+  id: integer("id").primaryKey(),
+  lastRunAt: text("last_run_at"),
+  lastCompletedAt: text("last_completed_at"),
+  days: integer("days").notNull().default(0),
+  events: integer("events").notNull().default(0),
+  lastError: text("last_error"),
+  lastErrorAt: text("last_error_at"),
 });
 
 /**

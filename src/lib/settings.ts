@@ -13,6 +13,10 @@ export interface Settings {
   demoHistory: boolean;
   /** Account webhooks may use http and local addresses (local development only). */
   webhookAllowInsecure: boolean;
+  /** Usage events stay in D1 this many days; older ones go to the archive bucket (issue 19). */
+  usageHotDays: number;
+  /** Account days one scheduled archive run moves at most (the rest wait for the next run). */
+  archiveSliceDays: number;
 }
 
 const DEFAULT_SETTINGS: Settings = {
@@ -20,6 +24,8 @@ const DEFAULT_SETTINGS: Settings = {
   outboxFlushDelayMs: 30_000,
   demoHistory: false,
   webhookAllowInsecure: false,
+  usageHotDays: 62,
+  archiveSliceDays: 50,
 };
 
 function positiveInteger(value: unknown, fallback: number): number {
@@ -37,5 +43,7 @@ export function settingsOf(env: Env): Settings {
     ),
     demoHistory: env.DEMO_HISTORY === "true",
     webhookAllowInsecure: env.WEBHOOK_ALLOW_INSECURE === "true",
+    usageHotDays: positiveInteger(env.USAGE_HOT_DAYS, DEFAULT_SETTINGS.usageHotDays),
+    archiveSliceDays: positiveInteger(env.ARCHIVE_SLICE_DAYS, DEFAULT_SETTINGS.archiveSliceDays),
   };
 }

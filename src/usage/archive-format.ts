@@ -10,9 +10,11 @@
  * the D1 row back, which `rowOfLine` rebuilds. `encodeDay` refuses a day whose rows would not come
  * back exactly (it rebuilds each one and compares), so what is archived always reads back the same.
  *
- * Layout (Hive-style partitions, which DuckDB, Spark and Athena read as columns):
- *   usage/v1/account=<account id>/day=<YYYY-MM-DD>/events.ndjson.gz
- *   usage/v1/account=<account id>/day=<YYYY-MM-DD>/manifest.json
+ * Layout (Hive-style partitions, which DuckDB, Spark and Athena read as columns), one part per
+ * archive run of the day (normally one; a later part holds events that reached D1 after their
+ * day was archived), named by its first seq, zero-padded so names sort as seqs do:
+ *   usage/v1/account=<account id>/day=<YYYY-MM-DD>/part-<first seq>.ndjson.gz
+ *   usage/v1/account=<account id>/day=<YYYY-MM-DD>/part-<first seq>.manifest.json
  */
 import { sha256Hex } from "../lib/hash";
 import { EVENT_COLUMNS, type EventOutcome, OUTCOMES } from "./event";
@@ -38,10 +40,14 @@ export interface DayManifest {
   compressedBytes: number;
 }
 
-/** The object keys of one account's day: its events and its manifest. */
-export function dayKeys(accountId: string, day: string): { events: string; manifest: string } {
-  const base = `${PREFIX}/account=${encodeURIComponent(accountId)}/day=${day}`;
-  return { events: `${base}/events.ndjson.gz`, manifest: `${base}/manifest.json` };
+/** The object keys of one part of an account's day: its events and its manifest. */
+export function partKeys(
+  accountId: string,
+  day: string,
+  firstSeq: number,
+): { events: string; manifest: string } {
+  const part = `${PREFIX}/account=${encodeURIComponent(accountId)}/day=${day}/part-${String(firstSeq).padStart(16, "0")}`;
+  return { events: `${part}.ndjson.gz`, manifest: `${part}.manifest.json` };
 }
 
 const FIELD_INDEX = new Map<string, number>(EVENT_COLUMNS.map(([field], i) => [field, i]));

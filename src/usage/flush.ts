@@ -2,20 +2,30 @@
  * Copies usage events from a ledger's outbox into D1. Each statement inserts up to
  * EVENTS_PER_STATEMENT events from one JSON parameter (D1 caps bound parameters per statement),
  * and all statements of a flush go in one `batch`, one round trip. `ON CONFLICT DO NOTHING` on
- * the event id makes a repeated flush harmless (I5: exactly once in D1), and so does the tombstone
- * of an event that retention has already moved out of usage_events. With each chunk of events go
+ * the event id makes a repeated flush harmless (I5: exactly once in D1), and so does its
+ * account's archived seq once retention or the archive has moved it out of usage_events. With each chunk of events go
  * the `usage_records` rows of the captured ones (one per record key hash they charged), in the
  * same batch and as idempotent, so a record's last touch is in D1 exactly when its event is.
  */
 import { EVENT_COLUMNS, type UsageEvent } from "./event";
 
 const EVENTS_PER_STATEMENT = 100;
+
+/**
+ * The event (a JSON value of the batch) has not left D1 already: its seq is above its account's
+ * archived seq (usage_archive, issue 19), and it has no tombstone from before that table.
+ */
+function notRemoved(value: string): string {
+  return `json_extract(${value}, '$.seq') > COALESCE((SELECT a.archived_seq FROM usage_archive a
+    WHERE a.account_id = json_extract(${value}, '$.accountId')), 0)
+  AND NOT EXISTS (SELECT 1 FROM usage_tombstones t WHERE t.id = json_extract(${value}, '$.id'))`;
+}
 export const EVENTS_PER_FLUSH = 1000;
 
 const INSERT_SQL = `INSERT INTO usage_events (${EVENT_COLUMNS.map(([, c]) => c).join(", ")})
 SELECT ${EVENT_COLUMNS.map(([f]) => `json_extract(value, '$.${f}')`).join(", ")}
 FROM json_each(?)
-WHERE NOT EXISTS (SELECT 1 FROM usage_tombstones t WHERE t.id = json_extract(value, '$.id'))
+WHERE ${notRemoved("value")}
 ON CONFLICT(id) DO NOTHING`;
 
 // Keys that are not an array of strings (never written by the ledger) add no rows rather than
@@ -28,7 +38,7 @@ FROM json_each(?) AS e,
     CASE WHEN json_type(json_extract(e.value, '$.recordKeys')) = 'array'
       THEN json_extract(e.value, '$.recordKeys') END END) AS k
 WHERE json_extract(e.value, '$.outcome') = 'captured' AND k.type = 'text'
-  AND NOT EXISTS (SELECT 1 FROM usage_tombstones t WHERE t.id = json_extract(e.value, '$.id'))
+  AND ${notRemoved("e.value")}
 ON CONFLICT DO NOTHING`;
 
 /** D1 rows a write wrote and read (`meta.rows_written` / `meta.rows_read`, indexes included). */

@@ -5,17 +5,26 @@
  *            `usage_rollups` first, so summaries and reconciliation keep their exact totals;
  *   delete:  only per-period totals by action and team are kept (`usage_deletions`), enough
  *            for reconciliation to account for every captured credit.
- * Either way the removed events' ids stay as tombstones, so a flush retried after a lost
- * acknowledgement cannot bring them back, and the records they charged (`usage_records`) go with
- * them: an outcome is never attributed to a call that is no longer there. Ledger balances and
- * counters are never touched.
+ * Either way each account's archived seq (`usage_archive`) rises to the highest seq removed, so a
+ * flush retried after a lost acknowledgement cannot bring them back, and the records they
+ * charged (`usage_records`) go with them: an outcome is never attributed to a call that is no
+ * longer there. Ledger balances and counters are never touched.
  */
 import { DAY_MS } from "../lib/time";
+import { archiveOlderThan } from "./archive-runs";
+import { archivedSeqSql, ROLLUP_SQL } from "./retention-sql";
 
 export type RetentionMode = "archive" | "delete";
 
 export interface RetentionResult {
   mode: RetentionMode;
+  /**
+   * Where the raw events went: `r2` (archive mode with a bucket: the events themselves, readable
+   * by exports), `d1` (rolled up, or deleted, in D1; the raw rows are gone).
+   */
+  target: "r2" | "d1";
+  /** Why an archive run stopped early (the events of that day stay in D1); else null. */
+  error: string | null;
   cutoff: string;
   accountId: string | null;
   dryRun: boolean;
@@ -26,18 +35,8 @@ export interface RetentionResult {
   more: boolean;
 }
 
-/** Days processed per request at most; the caller repeats the call for the rest. */
+/** Days (account days, archiving to R2) processed per request at most; call again for the rest. */
 const MAX_DAYS_PER_RUN = 400;
-
-const ROLLUP_SQL = `INSERT INTO usage_rollups (account_id, day, period_start, team_id, member_id, action,
-    category, outcome, events, units, credits)
-  SELECT account_id, substr(occurred_at, 1, 10), period_start, COALESCE(team_id, ''),
-    COALESCE(member_id, ''), action, category, outcome, COUNT(*), SUM(units), SUM(credits)
-  FROM usage_events WHERE {where}
-  GROUP BY account_id, substr(occurred_at, 1, 10), period_start, COALESCE(team_id, ''),
-    COALESCE(member_id, ''), action, category, outcome
-  ON CONFLICT DO UPDATE SET events = events + excluded.events, units = units + excluded.units,
-    credits = credits + excluded.credits`;
 
 const DELETION_SQL = `INSERT INTO usage_deletions (account_id, period_start, action, team_id, outcome,
     events, credits)
@@ -46,16 +45,33 @@ const DELETION_SQL = `INSERT INTO usage_deletions (account_id, period_start, act
   GROUP BY account_id, period_start, action, COALESCE(team_id, ''), outcome
   ON CONFLICT DO UPDATE SET events = events + excluded.events, credits = credits + excluded.credits`;
 
-/** Applies retention to events that occurred before `cutoff` (an ISO time at a UTC midnight). */
+/**
+ * Applies retention to events that occurred before `cutoff` (an ISO time at a UTC midnight).
+ * In `archive` mode with an archive bucket the raw events move to it, one account day at a time
+ * (archive-runs.ts); without one they are rolled up in D1 as before.
+ */
 export async function applyRetention(
   db: D1Database,
   options: { cutoff: string; mode: RetentionMode; accountId: string | null; dryRun: boolean },
+  bucket: R2Bucket | null = null,
+  now = new Date(),
 ): Promise<RetentionResult> {
   const { cutoff, mode, accountId, dryRun } = options;
+  if (mode === "archive" && bucket) {
+    const run = await archiveOlderThan(
+      db,
+      bucket,
+      { cutoff, accountId, dryRun, maxDays: MAX_DAYS_PER_RUN },
+      now,
+    );
+    return { ...options, target: "r2", ...run };
+  }
   const scope = accountId === null ? "" : " AND account_id = ?";
   const scopeParams = accountId === null ? [] : [accountId];
   const result: RetentionResult = {
     ...options,
+    target: "d1",
+    error: null,
     days: 0,
     events: 0,
     credits: 0,
@@ -83,11 +99,7 @@ export async function applyRetention(
       // One transaction: what is deleted is exactly what was rolled up.
       const [, , , removed] = await db.batch([
         db.prepare(keep).bind(...params),
-        db
-          .prepare(
-            `INSERT INTO usage_tombstones (id) SELECT id FROM usage_events WHERE ${where} ON CONFLICT DO NOTHING`,
-          )
-          .bind(...params),
+        db.prepare(archivedSeqSql(where)).bind(now.toISOString(), ...params),
         db
           .prepare(
             `DELETE FROM usage_records WHERE event_id IN (SELECT id FROM usage_events WHERE ${where})`,

@@ -329,6 +329,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
         { requiredKeys: ["memberKeys"] },
       ),
   },
+  "GET /admin/v1/usage/archive": { roles: OPERATOR },
   "POST /admin/v1/usage/retention": {
     roles: OPERATOR,
     // Always the fixture's own account: a run over every account could touch other tests' rows.

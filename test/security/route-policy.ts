@@ -269,6 +269,10 @@ export const ROUTE_POLICY: Record<string, RoutePolicy> = {
     access: admin,
     ...sameFor("/v1/value/settings", 200, { hourlyCost: null, currency: null }),
   },
+  "GET /admin/v1/usage/archive": {
+    access: operator,
+    ...sameFor("/admin/v1/usage/archive", 200),
+  },
   "POST /admin/v1/usage/retention": {
     access: operator,
     // A dry run: the operator may name any account, and nothing changes.

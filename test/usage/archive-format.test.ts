@@ -6,11 +6,11 @@
 import { describe, expect, it } from "vitest";
 import {
   type DayManifest,
-  dayKeys,
   decodeDay,
   encodeDay,
   gunzip,
   lineOfRow,
+  partKeys,
 } from "../../src/usage/archive-format";
 import { EVENT_COLUMNS, type UsageEvent } from "../../src/usage/event";
 import { eventObject, type RawEvent } from "../../src/usage/events";
@@ -74,10 +74,10 @@ describe("an archived day", () => {
     });
   });
 
-  it("lives under Hive-style account and day partitions", () => {
-    expect(dayKeys("acct a/b", DAY)).toEqual({
-      events: "usage/v1/account=acct%20a%2Fb/day=2026-10-04/events.ndjson.gz",
-      manifest: "usage/v1/account=acct%20a%2Fb/day=2026-10-04/manifest.json",
+  it("lives under Hive-style account and day partitions, a part named by its first seq", () => {
+    expect(partKeys("acct a/b", DAY, 1234)).toEqual({
+      events: "usage/v1/account=acct%20a%2Fb/day=2026-10-04/part-0000000000001234.ndjson.gz",
+      manifest: "usage/v1/account=acct%20a%2Fb/day=2026-10-04/part-0000000000001234.manifest.json",
     });
   });
 

@@ -77,7 +77,7 @@ describe("usage_records", () => {
 
     const now = new Date().toISOString();
     await insertEvents([
-      // The moved event again, as a retried flush would send it: its tombstone keeps it out.
+      // The moved event again, as a retried flush would send it: its account's archived seq keeps it out.
       moved,
       syntheticEvent(acct.id, {
         occurredAt: now,

@@ -271,6 +271,13 @@ export const RetentionRequest = z
 export const RetentionResult = z
   .object({
     mode: z.enum(["archive", "delete"]),
+    target: z.enum(["r2", "d1"]).openapi({
+      description:
+        "Where the raw events went: `r2`, the archive bucket (archive mode with a bucket; exports still read them), or `d1`, rolled up (archive) or totalled (delete) with the raw rows gone",
+    }),
+    error: z.string().nullable().openapi({
+      description: "Why an archive run stopped early; that day's events stay in D1. Else null.",
+    }),
     cutoff: z.string(),
     accountId: z.string().nullable(),
     dryRun: z.boolean(),
@@ -280,3 +287,22 @@ export const RetentionResult = z
     more: z.boolean(),
   })
   .openapi("UsageRetentionResult");
+
+export const ArchiveStatusSchema = z
+  .object({
+    bucket: z.boolean().openapi({ description: "Whether an archive bucket is bound" }),
+    hotDays: z.number().int(),
+    sliceDays: z.number().int(),
+    cutoff: z.string().openapi({ description: "Events before this are due for the archive" }),
+    lastRunAt: z.string().nullable(),
+    lastCompletedAt: z.string().nullable().openapi({
+      description: "The last run that left no backlog",
+    }),
+    days: z.number().int().openapi({ description: "Account days moved by all runs" }),
+    events: z.number().int(),
+    lastError: z.string().nullable(),
+    lastErrorAt: z.string().nullable(),
+    backlog: z.object({ days: z.number().int(), events: z.number().int() }),
+    archived: z.object({ parts: z.number().int(), events: z.number().int() }),
+  })
+  .openapi("UsageArchiveStatus");
