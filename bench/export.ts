@@ -20,8 +20,19 @@ const EXPORT_STEP_MS = 10;
 const CSV_COLUMNS =
   "id,occurredAt,periodStart,accountId,teamId,memberId,keyId,requestId,action,category,outcome,reason,units,credits";
 
-/** The statement serve.ts runs: `count` captured events of the export account. */
-export function seedUsageSql(count: number): { sql: string; params: (string | number)[] } {
+/** Where and how densely seeded events lie: by default the export's account, 10 ms apart. */
+export interface SeedShape {
+  accountId?: string;
+  /** The first event's time (ms since the epoch). */
+  from?: number;
+  stepMs?: number;
+}
+
+/** The statement serve.ts runs: `count` captured events of one account, `stepMs` apart. */
+export function seedUsageSql(
+  count: number,
+  shape: SeedShape = {},
+): { sql: string; params: (string | number)[] } {
   return {
     sql: `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
       INSERT INTO usage_events (id, account_id, seq, occurred_at, period_start, request_id,
@@ -31,9 +42,15 @@ export function seedUsageSql(count: number): { sql: string; params: (string | nu
         strftime('%Y-%m-%dT%H:%M:%fZ', (?3 + i * ?4) / 1000.0, 'unixepoch'),
         '2026-01-01T00:00:00.000Z', 'req-bench-' || i, 'team_bench', 'member_bench', 'key_bench',
         'enrichment.company', 'enrichment', 'captured', NULL, 1, ?5, ?5,
-        '[{"grantId":"grant_bench","amount":' || ?5 || '}]', 'bench export', NULL, 200, 3
+        '[{"grantId":"grant_bench","amount":' || CAST(?5 AS INTEGER) || '}]', 'bench export', NULL, 200, 3
       FROM n`,
-    params: [EXPORT_ACCOUNT, count, EXPORT_FROM, EXPORT_STEP_MS, EXPORT_CREDITS_PER_EVENT],
+    params: [
+      shape.accountId ?? EXPORT_ACCOUNT,
+      count,
+      shape.from ?? EXPORT_FROM,
+      shape.stepMs ?? EXPORT_STEP_MS,
+      EXPORT_CREDITS_PER_EVENT,
+    ],
   };
 }
 

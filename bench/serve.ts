@@ -26,7 +26,7 @@ import path from "node:path";
 import process, { argv, exit } from "node:process";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { seedUsageSql } from "./export";
+import { type SeedShape, seedUsageSql } from "./export";
 import { onStopSignal } from "./signals";
 
 export interface ServeSpec {
@@ -36,8 +36,12 @@ export interface ServeSpec {
   logFile: string;
   /** drizzle-kit's migrations, applied to the first worker's `DB` before serving. */
   migrationsDir?: string;
-  /** Usage events of the export account written into D1 before serving (bench/export.ts). */
-  seedUsage?: { count: number };
+  /**
+   * Usage events written into D1 before serving (bench/export.ts `seedUsageSql`; the export's
+   * account unless the shape says otherwise). serve.ts prints D1's size before and after, as
+   * `d1-size <bytes before> <bytes after>`, for bench/archive.ts.
+   */
+  seedUsage?: { count: number } & SeedShape;
   /** workerd's inspector port; no session is attached here. */
   inspectorPort?: number | null;
   workers: Array<{ config: string; vars?: Record<string, string> }>;
@@ -147,11 +151,13 @@ try {
   if (spec.seedUsage) {
     // The export bench's events, written straight into D1 (see bench/export.ts).
     const db = await mf.getD1Database("DB");
-    const { sql, params } = seedUsageSql(spec.seedUsage.count);
-    await db
+    const { sql, params } = seedUsageSql(spec.seedUsage.count, spec.seedUsage);
+    const before = await db.prepare("SELECT 1").run();
+    const after = await db
       .prepare(sql)
       .bind(...params)
       .run();
+    console.log(`d1-size ${before.meta.size_after} ${after.meta.size_after}`);
   }
   console.log(`ready ${url.href}`);
 } catch (error) {

@@ -27,8 +27,11 @@ export interface ServeOptions {
   vars: Record<string, string>;
   /** Apply the D1 migrations to the first worker's `DB` before serving (default true). */
   migrate?: boolean;
-  /** Usage events serve.ts writes into D1 before serving (bench/export.ts). */
-  seedUsage?: { count: number };
+  /**
+   * Usage events serve.ts writes into D1 before serving (bench/export.ts `seedUsageSql`): how
+   * many, and optionally whose, from when and how far apart (ms).
+   */
+  seedUsage?: { count: number; accountId?: string; from?: number; stepMs?: number };
   /** Open workerd's inspector on a free port (no session is attached unless a test does). */
   inspect?: boolean;
   /** Where the workers' log lines go (default `worker.log` in persistTo). */
