@@ -7,7 +7,7 @@
  * operator (`archiveStatus`).
  */
 import { DAY_MS } from "../lib/time";
-import { type ArchiveHooks, archiveDay } from "./archive";
+import { type ArchiveHooks, archiveDay, MAX_PART_EVENTS } from "./archive";
 
 export interface ArchiveRunResult {
   days: number;
@@ -71,11 +71,17 @@ export async function archiveOlderThan(
       continue;
     }
     try {
-      const part = await archiveDay(db, bucket, d.account_id, d.day, now, hooks);
-      if (!part) continue;
-      result.days += 1;
-      result.events += part.events;
-      result.credits += part.capturedCredits;
+      // A day bigger than one part takes several, one after the other.
+      let moved = false;
+      for (;;) {
+        const part = await archiveDay(db, bucket, d.account_id, d.day, now, hooks);
+        if (!part) break;
+        moved = true;
+        result.events += part.events;
+        result.credits += part.capturedCredits;
+        if (part.events < (hooks.maxPartEvents ?? MAX_PART_EVENTS)) break;
+      }
+      if (moved) result.days += 1;
     } catch (error) {
       result.error = `${d.account_id} ${d.day}: ${error instanceof Error ? error.message : String(error)}`;
       result.more = true;

@@ -158,6 +158,22 @@ describe("an archive run that fails", () => {
   }
 });
 
+describe("a day bigger than one part", () => {
+  it("goes in several parts of at most the limit, each event once", async () => {
+    const acct = await setupAccount();
+    const day = Date.parse(CUTOFF) - 5 * DAY;
+    const events = Array.from({ length: 10 }, (_, i) =>
+      syntheticEvent(acct.id, { occurredAt: new Date(day + i * 60_000).toISOString() }),
+    );
+    await insertEvents(events);
+    const result = await run(acct.id, { maxPartEvents: 4 });
+    expect(result).toMatchObject({ days: 1, events: 10, error: null, more: false });
+    const parts = await listParts(env.DB, acct.id, null, null);
+    expect(parts.map((p) => p.events)).toEqual([4, 4, 2]);
+    expect(await places(acct.id)).toEqual({ d1: [], r2: events.map((e) => e.id).sort() });
+  });
+});
+
 describe("a flush retried after its events were archived", () => {
   it("adds nothing, and events written after it still arrive", async () => {
     const acct = await setupAccount();
