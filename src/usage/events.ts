@@ -6,6 +6,7 @@
  * held when the listing began. The ledger flushes its outbox in seq order, one D1 transaction
  * per batch, so that set never changes afterwards (only retention removes events), and pages
  * walked over it in (occurredAt, id) order lose and repeat nothing while new events arrive.
+ * Events archived to R2 are read beside D1's in the same order (archive-read.ts).
  */
 import { EVENT_COLUMNS, type EventField } from "./event";
 import { type Clause, type UsageFilter, whereOf } from "./filter";
@@ -32,10 +33,17 @@ export interface Position {
   id: string;
 }
 
-/** The snapshot a new listing reads: the largest seq of the account's events in D1 (0: none). */
+/**
+ * The snapshot a new listing reads: the largest seq of the account's events in D1, or of those
+ * archived (`usage_archive`), whichever is larger (0: none). Events archived later with a larger
+ * seq (late ones) stay out of it, like events flushed later.
+ */
 export async function snapshotOf(db: D1Database, accountId: string): Promise<number> {
   const row = await db
-    .prepare("SELECT MAX(seq) AS s FROM usage_events WHERE account_id = ?")
+    .prepare(
+      `SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM usage_events WHERE account_id = ?1
+         UNION ALL SELECT archived_seq FROM usage_archive WHERE account_id = ?1)`,
+    )
     .bind(accountId)
     .first<{ s: number | null }>();
   return row?.s ?? 0;
@@ -128,35 +136,34 @@ function ndjsonLine(row: RawEvent): string {
   return `${JSON.stringify(eventObject(row))}\n`;
 }
 
-/** Rows per D1 read while streaming: big enough to amortise the round trip, small in memory. */
-const EXPORT_PAGE = 5000;
+/** Rows per read while streaming: big enough to amortise the round trip, small in memory. */
+export const EXPORT_PAGE = 5000;
 
 /**
- * The whole filtered snapshot as CSV or NDJSON. Pages are read only when the client asks for
- * more (high-water mark 0), so memory stays flat however large the range. If D1 fails midway
- * the stream errors: the client sees a cut-off transfer, never a silently short file.
+ * A whole listing as CSV or NDJSON, from its pages in order (archive-read.ts: D1's and the
+ * archive's). Pages are read only when the client asks for more (high-water mark 0), so memory
+ * stays flat however large the range. If a read fails midway the stream errors: the client sees
+ * a cut-off transfer, never a silently short file.
  */
 export function exportStream(
-  db: D1Database,
-  filter: UsageFilter,
-  snapshot: number,
+  pages: AsyncGenerator<RawEvent[], void, undefined>,
   format: "csv" | "ndjson",
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const line = format === "csv" ? csvLine : ndjsonLine;
-  let after: Position | null = null;
   let first = true;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const rows = await eventRows(db, filter, snapshot, after, EXPORT_PAGE);
+        const next = await pages.next();
         let text = first && format === "csv" ? CSV_HEADER : "";
         first = false;
-        for (const row of rows) text += line(row);
+        if (!next.done) for (const row of next.value) text += line(row);
         if (text) controller.enqueue(encoder.encode(text));
-        const last = rows.at(-1);
-        if (rows.length < EXPORT_PAGE || !last) controller.close();
-        else after = positionOf(last);
+        if (next.done) controller.close();
+      },
+      async cancel() {
+        await pages.return();
       },
     },
     { highWaterMark: 0 },

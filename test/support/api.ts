@@ -244,6 +244,7 @@ export async function d1Events(accountId: string) {
     .bind(accountId)
     .all<{
       id: string;
+      occurred_at: string;
       action: string;
       outcome: string;
       credits: number;

@@ -25,7 +25,7 @@ import {
   type TestAccount,
 } from "../support/api";
 import { insertEvents, syntheticEvent } from "./outcome-support";
-import { lostAckFlush, makeUsage } from "./support";
+import { allPages, lostAckFlush, makeUsage } from "./support";
 
 const DAY = 86_400_000;
 const NOW = new Date();
@@ -166,11 +166,56 @@ describe("a day bigger than one part", () => {
       syntheticEvent(acct.id, { occurredAt: new Date(day + i * 60_000).toISOString() }),
     );
     await insertEvents(events);
+    const listed = await allPages(acct.financeKey, "", 3);
+    expect(listed).toHaveLength(10);
     const result = await run(acct.id, { maxPartEvents: 4 });
     expect(result).toMatchObject({ days: 1, events: 10, error: null, more: false });
     const parts = await listParts(env.DB, acct.id, null, null);
     expect(parts.map((p) => p.events)).toEqual([4, 4, 2]);
     expect(await places(acct.id)).toEqual({ d1: [], r2: events.map((e) => e.id).sort() });
+    // Read back part after part, the listing is the same.
+    expect(await allPages(acct.financeKey, "", 3)).toEqual(listed);
+  });
+});
+
+describe("a listing's snapshot", () => {
+  it("leaves out an event archived after the listing began, like one flushed after it", async () => {
+    const acct = await setupAccount();
+    const day = Date.parse(CUTOFF) - 5 * DAY;
+    const at = (minutes: number) => new Date(day + minutes * 60_000).toISOString();
+    const old = [1, 2, 3].map((seq) => syntheticEvent(acct.id, { seq, occurredAt: at(seq) }));
+    await insertEvents(old);
+    expect((await run(acct.id)).events).toBe(3);
+    const recent = [4, 5, 6].map((seq) =>
+      syntheticEvent(acct.id, { seq, occurredAt: new Date(Date.now() - seq * 1000).toISOString() }),
+    );
+    await insertEvents(recent);
+
+    type Page = { data: { id: string }[]; nextCursor: string | null };
+    const page = (cursor: string | null) =>
+      jsonCall<Page>(
+        `/v1/usage/events?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        {
+          headers: bearer(acct.financeKey),
+        },
+      );
+    const first = await page(null);
+    expect(first.body.data.map((e) => e.id)).toEqual(old.slice(0, 2).map((e) => e.id));
+    // A late event of the archived day, after the page's position, archived while the listing runs.
+    const late = syntheticEvent(acct.id, { seq: 7, occurredAt: at(30) });
+    await insertEvents([late]);
+    expect((await run(acct.id)).events).toBe(1);
+
+    const ids = first.body.data.map((e) => e.id);
+    let cursor = first.body.nextCursor;
+    while (cursor) {
+      const next = await page(cursor);
+      ids.push(...next.body.data.map((e) => e.id));
+      cursor = next.body.nextCursor;
+    }
+    expect(ids.sort()).toEqual([...old, ...recent].map((e) => e.id).sort());
+    // A listing begun now has it.
+    expect((await allPages(acct.financeKey, "", 50)).map((e) => e.id)).toContain(late.id);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   balance,
   bearer,
   call,
+  d1Events,
   enrich,
   jsonCall,
   ledger,
@@ -49,18 +50,27 @@ async function books(acct: TestAccount) {
 }
 
 describe("usage retention (operator)", () => {
-  it("archives old events into daily rollups: the events go, every total stays", async () => {
+  it("archives old events to R2: D1's rows go, the listing and every total stay", async () => {
     const acct = await setupAccount();
     await makeUsage(acct, await secondMember(acct));
     await age(acct.id, 40);
     const before = await books(acct);
+    const listed = await allPages(acct.financeKey, "", 50);
     expect(before.reconcile.verdict).toBe("balanced");
     expect(before.summary.totals.credits).toBe(101);
 
     const res = await retention({ olderThanDays: 30, mode: "archive", accountId: acct.id });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ mode: "archive", events: 7, credits: 101, more: false });
-    expect(await allPages(acct.financeKey, "", 50)).toEqual([]);
+    expect(res.body).toMatchObject({
+      mode: "archive",
+      target: "r2",
+      events: 7,
+      credits: 101,
+      more: false,
+      error: null,
+    });
+    expect(await d1Events(acct.id)).toEqual([]);
+    expect(await allPages(acct.financeKey, "", 50)).toEqual(listed);
     const after = await books(acct);
     expect(after).toEqual(before);
 
@@ -101,7 +111,9 @@ describe("usage retention (operator)", () => {
     const { summary, reconcile } = await books(acct);
     expect(summary.totals).toMatchObject({ credits: 10, calls: 1 });
     expect(reconcile).toMatchObject({ verdict: "balanced", total: { ledger: 10, d1: 10 } });
-    expect(await allPages(acct.financeKey, "", 50)).toEqual([]);
+    // Listed once, from the archive; D1 did not take it back.
+    expect(await d1Events(acct.id)).toEqual([]);
+    expect(await allPages(acct.financeKey, "", 50)).toHaveLength(1);
   });
 
   it("keeps recent events and other accounts' events; a dry run changes nothing", async () => {
@@ -122,10 +134,12 @@ describe("usage retention (operator)", () => {
     expect(await allPages(acct.adminKey, "", 50)).toHaveLength(12);
 
     await retention({ olderThanDays: 30, mode: "archive", accountId: acct.id });
-    const left = await allPages(acct.adminKey, "", 50);
+    const left = await d1Events(acct.id);
     expect(left).toHaveLength(6);
-    expect(left.every((e) => Date.parse(String(e.occurredAt)) > Date.now() - DAY)).toBe(true);
-    expect(await allPages(other.adminKey, "", 50)).toHaveLength(6);
+    expect(left.every((e) => Date.parse(String(e.occurred_at)) > Date.now() - DAY)).toBe(true);
+    expect(await d1Events(other.id)).toHaveLength(6);
+    // The archived ones are still listed, from R2.
+    expect(await allPages(acct.adminKey, "", 50)).toHaveLength(12);
   });
 
   it("refuses bad input with problem+json and changes nothing", async () => {

@@ -8,9 +8,16 @@ import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { MAX_TAGS } from "../../lib/formats";
 import { Problem } from "../../lib/problem";
+import {
+  ArchiveUnreadable,
+  type EventSource,
+  eventPages,
+  startedPages,
+  takeRows,
+} from "../../usage/archive-read";
 import { ATTRIBUTION_WINDOW_DAYS, type AttributionKey, attribute } from "../../usage/attribution";
 import { decodeCursor, encodeCursor } from "../../usage/cursor";
-import { eventObject, eventRows, exportStream, positionOf, snapshotOf } from "../../usage/events";
+import { EXPORT_PAGE, eventObject, exportStream, positionOf, snapshotOf } from "../../usage/events";
 import { filterDigest, parseTagFilter, type UsageFilter } from "../../usage/filter";
 import { type GroupKey, MAX_GROUPS, summarize } from "../../usage/summary";
 import { accountAuth } from "../auth";
@@ -40,7 +47,9 @@ const events = createRoute({
   description:
     "A listing is a snapshot of the events in D1 when its first page was read; `nextCursor` " +
     "continues that snapshot, so pages lose and repeat nothing while new events arrive. " +
-    "`format=csv` (RFC 4180, header row) and `format=ndjson` stream the whole range.",
+    "Events of days archived to R2 are listed beside D1's, in the same order and form. " +
+    "`format=csv` (RFC 4180, header row) and `format=ndjson` stream the whole range; if the " +
+    "archive cannot be read midway the transfer is cut off, never silently short.",
   middleware: [readers] as const,
   request: { query: EventsQuery },
   responses: {
@@ -136,6 +145,25 @@ function filterFor(
   };
 }
 
+/** What a listing of `filter` reads: D1, and the usage archive when one is bound. */
+function sourceOf(c: Context<AppEnv>, filter: UsageFilter, snapshot: number): EventSource {
+  return { db: c.env.DB, bucket: c.env.USAGE_ARCHIVE ?? null, filter, snapshot };
+}
+
+/** Reads a listing; an archived part that cannot be read is an error answer, not a short one. */
+async function readable<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof ArchiveUnreadable)) throw error;
+    throw new Problem(
+      "internal_error",
+      `Usage archived for ${error.day} could not be read, so the listing would be incomplete; quote the request id.`,
+      { day: error.day },
+    ).causedBy(error);
+  }
+}
+
 export function usageRoutes() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -153,7 +181,8 @@ export function usageRoutes() {
       const snapshot = await snapshotOf(c.env.DB, filter.accountId);
       const csv = q.format === "csv";
       const name = `usage-${filter.accountId}-${snapshot}.${csv ? "csv" : "ndjson"}`;
-      return c.body(exportStream(c.env.DB, filter, snapshot, q.format), 200, {
+      const pages = await readable(() => startedPages(sourceOf(c, filter, snapshot), EXPORT_PAGE));
+      return c.body(exportStream(pages, q.format), 200, {
         "content-type": csv ? "text/csv; charset=utf-8; header=present" : "application/x-ndjson",
         "content-disposition": `attachment; filename="${name}"`,
         "cache-control": "no-store",
@@ -173,7 +202,10 @@ export function usageRoutes() {
     } else {
       snapshot = await snapshotOf(c.env.DB, filter.accountId);
     }
-    const rows = await eventRows(c.env.DB, filter, snapshot, after, q.limit + 1);
+    const source = sourceOf(c, filter, snapshot);
+    const rows = await readable(() =>
+      takeRows(eventPages(source, after, q.limit + 1), q.limit + 1),
+    );
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     const nextCursor =
