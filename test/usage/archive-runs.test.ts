@@ -25,21 +25,12 @@ import {
   type TestAccount,
 } from "../support/api";
 import { insertEvents, syntheticEvent } from "./outcome-support";
-import { allPages, lostAckFlush, makeUsage } from "./support";
+import { age, allPages, lostAckFlush, makeUsage } from "./support";
 
 const DAY = 86_400_000;
 const NOW = new Date();
 const CUTOFF = new Date(Math.floor(NOW.getTime() / DAY) * DAY - 62 * DAY).toISOString();
 const ID = 0;
-
-/** Moves the account's events in D1 back in time by `days`. */
-async function age(accountId: string, days: number) {
-  await env.DB.prepare(
-    "UPDATE usage_events SET occurred_at = strftime('%Y-%m-%dT%H:%M:%fZ', julianday(occurred_at) - ?) WHERE account_id = ?",
-  )
-    .bind(days, accountId)
-    .run();
-}
 
 async function d1Ids(accountId: string): Promise<string[]> {
   const rows = await env.DB.prepare("SELECT id FROM usage_events WHERE account_id = ? ORDER BY id")

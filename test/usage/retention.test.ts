@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   balance,
@@ -13,18 +12,9 @@ import {
   setupAccount,
   type TestAccount,
 } from "../support/api";
-import { allPages, lostAckFlush, makeUsage, secondMember } from "./support";
+import { age, allPages, lostAckFlush, makeUsage, secondMember } from "./support";
 
 const DAY = 86_400_000;
-
-/** Moves the account's events in D1 back in time, as if they had happened `days` ago. */
-async function age(accountId: string, days: number) {
-  await env.DB.prepare(
-    "UPDATE usage_events SET occurred_at = strftime('%Y-%m-%dT%H:%M:%fZ', julianday(occurred_at) - ?) WHERE account_id = ?",
-  )
-    .bind(days, accountId)
-    .run();
-}
 
 async function retention(body: Record<string, unknown>) {
   return jsonCall<Record<string, unknown>>("/admin/v1/usage/retention", {

@@ -226,3 +226,12 @@ export async function lostAckFlush(accountId: string) {
     }
   });
 }
+
+/** Moves the account's events in D1 back in time, as if they had happened `days` earlier. */
+export async function age(accountId: string, days: number) {
+  await env.DB.prepare(
+    "UPDATE usage_events SET occurred_at = strftime('%Y-%m-%dT%H:%M:%fZ', julianday(occurred_at) - ?) WHERE account_id = ?",
+  )
+    .bind(days, accountId)
+    .run();
+}
