@@ -11,11 +11,21 @@ CREATE TABLE `usage_archive_days` (
 	`captured_credits` integer NOT NULL,
 	`first_seq` integer NOT NULL,
 	`last_seq` integer NOT NULL,
+	`first_at` text NOT NULL,
+	`last_at` text NOT NULL,
 	`sha256` text NOT NULL,
 	`bytes` integer NOT NULL,
 	`compressed_bytes` integer NOT NULL,
 	`archived_at` text NOT NULL,
 	PRIMARY KEY(`account_id`, `day`, `first_seq`)
+);
+--> statement-breakpoint
+CREATE TABLE `usage_archive_leases` (
+	`account_id` text NOT NULL,
+	`day` text NOT NULL,
+	`holder` text NOT NULL,
+	`expires_at` text NOT NULL,
+	PRIMARY KEY(`account_id`, `day`)
 );
 --> statement-breakpoint
 CREATE TABLE `usage_archive_runs` (

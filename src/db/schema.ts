@@ -143,12 +143,31 @@ export const usageArchiveDays = sqliteTable(
     capturedCredits: integer("captured_credits").notNull(),
     firstSeq: integer("first_seq").notNull(),
     lastSeq: integer("last_seq").notNull(),
+    /** The part's first and last event times: parts whose spans overlap are read merged. */
+    firstAt: text("first_at").notNull(),
+    lastAt: text("last_at").notNull(),
     sha256: text("sha256").notNull(),
     bytes: integer("bytes").notNull(),
     compressedBytes: integer("compressed_bytes").notNull(),
     archivedAt: text("archived_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.day, t.firstSeq] })],
+);
+
+/**
+ * Who is archiving an account day now: a run takes the day's lease before it reads, and its
+ * commit only lists a part while it still holds it, so two runs (the cron and the operator's)
+ * never write the same day at once.
+ */
+export const usageArchiveLeases = sqliteTable(
+  "usage_archive_leases",
+  {
+    accountId: text("account_id").notNull(),
+    day: text("day").notNull(),
+    holder: text("holder").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.day] })],
 );
 
 /** The archiver's own progress (one row): where the scheduled runs are, and the last error. */

@@ -10,11 +10,12 @@
  * the D1 row back, which `rowOfLine` rebuilds. `encodeDay` refuses a day whose rows would not come
  * back exactly (it rebuilds each one and compares), so what is archived always reads back the same.
  *
- * Layout (Hive-style partitions, which DuckDB, Spark and Athena read as columns), one part per
- * archive run of the day (normally one; a later part holds events that reached D1 after their
- * day was archived), named by its first seq, zero-padded so names sort as seqs do:
- *   usage/v1/account=<account id>/day=<YYYY-MM-DD>/part-<first seq>.ndjson.gz
- *   usage/v1/account=<account id>/day=<YYYY-MM-DD>/part-<first seq>.manifest.json
+ * Layout (Hive-style partitions, which DuckDB, Spark and Athena read as columns). A day is one
+ * part, or several for a big day (consecutive in time) or for events that reached D1 after their
+ * day was archived. A part's name holds its first seq (zero-padded) and the start of its hash,
+ * so an object is never overwritten with other content:
+ *   usage/v1/account=<account id>/day=<YYYY-MM-DD>/part-<first seq>-<sha256, 16 hex>.ndjson.gz
+ *   usage/v1/account=<account id>/day=<YYYY-MM-DD>/part-<first seq>-<sha256, 16 hex>.manifest.json
  */
 import { sha256Hex } from "../lib/hash";
 import { EVENT_COLUMNS, type EventOutcome, OUTCOMES } from "./event";
@@ -34,20 +35,29 @@ export interface DayManifest {
   credits: Record<EventOutcome, number>;
   firstSeq: number;
   lastSeq: number;
+  /** The first and last events' `occurredAt` (the part's span in time). */
+  firstAt: string;
+  lastAt: string;
   /** SHA-256 of the uncompressed NDJSON, lowercase hex. */
   sha256: string;
   bytes: number;
   compressedBytes: number;
 }
 
+/** The prefix of every object of an account's day. */
+export function dayPrefix(accountId: string, day: string): string {
+  return `${PREFIX}/account=${encodeURIComponent(accountId)}/day=${day}/`;
+}
+
 /** The object keys of one part of an account's day: its events and its manifest. */
 export function partKeys(
   accountId: string,
   day: string,
-  firstSeq: number,
+  part: { firstSeq: number; sha256: string },
 ): { events: string; manifest: string } {
-  const part = `${PREFIX}/account=${encodeURIComponent(accountId)}/day=${day}/part-${String(firstSeq).padStart(16, "0")}`;
-  return { events: `${part}.ndjson.gz`, manifest: `${part}.manifest.json` };
+  const name = `part-${String(part.firstSeq).padStart(16, "0")}-${part.sha256.slice(0, 16)}`;
+  const base = `${dayPrefix(accountId, day)}${name}`;
+  return { events: `${base}.ndjson.gz`, manifest: `${base}.manifest.json` };
 }
 
 const FIELD_INDEX = new Map<string, number>(EVENT_COLUMNS.map(([field], i) => [field, i]));
@@ -157,6 +167,8 @@ export async function encodeDay(
       credits,
       firstSeq,
       lastSeq,
+      firstAt: String(rows[0]?.[AT]),
+      lastAt: String(rows.at(-1)?.[AT]),
       sha256: await sha256Hex(bytes),
       bytes: bytes.byteLength,
       compressedBytes: body.byteLength,

@@ -133,9 +133,10 @@ function byDay(parts: readonly ListedPart[]): { day: string; parts: ListedPart[]
 
 /**
  * One archived day's events that match the filter and come after `pos`, in export order, as
- * segments to be read one after the other. A day's parts normally follow each other in time (a
- * big day is archived in seq order), so each is a segment of its own and at most two are held at
- * once; parts that overlap (late events archived later) are merged into one segment.
+ * segments to be read one after the other. Parts are listed by their first event's time; parts
+ * whose spans in time overlap (events archived after their day, or a big day's parts meeting in
+ * one millisecond) are merged into one segment, and the others are segments of their own. A big
+ * day's parts follow each other, so only one part is held at a time.
  */
 async function* daySegments(
   bucket: R2Bucket,
@@ -144,26 +145,27 @@ async function* daySegments(
   match: (row: RawEvent) => boolean,
   pos: Position | null,
 ): AsyncGenerator<RawEvent[], void, undefined> {
-  let pending: RawEvent[] = [];
+  let group: RawEvent[] = [];
+  let groupEnd: string | null = null;
   for (const part of day.parts) {
+    if (groupEnd !== null && part.firstAt > groupEnd) {
+      if (group.length > 0) yield group;
+      group = [];
+      groupEnd = null;
+    }
     let read: RawEvent[];
     try {
       read = await readPart(bucket, accountId, part);
     } catch (error) {
       throw new ArchiveUnreadable(day.day, error);
     }
-    const rows = read.filter((row) => match(row) && isAfter(row, pos));
-    const first = rows[0];
-    if (!first) continue;
-    const last = pending.at(-1);
-    if (last && precedes(last, first)) {
-      yield pending;
-      pending = rows;
-    } else {
-      pending = merge(pending, rows);
-    }
+    group = merge(
+      group,
+      read.filter((row) => match(row) && isAfter(row, pos)),
+    );
+    if (groupEnd === null || part.lastAt > groupEnd) groupEnd = part.lastAt;
   }
-  if (pending.length > 0) yield pending;
+  if (group.length > 0) yield group;
 }
 
 /** How many parts the account has listed from `fromDay` to `toDay` (inclusive, or open). */
@@ -201,6 +203,13 @@ export async function* eventPages(
 ): AsyncGenerator<RawEvent[], void, undefined> {
   const { bucket } = src;
   if (bucket === null) {
+    // Without the bucket, days archived before cannot be read: refuse rather than skip them.
+    if ((await partCount(src.db, src.filter.accountId, null, null)) > 0) {
+      throw new ArchiveUnreadable(
+        "archived days",
+        new Error("this Worker has no archive bucket (USAGE_ARCHIVE) bound"),
+      );
+    }
     // No archive: D1's keyset pages, exactly as before.
     let pos = after;
     for (;;) {

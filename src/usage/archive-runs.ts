@@ -1,13 +1,23 @@
 /**
  * Archive runs (issue 19): every account day older than a cutoff that still has events in D1 is
- * moved to the archive bucket, oldest first, one `archiveDay` each, at most `maxDays` per run.
+ * moved to the archive bucket, oldest first, one `archiveDay` each, at most `maxDays` (and
+ * MAX_PARTS_PER_RUN parts) per run. A day that fails stays in D1 and the run goes on with the
+ * next; the run reports the last error.
  * The Cron Trigger runs it by itself (`scheduledArchive`) and the operator's retention route on
  * demand. Where a run stopped needs no bookmark: what is left is what D1 still holds before the
  * cutoff. Each run's progress and its last error are kept in `usage_archive_runs` for the
  * operator (`archiveStatus`).
  */
 import { DAY_MS } from "../lib/time";
-import { type ArchiveHooks, archiveDay, MAX_PART_EVENTS } from "./archive";
+import { ArchiveBusy, type ArchiveHooks, archiveDay, MAX_PART_EVENTS } from "./archive";
+
+/**
+ * Parts one run writes at most: each costs about ten D1 and R2 calls, and an invocation has a
+ * bounded number of them. The rest waits for the next run (`more`).
+ */
+const MAX_PARTS_PER_RUN = 50;
+/** A run stops after this many failing days in a row (R2 or D1 is down: no use going on). */
+const MAX_FAILURES_IN_A_ROW = 3;
 
 export interface ArchiveRunResult {
   days: number;
@@ -63,12 +73,18 @@ export async function archiveOlderThan(
     more: due.length > slice.length,
     error: null,
   };
+  let parts = 0;
+  let failures = 0;
   for (const d of slice) {
     if (options.dryRun) {
       result.days += 1;
       result.events += d.events;
       result.credits += d.credits;
       continue;
+    }
+    if (parts >= MAX_PARTS_PER_RUN) {
+      result.more = true;
+      break;
     }
     try {
       // A day bigger than one part takes several, one after the other.
@@ -77,15 +93,24 @@ export async function archiveOlderThan(
         const part = await archiveDay(db, bucket, d.account_id, d.day, now, hooks);
         if (!part) break;
         moved = true;
+        parts += 1;
         result.events += part.events;
         result.credits += part.capturedCredits;
         if (part.events < (hooks.maxPartEvents ?? MAX_PART_EVENTS)) break;
+        if (parts >= MAX_PARTS_PER_RUN) {
+          result.more = true;
+          break;
+        }
       }
       if (moved) result.days += 1;
+      failures = 0;
     } catch (error) {
-      result.error = `${d.account_id} ${d.day}: ${error instanceof Error ? error.message : String(error)}`;
+      // That day stays in D1 for a later run; the others go on, so one bad day blocks none.
       result.more = true;
-      break;
+      if (error instanceof ArchiveBusy) continue;
+      result.error = `${d.account_id} ${d.day}: ${error instanceof Error ? error.message : String(error)}`;
+      failures += 1;
+      if (failures >= MAX_FAILURES_IN_A_ROW) break;
     }
   }
   if (!options.dryRun) await recordRun(db, result, now);

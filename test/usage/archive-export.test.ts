@@ -278,7 +278,7 @@ describe("usage export over archived days (issue 19)", () => {
     expect(await body(acct.financeKey, "format=csv")).toBe(before);
     const [part] = await listParts(env.DB, acct.id, OLD[1] as string, OLD[1] as string);
     if (!part) throw new Error("no part");
-    await env.USAGE_ARCHIVE.delete(partKeys(acct.id, part.day, part.firstSeq).events);
+    await env.USAGE_ARCHIVE.delete(partKeys(acct.id, part.day, part).events);
 
     // A JSON page that would reach the missing day.
     const page = await jsonCall<{ code: string; detail: string }>("/v1/usage/events?limit=100", {

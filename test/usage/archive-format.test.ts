@@ -68,16 +68,21 @@ describe("an archived day", () => {
       credits: { captured: 35, voided: 0, denied: 0 },
       firstSeq: DAY_ROWS[0]?.[SEQ],
       lastSeq: DAY_ROWS[3]?.[SEQ],
+      firstAt: `${DAY}T01:00:00.000Z`,
+      lastAt: `${DAY}T04:00:00.000Z`,
       sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""),
       bytes: new TextEncoder().encode(text).byteLength,
       compressedBytes: body.byteLength,
     });
   });
 
-  it("lives under Hive-style account and day partitions, a part named by its first seq", () => {
-    expect(partKeys("acct a/b", DAY, 1234)).toEqual({
-      events: "usage/v1/account=acct%20a%2Fb/day=2026-10-04/part-0000000000001234.ndjson.gz",
-      manifest: "usage/v1/account=acct%20a%2Fb/day=2026-10-04/part-0000000000001234.manifest.json",
+  it("lives under Hive-style account and day partitions, a part named by its first seq and hash", () => {
+    const sha256 = "0123456789abcdef".repeat(4);
+    expect(partKeys("acct a/b", DAY, { firstSeq: 1234, sha256 })).toEqual({
+      events:
+        "usage/v1/account=acct%20a%2Fb/day=2026-10-04/part-0000000000001234-0123456789abcdef.ndjson.gz",
+      manifest:
+        "usage/v1/account=acct%20a%2Fb/day=2026-10-04/part-0000000000001234-0123456789abcdef.manifest.json",
     });
   });
 

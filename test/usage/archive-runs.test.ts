@@ -12,8 +12,8 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { type ArchiveHooks, listParts, readPart } from "../../src/usage/archive";
-import { archiveOlderThan, scheduledArchive } from "../../src/usage/archive-runs";
+import { type ArchiveHooks, listParts } from "../../src/usage/archive";
+import { scheduledArchive } from "../../src/usage/archive-runs";
 import { applyRetention } from "../../src/usage/retention";
 import {
   bearer,
@@ -24,29 +24,9 @@ import {
   setupAccount,
   type TestAccount,
 } from "../support/api";
+import { CUTOFF, DAY, d1Ids, places, run } from "./archive-support";
 import { insertEvents, syntheticEvent } from "./outcome-support";
 import { age, allPages, lostAckFlush, makeUsage } from "./support";
-
-const DAY = 86_400_000;
-const NOW = new Date();
-const CUTOFF = new Date(Math.floor(NOW.getTime() / DAY) * DAY - 62 * DAY).toISOString();
-const ID = 0;
-
-async function d1Ids(accountId: string): Promise<string[]> {
-  const rows = await env.DB.prepare("SELECT id FROM usage_events WHERE account_id = ? ORDER BY id")
-    .bind(accountId)
-    .all<{ id: string }>();
-  return rows.results.map((r) => r.id);
-}
-
-/** Where each event is: the ids in D1 and the ids in the account's listed parts. */
-async function places(accountId: string): Promise<{ d1: string[]; r2: string[] }> {
-  const r2: string[] = [];
-  for (const part of await listParts(env.DB, accountId, null, null)) {
-    for (const row of await readPart(env.USAGE_ARCHIVE, accountId, part)) r2.push(String(row[ID]));
-  }
-  return { d1: await d1Ids(accountId), r2: r2.sort() };
-}
 
 async function reconcile(acct: TestAccount) {
   const res = await jsonCall<{ verdict: string; total: Record<string, number> }>(
@@ -70,15 +50,6 @@ async function oldUsage() {
   return { acct, ids };
 }
 
-const run = (accountId: string, hooks: ArchiveHooks = {}, bucket: R2Bucket = env.USAGE_ARCHIVE) =>
-  archiveOlderThan(
-    env.DB,
-    bucket,
-    { cutoff: CUTOFF, accountId, dryRun: false, maxDays: 10 },
-    NOW,
-    hooks,
-  );
-
 /** A bucket whose `put` or `get` fails as R2 can. */
 function failing(op: "put" | "get"): R2Bucket {
   const real = env.USAGE_ARCHIVE;
@@ -94,8 +65,15 @@ function failing(op: "put" | "get"): R2Bucket {
   });
 }
 
-const crash = (at: string) => (step: string) => {
-  if (step === at) throw new Error(`crash after ${at}`);
+/** Fails the first time a run reaches step `at` (the day it was on stays for the next run). */
+const crash = (at: string) => {
+  let crashed = false;
+  return (step: string) => {
+    if (step === at && !crashed) {
+      crashed = true;
+      throw new Error(`crash after ${at}`);
+    }
+  };
 };
 
 const FAULTS: Array<{
@@ -104,11 +82,13 @@ const FAULTS: Array<{
   bucket?: () => R2Bucket;
   moved: number;
 }> = [
-  { name: "after reading D1", hooks: { after: crash("read") }, moved: 0 },
+  // A step that fails once: the other day of the account goes on.
+  { name: "after reading D1", hooks: { after: crash("read") }, moved: 1 },
+  { name: "after the R2 write", hooks: { after: crash("written") }, moved: 1 },
+  { name: "after the read-back", hooks: { after: crash("checked") }, moved: 1 },
+  // R2 failing throughout: nothing moves.
   { name: "on an R2 write error", bucket: () => failing("put"), moved: 0 },
-  { name: "after the R2 write", hooks: { after: crash("written") }, moved: 0 },
   { name: "on an R2 read error", bucket: () => failing("get"), moved: 0 },
-  { name: "after the read-back", hooks: { after: crash("checked") }, moved: 0 },
   {
     name: "between deleting D1 rows (a D1 error inside the commit)",
     hooks: {
@@ -120,8 +100,8 @@ const FAULTS: Array<{
     },
     moved: 0,
   },
-  // The commit went through; the Worker died before it could say so.
-  { name: "after the commit", hooks: { after: crash("committed") }, moved: 1 },
+  // The commit went through; the run failed before it could say so, and went on.
+  { name: "after the commit", hooks: { after: crash("committed") }, moved: 2 },
 ];
 
 describe("an archive run that fails", () => {
