@@ -15,6 +15,7 @@ import { EVENT_COLUMNS, type UsageEvent } from "../../src/usage/event";
 import { type RawEvent, snapshotOf } from "../../src/usage/events";
 import type { UsageFilter } from "../../src/usage/filter";
 import { bearer, call, jsonCall, setupAccount, type TestAccount } from "../support/api";
+import { everyEventOf } from "./archive-support";
 import { DAY, insertEvents, syntheticEvent } from "./outcome-support";
 
 const TODAY = Math.floor(Date.now() / DAY) * DAY;
@@ -237,17 +238,7 @@ describe("usage export over archived days (issue 19)", () => {
     const acct = await setupAccount();
     const events = eventsOn(acct, [...OLD.slice(0, 3), HOT[2] as string]);
     await insertEvents(events);
-    const filter: UsageFilter = {
-      accountId: acct.id,
-      from: null,
-      to: null,
-      team: null,
-      member: null,
-      action: null,
-      category: null,
-      outcome: null,
-      tags: [],
-    };
+    const filter: UsageFilter = everyEventOf(acct.id);
     const src: EventSource = {
       db: env.DB,
       bucket: env.USAGE_ARCHIVE,

@@ -9,7 +9,7 @@ import { listParts } from "../../src/usage/archive";
 import { dayPrefix } from "../../src/usage/archive-format";
 import { ArchiveUnreadable, eventPages, takeRows } from "../../src/usage/archive-read";
 import { bearer, call, setupAccount } from "../support/api";
-import { CUTOFF, DAY, places, run } from "./archive-support";
+import { CUTOFF, DAY, everyEventOf, places, run } from "./archive-support";
 import { insertEvents, syntheticEvent } from "./outcome-support";
 import { allPages } from "./support";
 
@@ -117,17 +117,7 @@ describe("a Worker without the bucket", () => {
     const acct = await setupAccount();
     await insertEvents([syntheticEvent(acct.id, { occurredAt: at(1) })]);
     expect(await run(acct.id)).toMatchObject({ events: 1, error: null });
-    const filter = {
-      accountId: acct.id,
-      from: null,
-      to: null,
-      team: null,
-      member: null,
-      action: null,
-      category: null,
-      outcome: null,
-      tags: [],
-    };
+    const filter = everyEventOf(acct.id);
     const pages = eventPages({ db: env.DB, bucket: null, filter, snapshot: 1e9 }, null, 10);
     await expect(takeRows(pages, 10)).rejects.toBeInstanceOf(ArchiveUnreadable);
   });

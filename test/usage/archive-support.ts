@@ -2,6 +2,7 @@
 import { env } from "cloudflare:workers";
 import { type ArchiveHooks, listParts, readPart } from "../../src/usage/archive";
 import { archiveOlderThan } from "../../src/usage/archive-runs";
+import type { UsageFilter } from "../../src/usage/filter";
 
 export const DAY = 86_400_000;
 export const NOW = new Date();
@@ -37,3 +38,18 @@ export const run = (
     NOW,
     hooks,
   );
+
+/** The filter of every event of an account: no range, no who, what or tag. */
+export function everyEventOf(accountId: string): UsageFilter {
+  return {
+    accountId,
+    from: null,
+    to: null,
+    team: null,
+    member: null,
+    action: null,
+    category: null,
+    outcome: null,
+    tags: [],
+  };
+}
