@@ -64,6 +64,14 @@ export async function archiveOlderThan(
   now: Date,
   hooks: ArchiveHooks = {},
 ): Promise<ArchiveRunResult> {
+  // Leases a run could not give back (it died) lapse; their rows go here, so the table keeps
+  // only the days being archived now.
+  if (!options.dryRun) {
+    await db
+      .prepare("DELETE FROM usage_archive_leases WHERE expires_at <= ?")
+      .bind(now.toISOString())
+      .run();
+  }
   const due = await dueDays(db, options.cutoff, options.accountId, options.maxDays + 1);
   const slice = due.slice(0, options.maxDays);
   const result: ArchiveRunResult = {

@@ -55,6 +55,15 @@ describe("two runs on one account day", () => {
     expect(await run(acct.id)).toMatchObject({ days: 0, error: null, more: true });
     await lease(Date.now() - 3_600_000);
     expect(await run(acct.id)).toMatchObject({ days: 1, events: 1, error: null });
+    // Lapsed leases do not stay behind: the table holds only days being archived now.
+    await lease(Date.now() - 3_600_000);
+    await run(acct.id);
+    const left = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM usage_archive_leases WHERE account_id = ?",
+    )
+      .bind(acct.id)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
   });
 });
 
