@@ -1,7 +1,12 @@
 const encoder = new TextEncoder();
 
+/** Each byte's two hex digits, so hashing a key on the request path builds no arrays (issue 18). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 function toHex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let out = "";
+  for (const b of new Uint8Array(buffer)) out += HEX[b];
+  return out;
 }
 
 /** SHA-256 of a string or bytes, as lowercase hex. */
