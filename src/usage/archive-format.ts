@@ -69,6 +69,19 @@ const CREDITS = FIELD_INDEX.get("credits") as number;
 const GRANTS = FIELD_INDEX.get("grants") as number;
 const PRICE = FIELD_INDEX.get("price") as number;
 
+/** A JSON text's object (not an array), or null when the text is not one. */
+export function jsonObject(text: string): Record<string, unknown> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
 /** One export line of a D1 row: what the NDJSON export writes for it. */
 export function lineOfRow(row: RawEvent): string {
   return JSON.stringify(eventObject(row));
@@ -79,14 +92,8 @@ export function lineOfRow(row: RawEvent): string {
  * the price as the JSON text the ledger wrote). Null if the line is not an event object.
  */
 export function rowOfLine(line: string): RawEvent | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  const object = value as Record<string, unknown>;
+  const object = jsonObject(line);
+  if (!object) return null;
   const row: RawEvent = [];
   for (let i = 0; i < EVENT_COLUMNS.length; i++) {
     const field = EVENT_COLUMNS[i]?.[0] as string;

@@ -19,6 +19,7 @@
  * gave. Memory stays flat: one D1 page and one archived day (after filtering) at a time.
  */
 import { dayRange, type ListedPart, listParts, readPart } from "./archive";
+import { jsonObject } from "./archive-format";
 import { EVENT_COLUMNS } from "./event";
 import { eventRows, type Position, positionOf, type RawEvent } from "./events";
 import type { UsageFilter } from "./filter";
@@ -74,16 +75,11 @@ export function matcher(f: UsageFilter): (row: RawEvent) => boolean {
 
 /** `json_extract(tags, '$.key') = value` for every tag filter; no tags match no tag filter. */
 function tagsMatch(tags: string | number | null, filters: UsageFilter["tags"]): boolean {
-  if (typeof tags !== "string") return false;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(tags);
-  } catch {
-    return false;
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return false;
-  const object = parsed as Record<string, unknown>;
-  return filters.every((t) => Object.hasOwn(object, t.key) && object[t.key] === t.value);
+  const object = typeof tags === "string" ? jsonObject(tags) : null;
+  return (
+    object !== null &&
+    filters.every((t) => Object.hasOwn(object, t.key) && object[t.key] === t.value)
+  );
 }
 
 /** Whether `row` comes after `pos` in the export's order (occurredAt, then id). */

@@ -289,7 +289,6 @@ async function archiveHeld(
 export interface ListedPart {
   day: string;
   firstSeq: number;
-  lastSeq: number;
   firstAt: string;
   lastAt: string;
   events: number;
@@ -308,14 +307,13 @@ export async function listParts(
 ): Promise<ListedPart[]> {
   const rows = await db
     .prepare(
-      `SELECT day, first_seq, last_seq, first_at, last_at, events, sha256 FROM usage_archive_days
+      `SELECT day, first_seq, first_at, last_at, events, sha256 FROM usage_archive_days
        WHERE account_id = ? AND day >= ? AND day <= ? ORDER BY day, first_at, first_seq`,
     )
     .bind(accountId, fromDay ?? "", toDay ?? "9999-99-99")
     .all<{
       day: string;
       first_seq: number;
-      last_seq: number;
       first_at: string;
       last_at: string;
       events: number;
@@ -324,7 +322,6 @@ export async function listParts(
   return rows.results.map((r) => ({
     day: r.day,
     firstSeq: r.first_seq,
-    lastSeq: r.last_seq,
     firstAt: r.first_at,
     lastAt: r.last_at,
     events: r.events,
