@@ -63,6 +63,9 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             OPERATOR_TOKEN: "test-operator-token",
             OUTBOX_FLUSH_DELAY_MS: "60000",
+            // A log line for every request, routine calls too (wrangler.toml samples 1 in 100):
+            // tests read them. test/proxy/log-sampling.test.ts passes the shipped share itself.
+            REQUEST_LOG_SAMPLE: "1",
             ...more.bindings,
           },
         },

@@ -40,11 +40,12 @@ export function createApp(options: AppOptions) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", async (c, next) => {
-    const scope = openScope();
+    const settings = settingsOf(c.env);
+    const scope = openScope(settings.requestLogSample);
     c.set("requestId", scope.requestId);
     c.set("startedAt", scope.startedAt);
     c.set("log", scope.log);
-    c.set("settings", settingsOf(c.env));
+    c.set("settings", settings);
     await next();
     closeScope(scope, c.req.method, new URL(c.req.url).pathname, c.res);
   });
@@ -78,7 +79,7 @@ export function createApp(options: AppOptions) {
 }
 
 async function direct(catalog: Catalog, request: Request, url: URL, env: Env) {
-  const scope = openScope();
+  const scope = openScope(settingsOf(env).requestLogSample);
   let res: Response;
   try {
     res = await serveCall(catalog, request, url, env, scope);

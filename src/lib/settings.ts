@@ -17,6 +17,11 @@ export interface Settings {
   usageHotDays: number;
   /** Account days one scheduled archive run moves at most (the rest wait for the next run). */
   archiveSliceDays: number;
+  /**
+   * The share of routine priced calls (answered 2xx or 3xx, settled, no error) that get a log
+   * line, from 0 to 1; every other request always gets one. See `request-scope.ts`.
+   */
+  requestLogSample: number;
 }
 
 const DEFAULT_SETTINGS: Settings = {
@@ -26,6 +31,7 @@ const DEFAULT_SETTINGS: Settings = {
   webhookAllowInsecure: false,
   usageHotDays: 62,
   archiveSliceDays: 50,
+  requestLogSample: 0.01,
 };
 
 function positiveInteger(value: unknown, fallback: number): number {
@@ -33,8 +39,26 @@ function positiveInteger(value: unknown, fallback: number): number {
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
+/** A number from 0 to 1, else the fallback. */
+function share(value: unknown, fallback: number): number {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
+  return n >= 0 && n <= 1 ? n : fallback;
+}
+
+/** Each environment's settings, parsed once: the request path reads them on every call. */
+const parsed = new WeakMap<Env, Settings>();
+
 /** The settings of an environment; only "true" turns a switch on. */
 export function settingsOf(env: Env): Settings {
+  let settings = parsed.get(env);
+  if (!settings) {
+    settings = parse(env);
+    parsed.set(env, settings);
+  }
+  return settings;
+}
+
+function parse(env: Env): Settings {
   return {
     holdTtlMs: positiveInteger(env.HOLD_TTL_MS, DEFAULT_SETTINGS.holdTtlMs),
     outboxFlushDelayMs: positiveInteger(
@@ -45,5 +69,6 @@ export function settingsOf(env: Env): Settings {
     webhookAllowInsecure: env.WEBHOOK_ALLOW_INSECURE === "true",
     usageHotDays: positiveInteger(env.USAGE_HOT_DAYS, DEFAULT_SETTINGS.usageHotDays),
     archiveSliceDays: positiveInteger(env.ARCHIVE_SLICE_DAYS, DEFAULT_SETTINGS.archiveSliceDays),
+    requestLogSample: share(env.REQUEST_LOG_SAMPLE, DEFAULT_SETTINGS.requestLogSample),
   };
 }
