@@ -5,7 +5,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { CONFIG } from "./config";
+import { CONFIG, round } from "./config";
 import type { ExportResult } from "./export";
 import { tallies } from "./load";
 import type { PhaseResult } from "./phase";
@@ -139,4 +139,24 @@ export function gatewayLogFindings(gateway: Target, limit = 15): string[] {
     }
   }
   return found;
+}
+
+/**
+ * The request log lines the target's workers wrote for calls to `path`, per completed call: what
+ * Workers Logs would count per call (issue 18). The workers' own log file only (the first of
+ * `logFiles`); null if it cannot be read or no call completed.
+ */
+export function logLinesPerCall(target: Target, path: string, completed: number): number | null {
+  const file = target.logFiles()[0];
+  if (!file || completed === 0) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+  const needle = `"path":${JSON.stringify(path)}`;
+  let lines = 0;
+  for (const line of text.split("\n")) if (line.includes(needle)) lines += 1;
+  return round(lines / completed, 5);
 }

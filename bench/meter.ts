@@ -76,6 +76,7 @@ export type CostLines = Record<
   | "doRowsWritten"
   | "d1RowsRead"
   | "d1RowsWritten"
+  | "logEvents"
   | "total",
   number | null
 >;
@@ -483,9 +484,14 @@ export async function measureCosts(
  * USD per million calls at PRICES: one Worker request per call, `cpuMs` of CPU (the target's
  * workerd CPU per call in the spread phase: the worker, its Durable Objects and the demo upstream
  * share that process locally, so this overstates what Cloudflare bills as the Worker's CPU),
- * and the call's Durable Object requests, rows and D1 rows.
+ * the call's Durable Object requests, rows and D1 rows, and `logLines` log events (the worker's
+ * request log lines per call, with Workers Logs on).
  */
-export function costPerMillion(cost: CallCost, cpuMs: number | null): CostLines {
+export function costPerMillion(
+  cost: CallCost,
+  cpuMs: number | null,
+  logLines: number | null,
+): CostLines {
   const usd = (units: number | null, price: number) =>
     units === null ? null : round(units * 1_000_000 * price, 4);
   const lines = {
@@ -496,6 +502,7 @@ export function costPerMillion(cost: CallCost, cpuMs: number | null): CostLines 
     doRowsWritten: usd(cost.rowsWritten, PRICES.doRowWritten),
     d1RowsRead: usd(cost.d1RowsRead, PRICES.d1RowRead),
     d1RowsWritten: usd(cost.d1RowsWritten, PRICES.d1RowWritten),
+    logEvents: usd(logLines, PRICES.logEvent),
   };
   const values = Object.values(lines);
   const total = values.some((v) => v === null)

@@ -4,10 +4,11 @@
  *
  * RECHECK BEFORE QUOTING. These are the per-unit prices Cloudflare published on its pricing
  * pages (developers.cloudflare.com: workers/platform/pricing, durable-objects/platform/pricing,
- * d1/platform/pricing) as written down on PRICES_AS_OF. This machine had no web access that day:
+ * d1/platform/pricing, workers/observability/logs/workers-logs) as written down on PRICES_AS_OF. This machine had no web access that day:
  * they were taken as issue 18 lists them, not re-read from the pages, and Cloudflare changes its
  * prices. Only marginal prices count: the plan's $5 a month and its included allowances (10M
- * requests, 30M CPU ms, 1M Durable Object requests, 25B rows read, 50M rows written, ...) are left
+ * requests, 30M CPU ms, 1M Durable Object requests, 25B rows read, 50M rows written, 20M log
+ * events, ...) are left
  * out, and so are Durable Object duration (GB-s) and stored GB-months, which per-call counters
  * cannot measure.
  */
@@ -29,4 +30,6 @@ export const PRICES = {
   /** D1: a row read, a row written (index entries count). */
   d1RowRead: 0.001 * PER_MILLION,
   d1RowWritten: 1.0 * PER_MILLION,
+  /** Workers Logs: a log event (each `console.log` line a Worker writes, with logs enabled). */
+  logEvent: 0.6 * PER_MILLION,
 } as const;

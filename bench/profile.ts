@@ -5,7 +5,9 @@
  * share one isolate, so the profile holds both the worker's request path and the ledger's two
  * transactions.
  *
- * Usage: `npm run bench:profile [-- CALLS [CONNECTIONS]]` (default 3,000 calls, 10 connections).
+ * Usage: `npm run bench:profile [-- CALLS [CONNECTIONS [ACCOUNTS]]]` (default 3,000 calls, 10
+ * connections, 1 account; with more, calls go round robin over the accounts' keys, as in the
+ * bench's spread phase).
  * Prints the functions with the most self time, by bundle function name, and the share of
  * samples in each of the ledger's and the worker's source areas (by the bundle's source map);
  * writes the whole profile as `gateway.cpuprofile` (open it in Chrome DevTools' Performance
@@ -63,11 +65,13 @@ async function session(inspectorPort: number, worker: string) {
 }
 
 /** Runs `calls` priced calls over `connections` concurrent loops; throws on any non-200. */
-async function load(base: string, key: string, calls: number, connections: number) {
+async function load(base: string, keys: string[], calls: number, connections: number) {
   let left = calls;
+  let sent = 0;
   const loop = async () => {
     while (left > 0) {
       left -= 1;
+      const key = keys[sent++ % keys.length];
       const res = await fetch(`${base}${ROUTE}`, {
         method: "POST",
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
@@ -80,28 +84,77 @@ async function load(base: string, key: string, calls: number, connections: numbe
   await Promise.all(Array.from({ length: connections }, loop));
 }
 
-/** Self time (ms) per function and per source area, from the profile's samples. */
+/** Functions of the request path whose time, callees included, the profile prints. */
+const PARTS: [string, string][] = [
+  ["prepareCall", "prepareCall: reading the call (route, key hash, body, records)"],
+  ["admit", "admit: the ledger's admission transaction"],
+  ["forward", "forward: the upstream call (its fetch included)"],
+  ["settle", "settle: the ledger's settlement transaction"],
+  ["responseHeaders", "responseHeaders: the answer's headers"],
+  ["closeScope", "closeScope: request id, timing header, the log line if any"],
+];
+
+/**
+ * Self time (ms) per function and per source area, and the busy time spent under the ledger's
+ * code (its transactions, statements included) against the rest, from the profile's samples.
+ *
+ * Every sample counts the same, the profile's wall time over its sample count. Weighting each
+ * by its own time delta would not do: V8's sampler thread shares the two cores with the load,
+ * so a third of the deltas are gaps of 0.3 to 45 ms, each charged whole to the one function
+ * sampled next to it (whatever runs first after a wait, or last before one).
+ */
 function summarize(profile: Profile, sourceOf: (line: number) => string) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => {
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  });
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  const msPerSample =
+    profile.samples.length > 0
+      ? (profile.endTime - profile.startTime) / 1000 / profile.samples.length
+      : 0;
+  const areaOf = (frame: ProfileNode["callFrame"]) =>
+    frame.url ? sourceOf(frame.lineNumber) : `(${frame.functionName || "native"})`;
   const byFunction = new Map<string, number>();
   const byArea = new Map<string, number>();
-  let total = 0;
-  for (const [id, ms] of self) {
+  const add = (m: Map<string, number>, key: string) => m.set(key, (m.get(key) ?? 0) + msPerSample);
+  /** Time with each function anywhere on the stack (once per sample). */
+  const inclusive = new Map<string, number>();
+  let idle = 0;
+  let ledger = 0;
+  for (const id of profile.samples) {
     const frame = byId.get(id)?.callFrame;
     if (!frame) continue;
-    total += ms;
-    const area = frame.url ? sourceOf(frame.lineNumber) : `(${frame.functionName || "native"})`;
-    const name = `${frame.functionName || "(anonymous)"} ${area}`;
-    byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
-    byArea.set(area, (byArea.get(area) ?? 0) + ms);
+    if (frame.functionName === "(idle)") {
+      idle += msPerSample;
+      continue;
+    }
+    add(byFunction, `${frame.functionName || "(anonymous)"} ${areaOf(frame)}`);
+    add(byArea, areaOf(frame));
+    // Under the ledger: any frame of the stack is the ledger's code.
+    let underLedger = false;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at)?.callFrame;
+      if (!f) break;
+      if (f.url && sourceOf(f.lineNumber).startsWith("src/ledger")) underLedger = true;
+      if (!seen.has(f.functionName)) {
+        seen.add(f.functionName);
+        add(inclusive, f.functionName);
+      }
+    }
+    if (underLedger) ledger += msPerSample;
   }
+  const total = (profile.endTime - profile.startTime) / 1000;
   const top = (m: Map<string, number>, n: number) =>
     [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n);
-  return { total, functions: top(byFunction, 30), areas: top(byArea, 25) };
+  const parts = PARTS.map(([name, what]) => [what, inclusive.get(name) ?? 0] as const);
+  return {
+    busy: total - idle,
+    ledger,
+    parts,
+    functions: top(byFunction, 30),
+    areas: top(byArea, 25),
+  };
 }
 
 /**
@@ -133,6 +186,7 @@ function area(file: string): string {
 async function main() {
   const calls = Number(argv[2] ?? 3000);
   const connections = Number(argv[3] ?? 10);
+  const accounts = Number(argv[4] ?? 1);
   const ws = createWorkspace();
   try {
     log("bundling gateway and demo upstream");
@@ -142,43 +196,53 @@ async function main() {
       label: "profile",
       configs: [gatewayConfig, upstreamConfig],
       persistTo: ws.tmp,
-      vars: { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN },
+      // BENCH_PROFILE_VARS: worker vars to add, as JSON (e.g. {"REQUEST_LOG_SAMPLE":"1"}).
+      vars: {
+        OPERATOR_TOKEN,
+        DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN,
+        ...(JSON.parse(process.env.BENCH_PROFILE_VARS ?? "{}") as Record<string, string>),
+      },
       inspect: true,
     });
-    const account = await seedAccount(server.base, OPERATOR_TOKEN, "profile", 100_000_000);
-    log(`warming up: ${Math.min(500, calls)} calls`);
-    await load(server.base, account.memberKey, Math.min(500, calls), connections);
+    const keys: string[] = [];
+    for (let i = 0; i < accounts; i++) {
+      const id = `profile-${i + 1}`;
+      keys.push((await seedAccount(server.base, OPERATOR_TOKEN, id, 100_000_000)).memberKey);
+    }
+    const warmUp = Math.max(Math.min(500, calls), 10 * accounts);
+    log(`warming up: ${warmUp} calls over ${accounts} account(s)`);
+    await load(server.base, keys, warmUp, connections);
     const cdp = await session(server.inspectorPort as number, "creditgate");
     await cdp.send("Profiler.enable");
     await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
     await cdp.send("Profiler.start");
     const started = performance.now();
-    await load(server.base, account.memberKey, calls, connections);
+    await load(server.base, keys, calls, connections);
     const wallMs = performance.now() - started;
     const { profile } = (await cdp.send("Profiler.stop")) as unknown as { profile: Profile };
     cdp.close();
     const out = path.join(ws.tmp, "gateway.cpuprofile");
     writeFileSync(out, JSON.stringify(profile));
     const bundle = path.join(ws.tmp, "build", "gateway", "index.js");
-    const { total, functions, areas } = summarize(profile, lineAreas(bundle));
-    const idle = functions.find(([name]) => name.startsWith("(idle)"))?.[1] ?? 0;
-    const busy = total - idle;
+    const { busy, ledger, parts, functions, areas } = summarize(profile, lineAreas(bundle));
+    const perCall = (ms: number) =>
+      `${(ms / calls).toFixed(4).padStart(8)}  ${((100 * ms) / busy).toFixed(1).padStart(5)}%`;
     console.log(
-      `${calls} calls, ${connections} connections, ${wallMs.toFixed(0)} ms: isolate busy ${busy.toFixed(0)} ms, ${(busy / calls).toFixed(3)} ms per call`,
+      `${calls} calls over ${accounts} account(s), ${connections} connections, ${wallMs.toFixed(0)} ms: isolate busy ${busy.toFixed(0)} ms, ${(busy / calls).toFixed(3)} ms per call`,
     );
+    console.log(`${perCall(ledger)}  under the ledger's code (its two transactions)`);
+    console.log(`${perCall(busy - ledger)}  the rest (the worker, the runtime, GC)`);
+    console.log("\nparts of the call, callees included (ms per call, share of busy time):");
+    for (const [what, ms] of parts) console.log(`${perCall(ms)}  ${what}`);
     console.log("\nself time by source area (ms per call, share of busy time):");
     for (const [name, ms] of areas) {
       if (name === "((idle))") continue;
-      console.log(
-        `  ${(ms / calls).toFixed(4).padStart(8)}  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${name}`,
-      );
+      console.log(`${perCall(ms)}  ${name}`);
     }
     console.log("\nfunctions with the most self time:");
     for (const [name, ms] of functions) {
       if (name.startsWith("(idle)")) continue;
-      console.log(
-        `  ${(ms / calls).toFixed(4).padStart(8)}  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${name}`,
-      );
+      console.log(`${perCall(ms)}  ${name}`);
     }
     console.log(`\nprofile: ${out}`);
   } finally {

@@ -90,6 +90,7 @@ function costReport(
   costs: CostResult | null,
   gatewayCpuMs: number | null,
   floorCpuMs: number | null,
+  logLines: Context["logLinesPerCall"],
 ) {
   if (!costs) return null;
   const perMillion = Object.fromEntries(
@@ -100,8 +101,9 @@ function costReport(
     note: "Cloudflare's published Workers Paid prices as written down on pricesAsOf (bench/prices.ts): recheck them",
     usdPerMillionUnits: perMillion,
     cpuMsPerCall: { gateway: gatewayCpuMs, floor: floorCpuMs },
-    gateway: costPerMillion(costs.perCall.gateway, gatewayCpuMs),
-    floor: costPerMillion(costs.perCall.floor, floorCpuMs),
+    logLinesPerCall: logLines,
+    gateway: costPerMillion(costs.perCall.gateway, gatewayCpuMs, logLines.gateway),
+    floor: costPerMillion(costs.perCall.floor, floorCpuMs, logLines.floor),
   };
 }
 
@@ -120,6 +122,8 @@ export interface Context {
   costs: CostResult | null;
   /** The latency phase's tail (bench/tail.ts) and the outbox flushes meanwhile. */
   latencyTail: LatencyTail;
+  /** Request log lines per call of the load's route (checks.ts `logLinesPerCall`). */
+  logLinesPerCall: { gateway: number | null; floor: number | null };
 }
 
 export function buildReport(data: RunData, context: Context) {
@@ -168,7 +172,7 @@ export function buildReport(data: RunData, context: Context) {
     perCallByKind: costs?.perCallByKind ?? null,
     perAlarmTick: costs?.perAlarmTick ?? null,
     floorDefinition: costs?.floorDefinition ?? null,
-    costPerMillionCalls: costReport(costs, gatewayCpuMs, floorCpuMs),
+    costPerMillionCalls: costReport(costs, gatewayCpuMs, floorCpuMs, context.logLinesPerCall),
     tail: tailReport(context.latencyTail, phases),
     spread: {
       gatewayRps: spreadGateway.rps,
@@ -393,12 +397,12 @@ function costLines(report: Report): string[] {
   const cost = report.costPerMillionCalls;
   if (cost) {
     const usd = (v: number | null) => (v === null ? "-" : `$${v.toFixed(2)}`);
-    const row = (name: string, c: typeof cost.gateway, cpu: number | null) =>
-      `  ${pad(name, 8, true)} ${pad(usd(c.total), 8)} = requests ${usd(c.workerRequests)} + CPU ${usd(c.workerCpu)} (${cpu ?? "-"} ms) + DO requests ${usd(c.doRequests)} + DO rows written ${usd(c.doRowsWritten)} + read ${usd(c.doRowsRead)} + D1 rows written ${usd(c.d1RowsWritten)} + read ${usd(c.d1RowsRead)}`;
+    const row = (name: string, c: typeof cost.gateway, cpu: number | null, logs: number | null) =>
+      `  ${pad(name, 8, true)} ${pad(usd(c.total), 8)} = requests ${usd(c.workerRequests)} + CPU ${usd(c.workerCpu)} (${cpu ?? "-"} ms) + DO requests ${usd(c.doRequests)} + DO rows written ${usd(c.doRowsWritten)} + read ${usd(c.doRowsRead)} + D1 rows written ${usd(c.d1RowsWritten)} + read ${usd(c.d1RowsRead)} + log events ${usd(c.logEvents)} (${logs ?? "-"} lines)`;
     lines.push(
       `a million calls at Cloudflare's Workers Paid prices as of ${cost.pricesAsOf} (bench/prices.ts; recheck them), allowances left out:`,
-      row("gateway", cost.gateway, cost.cpuMsPerCall.gateway),
-      row("floor", cost.floor, cost.cpuMsPerCall.floor),
+      row("gateway", cost.gateway, cost.cpuMsPerCall.gateway, cost.logLinesPerCall.gateway),
+      row("floor", cost.floor, cost.cpuMsPerCall.floor, cost.logLinesPerCall.floor),
     );
   }
   const statements = report.perCallByKind?.on_success.statementsPerCall ?? [];

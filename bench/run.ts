@@ -17,8 +17,14 @@ import { rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import process, { exit } from "node:process";
 import { stopAll, type Workspace, workerdPidsOf } from "../test/e2e/support/wrangler";
-import { gatewayLogFindings, problemsOf, type RunData, warningsOf } from "./checks";
-import { CONFIG, log, OPERATOR_TOKEN, round, WATCHDOG_MS } from "./config";
+import {
+  gatewayLogFindings,
+  logLinesPerCall,
+  problemsOf,
+  type RunData,
+  warningsOf,
+} from "./checks";
+import { CONFIG, log, OPERATOR_TOKEN, ROUTE, round, WATCHDOG_MS } from "./config";
 import { HAS_PROC } from "./cpu";
 import { measureExport } from "./export";
 import { failureSamples, stopLoad, tallies } from "./load";
@@ -164,6 +170,10 @@ async function main(): Promise<number> {
     warnings: warningsOf(phases),
     costs,
     latencyTail,
+    logLinesPerCall: {
+      gateway: logLinesPerCall(gateway, ROUTE, tallies.gateway.completed),
+      floor: logLinesPerCall(forwarder, `/floor${ROUTE}`, tallies.floor.completed),
+    },
   };
   const report = buildReport(data, context);
   writeResults(report);
