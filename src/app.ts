@@ -1,6 +1,7 @@
 /**
- * The app factory: one request id, one log line and one error path for every route, then the
- * operator API, the account API and, for everything else, the priced proxy.
+ * The app factory: one request id, one log line (sampled for routine priced calls) and one error
+ * path for every route, then the operator API, the account API and, for everything else, the
+ * priced proxy.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { ACCOUNT_API_PATHS, accountRoutes } from "./api/account";

@@ -1,6 +1,6 @@
 /**
- * What every request carries from its start to its log line (SPEC §8 observability): its id,
- * when it started, and the facts its log line reports. The Hono middleware and the proxy's
+ * What every request carries from its start to its log line (README: Logs): its id, when it
+ * started, and the facts its log line reports. The Hono middleware and the proxy's
  * direct path (`app.ts`) open and close a request the same way through these functions.
  */
 import { HTTPException } from "hono/http-exception";
