@@ -64,7 +64,7 @@ export default defineConfig(async () => {
             OPERATOR_TOKEN: "test-operator-token",
             OUTBOX_FLUSH_DELAY_MS: "60000",
             // A log line for every request, routine calls too (wrangler.toml samples 1 in 100):
-            // tests read them. test/proxy/log-sampling.test.ts passes the shipped share itself.
+            // tests read them. test/proxy/log-sampling.test.ts passes other shares itself.
             REQUEST_LOG_SAMPLE: "1",
             ...more.bindings,
           },

@@ -41,17 +41,19 @@ const ROUTINE_DECISIONS = new Set(["forwarded", "replayed", "quoted", "deduplica
 
 /**
  * Whether the request was a routine priced call: the proxy decided it (its line has a
- * decision), the answer is 2xx or 3xx, and nothing went wrong on the way (no error, no failed
- * settlement). Such a call is recorded exactly by its usage event, so its log line is sampled;
- * anything else always gets one.
+ * decision), the answer is 2xx, and nothing went wrong on the way (no error, no failed
+ * settlement, no hold lost before it was settled). Such a call is recorded exactly by its usage
+ * event, so its log line is sampled; anything else always gets one.
  */
 function isRoutine(log: LogFields, status: number): boolean {
   return (
-    status < 400 &&
+    status >= 200 &&
+    status < 300 &&
     typeof log.decision === "string" &&
     ROUTINE_DECISIONS.has(log.decision) &&
     log.error === undefined &&
     log.settleError === undefined &&
+    log.holdLost === undefined &&
     log.settled !== false
   );
 }

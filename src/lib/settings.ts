@@ -18,8 +18,9 @@ export interface Settings {
   /** Account days one scheduled archive run moves at most (the rest wait for the next run). */
   archiveSliceDays: number;
   /**
-   * The share of routine priced calls (answered 2xx or 3xx, settled, no error) that get a log
-   * line, from 0 to 1; every other request always gets one. See `request-scope.ts`.
+   * The share of routine priced calls (answered 2xx, settled, no error) that get a log line,
+   * from 0 to 1 (one call in round(1 / share)); every other request always gets one. See
+   * `request-scope.ts`.
    */
   requestLogSample: number;
 }

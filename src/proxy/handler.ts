@@ -174,6 +174,9 @@ export async function serveCall(
     call.action.settlement === "on_request" ? admission.charged : (settled?.charged ?? 0);
   const remaining = settled?.available ?? null;
   const gatewayMs = Date.now() - scope.startedAt - upstream.ms;
+  // The ledger had no hold to settle: it expired or was voided while the upstream worked, so
+  // the call was served without its charge. (An on_request call's hold is captured at admission.)
+  const holdLost = settled?.settled === false && call.action.settlement !== "on_request";
   Object.assign(log, {
     decision: upstream.ok ? "forwarded" : upstream.failure,
     credits: charged,
@@ -181,6 +184,7 @@ export async function serveCall(
     upstreamMs: upstream.ms,
     gatewayMs,
     settled: settled !== null,
+    ...(holdLost ? { holdLost } : {}),
   });
   const timing = `gateway;dur=${gatewayMs}, upstream;dur=${upstream.ms}`;
 

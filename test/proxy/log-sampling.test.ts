@@ -4,7 +4,13 @@
  * call and a log event each in Workers Logs (issue 18). Everything else is always logged:
  * denials, errors, failed upstreams and settlements, management requests.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  env,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { closeScope, openScope } from "../../src/lib/request-scope";
 import { settingsOf } from "../../src/lib/settings";
@@ -67,6 +73,9 @@ describe("request log sampling", () => {
     const member = { ...bearer(account.memberKey), "content-type": "application/json" };
     const answers = {
       routine: await send("/v1/test/one", { ...ONE, headers: member }),
+      // Spent at admission (on_request), and one that Hono routes (an escaped letter).
+      onRequest: await send("/v1/test/drain?credits=2", { ...ONE, headers: member }),
+      routed: await send("/v1/test/%6Fne", { ...ONE, headers: member }),
       quote: await send("/v1/test/one", {
         ...ONE,
         headers: { ...member, "x-credit-dry-run": "true" },
@@ -83,19 +92,29 @@ describe("request log sampling", () => {
         ...ONE,
         headers: { ...member, "x-chaos-status": "500" },
       }),
+      // Not charged (voided) though the client sees no error.
+      redirected: await send("/v1/test/one", {
+        ...ONE,
+        headers: { ...member, "x-chaos-status": "302" },
+      }),
       management: await send("/v1/balance", { headers: bearer(account.adminKey) }),
     };
     const logged = (res: Response) =>
       lines.filter((l) => l.requestId === res.headers.get("x-request-id"));
-    expect(answers.routine.status).toBe(200);
-    expect(answers.quote.status).toBe(200);
-    expect(logged(answers.routine)).toHaveLength(0);
-    expect(logged(answers.quote)).toHaveLength(0);
+    for (const quiet of [answers.routine, answers.onRequest, answers.routed, answers.quote]) {
+      expect(quiet.status).toBe(200);
+      expect(logged(quiet)).toHaveLength(0);
+    }
+    expect(Number(answers.onRequest.headers.get("x-credits-charged"))).toBe(2);
+    expect(Number(answers.routed.headers.get("x-credits-charged"))).toBe(1);
     expect(logged(answers.denied)).toEqual([
       expect.objectContaining({ status: 401, decision: "denied", reason: "invalid_key" }),
     ]);
     expect(logged(answers.failed)).toEqual([
       expect.objectContaining({ status: 500, decision: "forwarded", upstreamStatus: 500 }),
+    ]);
+    expect(logged(answers.redirected)).toEqual([
+      expect.objectContaining({ status: 302, credits: 0, upstreamStatus: 302 }),
     ]);
     expect(logged(answers.management)).toEqual([
       expect.objectContaining({ status: 200, path: "/v1/balance" }),
@@ -103,11 +122,44 @@ describe("request log sampling", () => {
     for (const line of lines) expect(line).not.toHaveProperty("sampled");
   });
 
+  it("always logs a call whose hold was gone when it came to settle", async () => {
+    const account = await setupAccount();
+    const send = client("0");
+    const lines = captureLines();
+    const ledger = env.LEDGER.get(env.LEDGER.idFromName(account.id));
+    const slow = send("/v1/test/one", {
+      ...ONE,
+      headers: {
+        ...bearer(account.memberKey),
+        "content-type": "application/json",
+        "x-chaos-delay-ms": "400",
+      },
+    });
+    // While the upstream works, the ledger's alarm runs past the hold's time to live.
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await balance(account.adminKey)).held).toBe(1);
+    await runInDurableObject(ledger, (instance) => {
+      const base = Date.now();
+      instance.clock = () => base + 61_000;
+    });
+    await runDurableObjectAlarm(ledger);
+    await runInDurableObject(ledger, (instance) => {
+      instance.clock = () => Date.now();
+    });
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-credits-charged")).toBe("0");
+    expect(lines.filter((l) => l.requestId === res.headers.get("x-request-id"))).toEqual([
+      expect.objectContaining({ decision: "forwarded", credits: 0, holdLost: true }),
+    ]);
+  });
+
   it("always logs a routine-looking call that failed to settle or recorded an error", () => {
     const lines = captureLines();
     const ok = { decision: "forwarded", settled: true, credits: 1 };
     const cases: Line[] = [
       { ...ok, settleError: "attempt 1: ledger reset" },
+      { ...ok, settled: true, holdLost: true },
       { ...ok, settled: false },
       { ...ok, error: "admit: ledger reset" },
     ];
@@ -119,7 +171,7 @@ describe("request log sampling", () => {
     const routine = openScope(0);
     Object.assign(routine.log, ok);
     closeScope(routine, "POST", "/v1/test/one", new Response("{}", { status: 200 }));
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines.map((l) => l.requestId)).not.toContain(routine.requestId);
   });
 
