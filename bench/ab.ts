@@ -2,7 +2,7 @@
  * `npm run bench:ab -- VARIANTS [SECONDS [ROUNDS [ACCOUNTS]]]`: what a setting costs per call.
  * One gateway bundle is served once per variant (a JSON array of worker vars to add, e.g.
  * `'[{"REQUEST_LOG_SAMPLE":"1"},{}]'`), each its own workerd with its own accounts; then, round
- * after round, each server in turn takes the spread phase's load (50 connections, round robin
+ * after round, each server in turn (the order reversed every other round) takes the spread phase's load (50 connections, round robin
  * over the accounts' keys) for SECONDS and then one connection for 2 s.
  *
  * This machine's speed moves by a third from one minute to the next, so figures of two bench
@@ -90,7 +90,8 @@ async function main() {
       });
     }
     for (let round = 0; round < rounds; round++) {
-      for (const v of served) {
+      // Every other round in reverse (A B, B A, ...), so neither side always follows the other.
+      for (const v of round % 2 === 0 ? served : [...served].reverse()) {
         const spec = { base: v.server.base, keys: v.keys, target: "gateway" as const };
         const pgid = v.server.started.pgid;
         const before = cpuSnapshot([pgid]);

@@ -103,7 +103,7 @@ const PARTS: [string, string][] = [
  * so a third of the deltas are gaps of 0.3 to 45 ms, each charged whole to the one function
  * sampled next to it (whatever runs first after a wait, or last before one).
  */
-function summarize(profile: Profile, sourceOf: (line: number) => string) {
+function summarize(profile: Profile, sourceOf: (line: number) => Source) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes)
@@ -113,7 +113,7 @@ function summarize(profile: Profile, sourceOf: (line: number) => string) {
       ? (profile.endTime - profile.startTime) / 1000 / profile.samples.length
       : 0;
   const areaOf = (frame: ProfileNode["callFrame"]) =>
-    frame.url ? sourceOf(frame.lineNumber) : `(${frame.functionName || "native"})`;
+    frame.url ? sourceOf(frame.lineNumber).area : `(${frame.functionName || "native"})`;
   const byFunction = new Map<string, number>();
   const byArea = new Map<string, number>();
   const add = (m: Map<string, number>, key: string) => m.set(key, (m.get(key) ?? 0) + msPerSample);
@@ -136,7 +136,11 @@ function summarize(profile: Profile, sourceOf: (line: number) => string) {
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const f = byId.get(at)?.callFrame;
       if (!f) break;
-      if (f.url && sourceOf(f.lineNumber).startsWith("src/ledger")) underLedger = true;
+      // The ledger object's code; `src/ledger/client.ts` is the worker's side of the RPC.
+      const file = f.url ? sourceOf(f.lineNumber).file : "";
+      if (file.startsWith("src/ledger/") && file !== "src/ledger/client.ts") {
+        underLedger = true;
+      }
       if (!seen.has(f.functionName)) {
         seen.add(f.functionName);
         add(inclusive, f.functionName);
@@ -161,15 +165,21 @@ function summarize(profile: Profile, sourceOf: (line: number) => string) {
  * The source area of each line of the bundle. esbuild's unminified output opens each module with
  * a comment naming its path (`// src/ledger/store/counters.ts`, `// node_modules/hono/...`).
  */
-function lineAreas(bundle: string): (line: number) => string {
-  const areas: string[] = [];
-  let current = "?";
+function lineSources(bundle: string): (line: number) => Source {
+  const sources: Source[] = [];
+  let current: Source = { file: "?", area: "?" };
   for (const line of readFileSync(bundle, "utf8").split("\n")) {
     const m = /^\/\/ ((?:\.\.\/)*(?:src|node_modules|demo|bench)\/\S+)$/.exec(line);
-    if (m?.[1]) current = area(m[1]);
-    areas.push(current);
+    if (m?.[1]) current = { file: m[1].replace(/^(\.\.\/)*/, ""), area: area(m[1]) };
+    sources.push(current);
   }
-  return (line) => areas[line] ?? "?";
+  return (line) => sources[line] ?? { file: "?", area: "?" };
+}
+
+/** A bundle line's module file (`src/ledger/client.ts`) and its area (`src/ledger`). */
+interface Source {
+  file: string;
+  area: string;
 }
 
 /** A source path shortened to what it says: `src/ledger/store`, `hono`, `@hono/zod-openapi`. */
@@ -224,16 +234,23 @@ async function main() {
     const out = path.join(ws.tmp, "gateway.cpuprofile");
     writeFileSync(out, JSON.stringify(profile));
     const bundle = path.join(ws.tmp, "build", "gateway", "index.js");
-    const { busy, ledger, parts, functions, areas } = summarize(profile, lineAreas(bundle));
+    const { busy, ledger, parts, functions, areas } = summarize(profile, lineSources(bundle));
     const perCall = (ms: number) =>
       `${(ms / calls).toFixed(4).padStart(8)}  ${((100 * ms) / busy).toFixed(1).padStart(5)}%`;
     console.log(
       `${calls} calls over ${accounts} account(s), ${connections} connections, ${wallMs.toFixed(0)} ms: isolate busy ${busy.toFixed(0)} ms, ${(busy / calls).toFixed(3)} ms per call`,
     );
+    if (busy >= wallMs * 0.999) {
+      console.log(
+        "warning: the profile has no (idle) samples, so busy time is the whole wall time",
+      );
+    }
     console.log(`${perCall(ledger)}  under the ledger's code (its two transactions)`);
     console.log(`${perCall(busy - ledger)}  the rest (the worker, the runtime, GC)`);
     console.log("\nparts of the call, callees included (ms per call, share of busy time):");
-    for (const [what, ms] of parts) console.log(`${perCall(ms)}  ${what}`);
+    for (const [what, ms] of parts) {
+      console.log(`${perCall(ms)}  ${what}${ms === 0 ? " (not in the profile: renamed?)" : ""}`);
+    }
     console.log("\nself time by source area (ms per call, share of busy time):");
     for (const [name, ms] of areas) {
       if (name === "((idle))") continue;
