@@ -22,6 +22,26 @@ export function addTo(t: CapturedTotals, action: string, team: string | null, cr
 }
 
 /**
+ * Captured credits of one account (?1) and period (?2) by action and team: its raw events below
+ * a seq (?3), then the period's rollups and deletions. Raw events are found through the
+ * account's seq index (`seq < ?3`), so this reads every raw event of the account that D1 still
+ * holds, at most `USAGE_HOT_DAYS` of them (older ones are archived or rolled up), and keeps
+ * those of the period. An index on the period would narrow that read, but cost every event one
+ * more D1 row written (issue 18); reconciliation is an occasional read, and a row read costs a
+ * thousandth of a row written.
+ */
+export const D1_CAPTURED_SQL = `SELECT action, team, SUM(credits) AS credits FROM (
+    SELECT action, team_id AS team, credits FROM usage_events
+      WHERE account_id = ?1 AND seq < ?3 AND period_start = ?2 AND outcome = 'captured'
+    UNION ALL
+    SELECT action, NULLIF(team_id, '') AS team, credits FROM usage_rollups
+      WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured'
+    UNION ALL
+    SELECT action, NULLIF(team_id, '') AS team, credits FROM usage_deletions
+      WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured'
+  ) GROUP BY action, team`;
+
+/**
  * D1's captured credits of one account and period: raw events, archived days and what
  * retention deleted (it keeps the per-period totals of what it removes for exactly this).
  */
@@ -33,18 +53,7 @@ export async function d1Captured(
   seqBelow: number,
 ): Promise<CapturedTotals> {
   const { results } = await db
-    .prepare(
-      `SELECT action, team, SUM(credits) AS credits FROM (
-         SELECT action, team_id AS team, credits FROM usage_events
-           WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured' AND seq < ?3
-         UNION ALL
-         SELECT action, NULLIF(team_id, '') AS team, credits FROM usage_rollups
-           WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured'
-         UNION ALL
-         SELECT action, NULLIF(team_id, '') AS team, credits FROM usage_deletions
-           WHERE account_id = ?1 AND period_start = ?2 AND outcome = 'captured'
-       ) GROUP BY action, team`,
-    )
+    .prepare(D1_CAPTURED_SQL)
     .bind(accountId, periodStart, seqBelow)
     .all<{ action: string; team: string | null; credits: number }>();
   const totals = emptyTotals();
