@@ -10,17 +10,16 @@
  * It prints each variant's workerd CPU ms per call over all its rounds and its serial p50 per
  * round. Defaults: 8 s, 3 rounds, 50 accounts. Servers listen on 127.0.0.1 only.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { argv } from "node:process";
-import { ServedGateway } from "../test/e2e/support/miniflare";
-import { snapshotWorker } from "../test/e2e/support/snapshot";
+import type { ServedGateway } from "../test/e2e/support/miniflare";
 import { stopAll } from "../test/e2e/support/wrangler";
-import { log, OPERATOR_TOKEN, UPSTREAM_TOKEN } from "./config";
+import { log } from "./config";
 import { cpuSnapshot, cpuUsed } from "./cpu";
 import { load } from "./load";
 import { seedAccounts } from "./seed";
-import { createWorkspace } from "./servers";
+import { bundleGateway, createWorkspace, serveGateway } from "./servers";
 
 interface Variant {
   vars: Record<string, string>;
@@ -63,19 +62,12 @@ async function main() {
   const accounts = Number(argv[5] ?? 50);
   const ws = createWorkspace();
   try {
-    log("bundling gateway and demo upstream");
-    const gatewayConfig = await snapshotWorker(ws, "gateway", "wrangler.toml", 120_000);
-    const upstreamConfig = await snapshotWorker(ws, "upstream", "demo/upstream/wrangler.toml");
+    const bundled = bundleGateway(ws);
     const served: Variant[] = [];
     for (const [i, vars] of variants.entries()) {
-      const persistTo = path.join(ws.tmp, `variant-${i}`);
-      mkdirSync(persistTo, { recursive: true });
-      const server = await ServedGateway.start(ws, {
-        label: `variant-${i}`,
-        configs: [gatewayConfig, upstreamConfig],
-        persistTo,
-        vars: { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN, ...vars },
-      });
+      const label = `variant-${i}`;
+      const persistTo = path.join(ws.tmp, label);
+      const server = await serveGateway(ws, { label, persistTo, vars, bundled });
       const keys = (await seedAccounts(server.base, accounts)).map((a) => a.memberKey);
       served.push({ vars, server, keys, cpuMs: 0, calls: 0, serialP50: [], rounds: [] });
     }

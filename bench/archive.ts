@@ -11,15 +11,13 @@
  * 100 and 1,000 calls a second, and writes them to bench/archive-results.json.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { expectApi } from "../test/e2e/support/api";
-import { ServedGateway } from "../test/e2e/support/miniflare";
-import { snapshotWorker } from "../test/e2e/support/snapshot";
 import { stopAll } from "../test/e2e/support/wrangler";
-import { log, OPERATOR_TOKEN, ROOT, UPSTREAM_TOKEN } from "./config";
-import { createWorkspace } from "./servers";
+import { log, OPERATOR_TOKEN, ROOT } from "./config";
+import { createWorkspace, serveGateway } from "./servers";
 
 const ACCOUNT = "bench-archive";
 const DAYS = 20;
@@ -67,17 +65,10 @@ async function main() {
   const events = eventsFromEnv();
   const ws = createWorkspace();
   try {
-    log("bundling gateway and demo upstream");
-    const gatewayConfig = await snapshotWorker(ws, "gateway", "wrangler.toml", 120_000);
-    const upstreamConfig = await snapshotWorker(ws, "upstream", "demo/upstream/wrangler.toml");
-    const state = path.join(ws.tmp, "archive-state");
-    mkdirSync(state, { recursive: true });
     log(`serving, with ${events} events of ${ACCOUNT} over ${DAYS} days written into D1`);
-    const server = await ServedGateway.start(ws, {
+    const server = await serveGateway(ws, {
       label: "archive",
-      configs: [gatewayConfig, upstreamConfig],
-      persistTo: state,
-      vars: { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN },
+      persistTo: path.join(ws.tmp, "archive-state"),
       seedUsage: {
         count: events,
         accountId: ACCOUNT,

@@ -18,11 +18,9 @@ import path from "node:path";
 import { argv } from "node:process";
 import WebSocket from "ws";
 import { seedAccount } from "../test/e2e/support/api";
-import { ServedGateway } from "../test/e2e/support/miniflare";
-import { snapshotWorker } from "../test/e2e/support/snapshot";
 import { stopAll } from "../test/e2e/support/wrangler";
-import { loadBody, log, OPERATOR_TOKEN, ROUTE, UPSTREAM_TOKEN } from "./config";
-import { createWorkspace } from "./servers";
+import { loadBody, log, OPERATOR_TOKEN, ROUTE } from "./config";
+import { createWorkspace, serveGateway } from "./servers";
 
 interface ProfileNode {
   id: number;
@@ -199,19 +197,11 @@ async function main() {
   const accounts = Number(argv[4] ?? 1);
   const ws = createWorkspace();
   try {
-    log("bundling gateway and demo upstream");
-    const gatewayConfig = await snapshotWorker(ws, "gateway", "wrangler.toml", 120_000);
-    const upstreamConfig = await snapshotWorker(ws, "upstream", "demo/upstream/wrangler.toml");
-    const server = await ServedGateway.start(ws, {
+    const server = await serveGateway(ws, {
       label: "profile",
-      configs: [gatewayConfig, upstreamConfig],
       persistTo: ws.tmp,
       // BENCH_PROFILE_VARS: worker vars to add, as JSON (e.g. {"REQUEST_LOG_SAMPLE":"1"}).
-      vars: {
-        OPERATOR_TOKEN,
-        DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN,
-        ...(JSON.parse(process.env.BENCH_PROFILE_VARS ?? "{}") as Record<string, string>),
-      },
+      vars: JSON.parse(process.env.BENCH_PROFILE_VARS ?? "{}") as Record<string, string>,
       inspect: true,
     });
     const keys: string[] = [];

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { ServedGateway } from "../test/e2e/support/miniflare";
+import { ServedGateway, type ServeOptions } from "../test/e2e/support/miniflare";
 import { snapshotWorker } from "../test/e2e/support/snapshot";
 import {
   DevServer,
@@ -221,4 +221,33 @@ async function dev(ws: Workspace, spec: Spec): Promise<Target> {
     started.stderr,
     ...filesIn(debugLogs, ".log"),
   ]);
+}
+
+/**
+ * The standalone tools' server (bench:profile, bench:archive, bench:ab): bundles the gateway
+ * and the demo upstream (once per `bundled` promise passed back in) and serves them with the
+ * bench's tokens plus `vars`, state in `persistTo` (created).
+ */
+export async function serveGateway(
+  ws: Workspace,
+  options: Omit<ServeOptions, "configs" | "vars"> & {
+    vars?: Record<string, string>;
+    bundled?: Promise<string[]>;
+  },
+): Promise<ServedGateway> {
+  const { vars = {}, bundled = bundleGateway(ws), ...rest } = options;
+  mkdirSync(rest.persistTo, { recursive: true });
+  return ServedGateway.start(ws, {
+    ...rest,
+    configs: await bundled,
+    vars: { OPERATOR_TOKEN, DEMO_UPSTREAM_TOKEN: UPSTREAM_TOKEN, ...vars },
+  });
+}
+
+/** The gateway's and the demo upstream's bundled configs, in the order ServedGateway serves them. */
+export async function bundleGateway(ws: Workspace): Promise<string[]> {
+  log("bundling gateway and demo upstream");
+  const gateway = await snapshotWorker(ws, "gateway", "wrangler.toml", 120_000);
+  const upstream = await snapshotWorker(ws, "upstream", "demo/upstream/wrangler.toml");
+  return [gateway, upstream];
 }
